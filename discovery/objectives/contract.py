@@ -1,0 +1,18 @@
+"""The objective contract every proposer, validator and trainer agrees on."""
+
+from collections.abc import Callable
+
+import torch
+
+FUNCTION_NAME = "loss"
+PARAMETERS = (
+    "policy_chosen_logps",
+    "policy_rejected_logps",
+    "reference_chosen_logps",
+    "reference_rejected_logps",
+    "beta",
+)
+ALLOWED_IMPORTS = frozenset({"torch", "torch.nn.functional", "math"})
+
+# (policy_chosen, policy_rejected, reference_chosen, reference_rejected, beta) -> per-pair losses (N,)
+LossFunction = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, float], torch.Tensor]

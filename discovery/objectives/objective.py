@@ -1,0 +1,105 @@
+"""The `Objective` record and the ways to obtain one."""
+
+import ast
+import hashlib
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, computed_field
+
+from discovery.errors import UserError
+from discovery.objectives.compile import compile_objective
+from discovery.objectives.contract import LossFunction
+
+_LIBRARY = "discovery.objectives.library"
+
+
+class Objective(BaseModel):
+    """Objective source with its name and origin; compiling it runs the static gate."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    source: str
+    origin: str  # "shipped", a file path, or "archive:<run>/<candidate>"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def code_hash(self) -> str:
+        """Hash of the source with comments, docstrings and layout normalised away."""
+        return hashlib.sha256(normalized_source(self.source).encode()).hexdigest()[:16]
+
+    @property
+    def thought(self) -> str:
+        """The module docstring: the idea behind the objective, in one paragraph."""
+        try:
+            return " ".join((ast.get_docstring(ast.parse(self.source)) or "").split())
+        except SyntaxError:
+            return ""
+
+    def compile(self) -> LossFunction:
+        """The callable loss; raises `ObjectiveRejected` if the static gate refuses the source."""
+        return compile_objective(self.source, filename=f"<{self.name}>")
+
+
+def normalized_source(source: str) -> str:
+    """Source re-printed from its syntax tree without docstrings, so cosmetic edits hash alike."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
+
+
+@cache
+def shipped_catalog() -> dict[str, dict]:
+    """Name -> {title, aliases, role (seed | discovered), reported paper figures} for shipped objectives."""
+    text = resources.files(_LIBRARY).joinpath("catalog.json").read_text()
+    return {name: entry for name, entry in json.loads(text).items() if not name.startswith("_")}
+
+
+def reported_source() -> str:
+    """Where the reported figures in the catalog come from."""
+    return json.loads(resources.files(_LIBRARY).joinpath("catalog.json").read_text())["_source"]
+
+
+def shipped_names() -> list[str]:
+    """Canonical names of the shipped objectives, seeds first, in the paper's order."""
+    return list(shipped_catalog())
+
+
+def _canonical_name(name: str) -> str | None:
+    key = name.lower().replace("-", "_")
+    for canonical, entry in shipped_catalog().items():
+        if key == canonical or key in entry["aliases"]:
+            return canonical
+    return None
+
+
+def load_objective(spec: str) -> Objective:
+    """Resolve a shipped name (or alias) or a path to a `.py` file into an `Objective`.
+
+    Archived candidates are resolved by the archive, which builds `Objective` records itself.
+    """
+    canonical = _canonical_name(spec)
+    if canonical is not None:
+        source = resources.files(_LIBRARY).joinpath(f"{canonical}.py").read_text()
+        return Objective(name=canonical, source=source, origin="shipped")
+    path = Path(spec)
+    if path.suffix == ".py" or path.exists():
+        if not path.is_file():
+            raise UserError(f"objective file not found: {spec}")
+        try:
+            source = path.read_text()
+        except (OSError, UnicodeDecodeError) as error:
+            raise UserError(f"cannot read objective file {spec}: {error}") from error
+        return Objective(name=path.stem, source=source, origin=str(path))
+    known = ", ".join(shipped_names())
+    raise UserError(f"unknown objective '{spec}': give a shipped name ({known}) or a path to a .py file")

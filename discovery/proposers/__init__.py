@@ -1,0 +1,1 @@
+"""Proposers write new objectives from what the archive has learned so far."""

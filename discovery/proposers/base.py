@@ -1,0 +1,47 @@
+"""The interface between the loop and any proposer (an LLM endpoint, the offline built-in one)."""
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+
+from discovery.records import CandidateRecord, ExchangeRecord
+
+# check(code) -> None when the code passes the sandbox and is no duplicate, else the exact reason.
+# Proposers use it to spend their one repair turn on a rejected candidate.
+Checker = Callable[[str], str | None]
+
+
+class ProposalContext(BaseModel):
+    """What a proposer is shown: the archive's best and most recent candidates with their figures."""
+
+    run_id: str
+    generation: int
+    evaluator: str
+    figures: dict[str, str]  # what fitness and the other figures mean, from the evaluator
+    best: list[CandidateRecord]  # scored, best first
+    recent: list[CandidateRecord]  # the latest proposals of any status, newest last (feedback)
+
+
+class Proposal(BaseModel):
+    """One candidate objective as proposed (after at most one repair turn)."""
+
+    name: str
+    thought: str
+    code: str
+    parents: list[str] = Field(default_factory=list)  # candidate ids it was derived from
+    exchanges: list[ExchangeRecord] = Field(default_factory=list)  # the LLM turns that produced it
+    error: str | None = None  # set when no usable reply came back (malformed even after repair)
+
+
+class ProposerUnavailable(RuntimeError):
+    """The endpoint is unreachable or refuses us for good; the loop stops cleanly with this message."""
+
+
+class Proposer(ABC):
+    name: ClassVar[str]
+
+    @abstractmethod
+    def propose(self, context: ProposalContext, count: int, check: Checker) -> list[Proposal]:
+        """Return `count` proposals for the next generation."""

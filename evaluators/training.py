@@ -1,0 +1,92 @@
+"""The TRL trainer that optimises any objective, for tiny CPU models and 7B models alike.
+
+TRL 1.16's `DPOTrainer` hard-codes its losses inside `_compute_loss`; the supported way in is to
+override `compute_loss`. The override keeps TRL's forward pass (its fused LM head returns
+per-token log-probs without materialising logits), reads the reference log-probs that TRL
+precomputed into the dataset (or computes them with TRL's own `compute_ref_log_probs`), and hands
+the four summed log-prob vectors to the objective. Everything else (data collation, distributed
+launch, DeepSpeed, logging, checkpoints) is TRL's and accelerate's.
+"""
+
+from typing import Any
+
+import torch
+from trl import DPOConfig, DPOTrainer
+
+from discovery.objectives import LossFunction
+
+
+class ObjectiveDPOTrainer(DPOTrainer):
+    """A `DPOTrainer` whose per-pair loss is `objective(pc, pr, rc, rr, beta)` instead of a built-in."""
+
+    def __init__(self, *args: Any, objective: LossFunction, **kwargs: Any) -> None:
+        self.objective = objective
+        super().__init__(*args, **kwargs)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        """Mean objective loss over the batch, whose rows are all chosen completions, then all rejected."""
+        mode = "train" if self.model.training else "eval"
+        policy_chosen, policy_rejected = self._policy_log_probs(model, inputs)
+        if self.precompute_ref_logps:
+            reference_chosen, reference_rejected = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
+        else:
+            reference_chosen, reference_rejected = self.compute_ref_log_probs(self.ref_model or model, inputs)
+
+        losses = self.objective(policy_chosen, policy_rejected, reference_chosen, reference_rejected, self.beta)
+        if losses.shape != policy_chosen.shape:
+            raise ValueError(f"objective returned shape {tuple(losses.shape)}, expected {tuple(policy_chosen.shape)}")
+        self._record_metrics(mode, policy_chosen, policy_rejected, reference_chosen, reference_rejected)
+        loss = losses.mean()
+        return (loss, {}) if return_outputs else loss
+
+    def _policy_log_probs(self, model, inputs) -> tuple[torch.Tensor, torch.Tensor]:
+        """Summed completion log-probs of the policy, split into (chosen, rejected)."""
+        model_kwargs = {
+            key: value
+            for key, value in inputs.items()
+            if key not in {"completion_mask", "ref_chosen_logps", "ref_rejected_logps"}
+        }
+        completion_mask = inputs["completion_mask"]
+        labels = inputs["input_ids"].masked_fill(completion_mask == 0, -100)
+        outputs = model(**model_kwargs, labels=labels, use_cache=False, fused_lm_head=True)
+        # Prompt-learning PEFT prepends virtual tokens; keep the positions of the real ones
+        per_token = outputs.log_probs[:, -(completion_mask.size(1) - 1) :]
+        return per_token.sum(dim=1).chunk(2, dim=0)
+
+    @torch.no_grad()
+    def _record_metrics(self, mode, policy_chosen, policy_rejected, reference_chosen, reference_rejected) -> None:
+        """The implicit-reward metrics TRL users read in their logs, under TRL's names."""
+        chosen_rewards = self.beta * (policy_chosen - reference_chosen)
+        rejected_rewards = self.beta * (policy_rejected - reference_rejected)
+        gather = self.accelerator.gather_for_metrics
+        chosen_rewards, rejected_rewards = gather(chosen_rewards), gather(rejected_rewards)
+        metrics = self._metrics[mode]
+        metrics["rewards/chosen"].append(chosen_rewards.mean().item())
+        metrics["rewards/rejected"].append(rejected_rewards.mean().item())
+        metrics["rewards/accuracies"].append((chosen_rewards > rejected_rewards).float().mean().item())
+        metrics["rewards/margins"].append((chosen_rewards - rejected_rewards).mean().item())
+        metrics["logps/chosen"].append(gather(policy_chosen.detach()).mean().item())
+        metrics["logps/rejected"].append(gather(policy_rejected.detach()).mean().item())
+
+
+def hardware_defaults() -> dict[str, Any]:
+    """DPOConfig fields that depend on the machine rather than on the recipe.
+
+    On CPU: no bf16 and no gradient checkpointing (TRL turns it on by default; it only costs time
+    when memory is plentiful). On a GPU: bf16 where supported. The training code is the same.
+    """
+    if torch.cuda.is_available():
+        return {"bf16": torch.cuda.is_bf16_supported(), "use_cpu": False}
+    return {"use_cpu": True, "bf16": False, "gradient_checkpointing": False}
+
+
+def dpo_config(**fields: Any) -> DPOConfig:
+    """A `DPOConfig` with quiet, local defaults, the machine's defaults, then the caller's fields."""
+    defaults: dict[str, Any] = {
+        "report_to": "none",
+        "save_strategy": "no",
+        "logging_strategy": "no",
+        "disable_tqdm": True,
+        "dataloader_num_workers": 0,
+    }
+    return DPOConfig(**{**defaults, **hardware_defaults(), **fields})
