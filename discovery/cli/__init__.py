@@ -1,0 +1,42 @@
+"""The `discover` command. Each sub-command lives in its own module of this package and registers
+itself with `app`; modules import heavy libraries (torch, trl) inside their functions so that
+`discover --help` stays instant."""
+
+import importlib
+import pkgutil
+import sys
+
+import typer
+from rich.console import Console
+
+from discovery.errors import UserError
+
+app = typer.Typer(
+    name="discover",
+    help="Discover preference-optimization objectives with an LLM, then train real models with the winners.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+error_console = Console(stderr=True)
+
+
+def _load_commands() -> None:
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
+
+
+@app.callback()
+def _root() -> None:
+    """Discover preference-optimization objectives with an LLM, then train real models with the winners."""
+
+
+def main() -> None:
+    """Console-script entry point: user mistakes become one red line and exit code 2."""
+    _load_commands()
+    try:
+        app()
+    except UserError as error:
+        error_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        sys.exit(2)
