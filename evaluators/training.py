@@ -32,9 +32,13 @@ class ObjectiveDPOTrainer(DPOTrainer):
         else:
             reference_chosen, reference_rejected = self.compute_ref_log_probs(self.ref_model or model, inputs)
 
-        losses = self.objective(policy_chosen, policy_rejected, reference_chosen, reference_rejected, self.beta)
+        losses = self.objective(
+            policy_chosen, policy_rejected, reference_chosen, reference_rejected, self.beta
+        )
         if losses.shape != policy_chosen.shape:
-            raise ValueError(f"objective returned shape {tuple(losses.shape)}, expected {tuple(policy_chosen.shape)}")
+            raise ValueError(
+                f"objective returned shape {tuple(losses.shape)}, expected {tuple(policy_chosen.shape)}"
+            )
         self._record_metrics(mode, policy_chosen, policy_rejected, reference_chosen, reference_rejected)
         loss = losses.mean()
         return (loss, {}) if return_outputs else loss
@@ -54,7 +58,9 @@ class ObjectiveDPOTrainer(DPOTrainer):
         return per_token.sum(dim=1).chunk(2, dim=0)
 
     @torch.no_grad()
-    def _record_metrics(self, mode, policy_chosen, policy_rejected, reference_chosen, reference_rejected) -> None:
+    def _record_metrics(
+        self, mode, policy_chosen, policy_rejected, reference_chosen, reference_rejected
+    ) -> None:
         """The implicit-reward metrics TRL users read in their logs, under TRL's names."""
         chosen_rewards = self.beta * (policy_chosen - reference_chosen)
         rejected_rewards = self.beta * (policy_rejected - reference_rejected)

@@ -40,3 +40,5 @@ def main() -> None:
     except UserError as error:
         error_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -11,7 +11,9 @@ from discovery.objectives import shipped_catalog
 
 
 @app.command("objectives")
-def list_objectives(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
+def list_objectives(
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
     """List the shipped objectives (names usable wherever an OBJECTIVE is asked for)."""
     catalog = shipped_catalog()
     if as_json:

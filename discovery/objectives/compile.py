@@ -23,6 +23,12 @@ def compile_objective(source: str, filename: str = "<objective>") -> LossFunctio
     violations = check_source(source)
     if violations:
         raise ObjectiveRejected("; ".join(str(v) for v in violations))
-    namespace: dict = {"__builtins__": safe_builtins(), "__name__": "objective", "torch": torch, "F": F, "math": math}
+    namespace: dict = {
+        "__builtins__": safe_builtins(),
+        "__name__": "objective",
+        "torch": torch,
+        "F": F,
+        "math": math,
+    }
     exec(compile(source, filename, "exec"), namespace)
     return namespace[FUNCTION_NAME]

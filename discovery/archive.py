@@ -1,0 +1,576 @@
+"""The run archive: one SQLite database per run folder, pydantic records in and out.
+
+Layout: `<runs_dir>/<run_id>/archive.sqlite`, with one `run` row, the `candidates` and the LLM
+`exchanges`. Scalars are columns (so the browser can sort and filter in SQL); nested fields
+(metrics, fingerprint, parents, reported figures, config, messages) are JSON text.
+
+Crash safety: the database is in WAL mode with `synchronous=FULL` and every write is one
+`BEGIN IMMEDIATE ... COMMIT` transaction, so a writer killed with SIGKILL (or a power cut) loses
+at most the write in flight and never corrupts the file; readers (the browser) never block it.
+
+Liveness: a run whose status is `running` records the writer's pid, host name and process start
+time. `list_runs` (and `Archive.status`) report such a run as `interrupted` when that process is
+gone. A pid check cannot see other hosts (a runs folder on a shared file system), so a run written
+from another machine is shown with its stored status.
+"""
+
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from discovery.errors import UserError
+from discovery.records import (
+    CandidateRecord,
+    CandidateStatus,
+    ExchangeRecord,
+    RunRecord,
+    RunStatus,
+)
+
+ARCHIVE_FILE = "archive.sqlite"
+SCHEMA_VERSION = 1
+RUNS_DIR_ENV = "DISCOVER_RUNS_DIR"
+
+_SCHEMA = """
+CREATE TABLE run (
+    id TEXT PRIMARY KEY,
+    evaluator TEXT NOT NULL,
+    proposer TEXT NOT NULL,
+    generations_done INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    started TEXT NOT NULL,
+    ended TEXT,
+    config TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    writer_pid INTEGER,
+    writer_host TEXT,
+    writer_start TEXT
+);
+CREATE TABLE candidates (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    run_id TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    thought TEXT NOT NULL,
+    code TEXT NOT NULL,
+    code_hash TEXT NOT NULL,
+    is_seed INTEGER NOT NULL,
+    parents TEXT NOT NULL,
+    status TEXT NOT NULL,
+    stage TEXT,
+    reason TEXT,
+    fingerprint TEXT,
+    metrics TEXT,
+    fitness REAL,
+    reported TEXT,
+    exchange_id INTEGER,
+    seconds REAL,
+    created TEXT NOT NULL
+);
+CREATE INDEX candidates_status ON candidates (status, fitness);
+CREATE INDEX candidates_generation ON candidates (generation);
+CREATE INDEX candidates_name ON candidates (name);
+CREATE INDEX candidates_code_hash ON candidates (code_hash);
+CREATE TABLE exchanges (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    messages TEXT NOT NULL,
+    response TEXT,
+    error TEXT,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cost_usd REAL,
+    seconds REAL NOT NULL,
+    created TEXT NOT NULL
+);
+"""
+
+_CANDIDATE_COLUMNS = (
+    "id, run_id, generation, name, thought, code, code_hash, is_seed, parents, status, stage, reason, "
+    "fingerprint, metrics, fitness, reported, exchange_id, seconds, created"
+)
+_RUN_COLUMNS = "id, evaluator, proposer, generations_done, status, started, ended, config, versions"
+_EXCHANGE_COLUMNS = (
+    "run_id, generation, messages, response, error, prompt_tokens, completion_tokens, cost_usd, "
+    "seconds, created"
+)
+
+
+class ArchiveError(UserError):
+    """A missing, unknown, corrupt or unreadable archive; the message is one line a user can act on."""
+
+
+class RunSummary(BaseModel):
+    """One line of `discover runs`: what a run is and how far it got, without loading its candidates."""
+
+    id: str
+    path: Path
+    started: datetime | None = None
+    ended: datetime | None = None
+    evaluator: str | None = None
+    proposer: str | None = None
+    generations_done: int = 0
+    counts: dict[str, int] = {}  # candidate status -> number of candidates
+    best_name: str | None = None
+    best_fitness: float | None = None
+    status: RunStatus | None = None  # None when the archive could not be read (see `error`)
+    error: str | None = None
+
+    @property
+    def candidates(self) -> int:
+        return sum(self.counts.values())
+
+
+def default_runs_dir() -> Path:
+    """`$DISCOVER_RUNS_DIR`, else `runs/` in the working directory."""
+    return Path(os.environ.get(RUNS_DIR_ENV) or "runs")
+
+
+def _dump(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")  # keeps NaN as NaN (model_dump_json would write null)
+    return json.dumps(value)
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _process_start(pid: int) -> str | None:
+    """Start time of `pid` in clock ticks since boot (Linux): a recycled pid is not taken for the writer."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _writer_alive(pid: int | None, host: str | None, start: str | None) -> bool:
+    if pid is None or host != socket.gethostname():
+        return True  # unknown or another machine: trust the stored status
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    return start is None or _process_start(pid) in (None, start)
+
+
+class Archive:
+    """One run's archive. Every write is one transaction; reads see the latest committed state."""
+
+    def __init__(self, path: Path) -> None:
+        """Open the database at `path`, creating it (and its schema) if it does not exist."""
+        self.path = Path(path)
+        self.run_dir = self.path.parent
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0, check_same_thread=False)
+        except (OSError, sqlite3.Error) as error:
+            raise ArchiveError(f"cannot open archive {self.path}: {error}") from error
+        self._db.row_factory = sqlite3.Row
+        with self._errors("open"):
+            self._db.execute("PRAGMA busy_timeout = 10000")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                self._create_schema()
+            elif version > SCHEMA_VERSION:
+                raise ArchiveError(
+                    f"archive {self.path} has schema version {version}; this discover reads up to "
+                    f"{SCHEMA_VERSION}: upgrade discover"
+                )
+            self._db.execute("PRAGMA synchronous = FULL")
+
+    def _create_schema(self) -> None:
+        self._db.execute("PRAGMA journal_mode = WAL")
+        with self._write():
+            # Re-check inside the write lock: another process may have created it meanwhile.
+            if self._db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                for statement in _SCHEMA.split(";"):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- opening --------------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, runs_dir: Path, run: RunRecord) -> "Archive":
+        """Make `<runs_dir>/<run.id>/archive.sqlite` holding `run`; the current process becomes its writer."""
+        _check_run_id(run.id)
+        path = Path(runs_dir) / run.id / ARCHIVE_FILE
+        if path.exists():
+            raise ArchiveError(f"run '{run.id}' already exists in {runs_dir}")
+        archive = cls(path)
+        with archive._errors("create run"), archive._write():
+            archive._db.execute(
+                f"INSERT INTO run ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _run_values(run)
+            )
+            archive._claim_if_running(run)
+        return archive
+
+    @classmethod
+    def open(cls, runs_dir: Path, run_id: str | None = None) -> "Archive":
+        """The run `run_id` (exact, or a unique prefix) under `runs_dir`; `None` opens the newest run."""
+        runs_dir = Path(runs_dir)
+        folders = _run_folders(runs_dir)
+        if run_id is None:
+            if not folders:
+                raise ArchiveError(f"no runs in {runs_dir} (start one with `discover run`)")
+            return cls(_newest(folders) / ARCHIVE_FILE)
+        if run_id in {folder.name for folder in folders}:
+            return cls(runs_dir / run_id / ARCHIVE_FILE)
+        matches = [folder for folder in folders if folder.name.startswith(run_id)]
+        if len(matches) == 1:
+            return cls(matches[0] / ARCHIVE_FILE)
+        if len(matches) > 1:
+            names = ", ".join(sorted(folder.name for folder in matches))
+            raise ArchiveError(f"run id '{run_id}' is ambiguous in {runs_dir}: {names}")
+        raise ArchiveError(f"no run '{run_id}' in {runs_dir} (see `discover runs`)")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Archive":
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- the run --------------------------------------------------------------------------------
+
+    def run(self) -> RunRecord:
+        with self._errors("read run"):
+            row = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM run").fetchone()
+        if row is None:
+            raise ArchiveError(f"archive {self.path} holds no run record")
+        return self._parse(RunRecord, _run_fields(row))
+
+    def update_run(self, run: RunRecord) -> None:
+        """Replace the run record; a `running` status makes the current process the run's writer."""
+        with self._errors("update run"), self._write():
+            updated = self._db.execute(
+                "UPDATE run SET evaluator = ?, proposer = ?, generations_done = ?, status = ?, started = ?, "
+                "ended = ?, config = ?, versions = ? WHERE id = ?",
+                (*_run_values(run)[1:], run.id),
+            ).rowcount
+            if not updated:
+                raise ArchiveError(f"archive {self.path} holds no run '{run.id}'")
+            self._claim_if_running(run)
+
+    def status(self) -> RunStatus:
+        """The stored status, except that a `running` run whose writer process is gone is `interrupted`."""
+        with self._errors("read run"):
+            row = self._db.execute("SELECT status, writer_pid, writer_host, writer_start FROM run").fetchone()
+        if row is None:
+            raise ArchiveError(f"archive {self.path} holds no run record")
+        status = RunStatus(row["status"])
+        if status is RunStatus.RUNNING and not _writer_alive(*tuple(row)[1:]):
+            return RunStatus.INTERRUPTED
+        return status
+
+    def _claim_if_running(self, run: RunRecord) -> None:
+        if run.status is RunStatus.RUNNING:
+            pid = os.getpid()
+            self._db.execute(
+                "UPDATE run SET writer_pid = ?, writer_host = ?, writer_start = ?",
+                (pid, socket.gethostname(), _process_start(pid)),
+            )
+
+    # -- candidates -----------------------------------------------------------------------------
+
+    def add_candidate(self, candidate: CandidateRecord) -> None:
+        """Store a new candidate; its id must be new in this run."""
+        self.add_candidates([candidate])
+
+    def add_candidates(self, candidates: Iterable[CandidateRecord]) -> None:
+        """Store several new candidates in one transaction (all or none), e.g. a run's seeds."""
+        placeholders = ", ".join("?" * len(_CANDIDATE_COLUMNS.split(",")))
+        with self._errors("add candidate"), self._write():
+            for candidate in candidates:
+                try:
+                    self._db.execute(
+                        f"INSERT INTO candidates ({_CANDIDATE_COLUMNS}) VALUES ({placeholders})",
+                        _candidate_values(candidate),
+                    )
+                except sqlite3.IntegrityError as error:
+                    raise ArchiveError(f"candidate id '{candidate.id}' already exists in this run") from error
+
+    def update_candidate(self, candidate: CandidateRecord) -> None:
+        """Replace a stored candidate (same id) with `candidate`."""
+        columns = _CANDIDATE_COLUMNS.split(", ")[1:]
+        assignments = ", ".join(f"{column} = ?" for column in columns)
+        with self._errors("update candidate"), self._write():
+            updated = self._db.execute(
+                f"UPDATE candidates SET {assignments} WHERE id = ?",
+                (*_candidate_values(candidate)[1:], candidate.id),
+            ).rowcount
+        if not updated:
+            raise ArchiveError(f"no candidate '{candidate.id}' in run {self.run_dir.name}")
+
+    def candidate(self, candidate_id: str) -> CandidateRecord:
+        found = self._select_candidates("WHERE id = ?", (candidate_id,))
+        if not found:
+            raise ArchiveError(f"no candidate '{candidate_id}' in run {self.run_dir.name}")
+        return found[0]
+
+    def find_candidate(self, id_or_name: str) -> CandidateRecord | None:
+        """By id, else by name (exact, then ignoring case); among equal names the newest wins."""
+        for clause in ("WHERE id = ?", "WHERE name = ?", "WHERE name = ? COLLATE NOCASE"):
+            found = self._select_candidates(f"{clause} ORDER BY seq DESC LIMIT 1", (id_or_name,))
+            if found:
+                return found[0]
+        return None
+
+    def candidates(
+        self, status: CandidateStatus | None = None, generation: int | None = None
+    ) -> list[CandidateRecord]:
+        """Candidates in the order they were added, optionally of one status and/or generation."""
+        clauses, values = [], []
+        if status is not None:
+            clauses.append("status = ?")
+            values.append(CandidateStatus(status).value)
+        if generation is not None:
+            clauses.append("generation = ?")
+            values.append(generation)
+        where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
+        return self._select_candidates(f"{where}ORDER BY seq", tuple(values))
+
+    def leaderboard(self, top: int | None = None) -> list[CandidateRecord]:
+        """Scored candidates, best fitness first (ties: earlier first)."""
+        limit = "" if top is None else f" LIMIT {int(top)}"
+        return self._select_candidates(
+            "WHERE status = ? AND fitness IS NOT NULL ORDER BY fitness DESC, seq" + limit,
+            (CandidateStatus.SCORED.value,),
+        )
+
+    def children(self, candidate_id: str) -> list[CandidateRecord]:
+        """Candidates that name `candidate_id` among their parents."""
+        return self._select_candidates(
+            "WHERE EXISTS (SELECT 1 FROM json_each(parents) WHERE value = ?) ORDER BY seq", (candidate_id,)
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Number of candidates per status (only statuses that occur)."""
+        with self._errors("read candidates"):
+            rows = self._db.execute("SELECT status, count(*) FROM candidates GROUP BY status").fetchall()
+        return {status: count for status, count in rows}
+
+    def _select_candidates(self, clause: str, values: tuple) -> list[CandidateRecord]:
+        with self._errors("read candidates"):
+            rows = self._db.execute(
+                f"SELECT {_CANDIDATE_COLUMNS} FROM candidates {clause}", values
+            ).fetchall()
+        return [self._parse(CandidateRecord, _candidate_fields(row)) for row in rows]
+
+    # -- LLM exchanges --------------------------------------------------------------------------
+
+    def add_exchange(self, exchange: ExchangeRecord) -> int:
+        """Store an exchange and return the id the archive gave it (its own `id` is ignored)."""
+        with self._errors("add exchange"), self._write():
+            cursor = self._db.execute(
+                f"INSERT INTO exchanges ({_EXCHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    exchange.run_id,
+                    exchange.generation,
+                    _dump(exchange.messages),
+                    exchange.response,
+                    exchange.error,
+                    exchange.prompt_tokens,
+                    exchange.completion_tokens,
+                    exchange.cost_usd,
+                    exchange.seconds,
+                    exchange.created.isoformat(),
+                ),
+            )
+        return int(cursor.lastrowid)
+
+    def exchange(self, exchange_id: int) -> ExchangeRecord:
+        found = self._select_exchanges("WHERE id = ?", (exchange_id,))
+        if not found:
+            raise ArchiveError(f"no LLM exchange {exchange_id} in run {self.run_dir.name}")
+        return found[0]
+
+    def exchanges(self) -> list[ExchangeRecord]:
+        return self._select_exchanges("ORDER BY id", ())
+
+    def tokens_spent(self) -> tuple[int, int]:
+        """(prompt, completion) tokens over every exchange of the run."""
+        with self._errors("read exchanges"):
+            row = self._db.execute(
+                "SELECT coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0) FROM exchanges"
+            ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def _select_exchanges(self, clause: str, values: tuple) -> list[ExchangeRecord]:
+        with self._errors("read exchanges"):
+            rows = self._db.execute(
+                f"SELECT id, {_EXCHANGE_COLUMNS} FROM exchanges {clause}", values
+            ).fetchall()
+        return [
+            self._parse(ExchangeRecord, {**dict(row), "messages": _load(row["messages"])}) for row in rows
+        ]
+
+    # -- change detection -----------------------------------------------------------------------
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits (cheap: no table is read).
+
+        The browser polls it to refresh only when the loop has written something.
+        """
+        with self._errors("read"):
+            return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One transaction, taking the write lock up front so concurrent writers queue instead of failing."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn sqlite failures (corrupt file, locked, disk full) into one-line `ArchiveError`s."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise ArchiveError(f"cannot {action} in archive {self.path}: {error}") from error
+
+    def _parse(self, model: type[BaseModel], fields: dict[str, Any]) -> Any:
+        try:
+            return model.model_validate(fields)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            problem = f"{where}: {first['msg']}"
+            raise ArchiveError(
+                f"archive {self.path} holds an unreadable {model.__name__} ({problem})"
+            ) from error
+
+
+def _check_run_id(run_id: str) -> None:
+    if not run_id or run_id in {".", ".."} or "/" in run_id or "\\" in run_id:
+        raise ArchiveError(f"invalid run id '{run_id}': use letters, digits, '-', '_' or '.'")
+
+
+def _run_values(run: RunRecord) -> tuple:
+    return (
+        run.id,
+        run.evaluator,
+        run.proposer,
+        run.generations_done,
+        run.status.value,
+        run.started.isoformat(),
+        run.ended.isoformat() if run.ended else None,
+        _dump(run.config),
+        _dump(run.versions),
+    )
+
+
+def _run_fields(row: sqlite3.Row) -> dict[str, Any]:
+    return {**dict(row), "config": _load(row["config"]), "versions": _load(row["versions"])}
+
+
+def _candidate_values(candidate: CandidateRecord) -> tuple:
+    return (
+        candidate.id,
+        candidate.run_id,
+        candidate.generation,
+        candidate.name,
+        candidate.thought,
+        candidate.code,
+        candidate.code_hash,
+        int(candidate.is_seed),
+        _dump(candidate.parents),
+        candidate.status.value,
+        candidate.stage,
+        candidate.reason,
+        _dump(candidate.fingerprint),
+        _dump(candidate.metrics),
+        candidate.fitness,
+        _dump(candidate.reported),
+        candidate.exchange_id,
+        candidate.seconds,
+        candidate.created.isoformat(),
+    )
+
+
+def _candidate_fields(row: sqlite3.Row) -> dict[str, Any]:
+    fields = dict(row)
+    del fields["fitness"]  # derived from metrics
+    for name in ("parents", "fingerprint", "metrics", "reported"):
+        fields[name] = _load(fields[name])
+    fields["is_seed"] = bool(fields["is_seed"])
+    return fields
+
+
+def _run_folders(runs_dir: Path) -> list[Path]:
+    """Folders of `runs_dir` that hold an archive; a missing `runs_dir` is the user's to fix."""
+    if not runs_dir.is_dir():
+        raise ArchiveError(
+            f"no runs folder at {runs_dir} (start one with `discover run`, or give --runs-dir)"
+        )
+    return [folder for folder in runs_dir.iterdir() if (folder / ARCHIVE_FILE).is_file()]
+
+
+def _newest(folders: list[Path]) -> Path:
+    """The folder whose run started last (falls back to file age when a run record is unreadable)."""
+
+    def started(folder: Path) -> str:
+        try:
+            with Archive(folder / ARCHIVE_FILE) as archive:
+                return archive.run().started.isoformat()
+        except ArchiveError:
+            return ""
+
+    return max(folders, key=lambda folder: (started(folder), (folder / ARCHIVE_FILE).stat().st_mtime))
+
+
+def summarize(archive: Archive) -> RunSummary:
+    """The `discover runs` line for one open archive."""
+    run = archive.run()
+    best = archive.leaderboard(top=1)
+    return RunSummary(
+        id=run.id,
+        path=archive.run_dir,
+        started=run.started,
+        ended=run.ended,
+        evaluator=run.evaluator,
+        proposer=run.proposer,
+        generations_done=run.generations_done,
+        counts=archive.counts(),
+        best_name=best[0].name if best else None,
+        best_fitness=best[0].fitness if best else None,
+        status=archive.status(),
+    )
+
+
+def list_runs(runs_dir: Path) -> list[RunSummary]:
+    """Every run under `runs_dir`, newest first; an unreadable archive is listed with its `error`."""
+    summaries = []
+    for folder in _run_folders(Path(runs_dir)):
+        try:
+            with Archive(folder / ARCHIVE_FILE) as archive:
+                summaries.append(summarize(archive))
+        except ArchiveError as error:
+            summaries.append(RunSummary(id=folder.name, path=folder, error=str(error)))
+    return sorted(summaries, key=lambda s: s.started.isoformat() if s.started else "", reverse=True)

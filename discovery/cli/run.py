@@ -1,0 +1,92 @@
+"""`discover run`: the discovery loop from the command line."""
+
+import json
+from pathlib import Path
+
+import typer
+
+from discovery.cli import app, error_console
+from discovery.errors import UserError
+
+
+def _parse_assignments(assignments: list[str]) -> dict:
+    """`key=value` pairs, values read as YAML scalars (numbers, booleans, strings)."""
+    import yaml
+
+    options = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set expects key=value, got '{item}'")
+        options[key.strip().replace("-", "_")] = yaml.safe_load(value)
+    return options
+
+
+@app.command("run")
+def run_command(
+    generations: int | None = typer.Option(
+        None, "--generations", "-g", help="Generations to run [default: 10]."
+    ),
+    population: int | None = typer.Option(
+        None, "--population", "-p", help="Candidates per generation [default: 1]."
+    ),
+    evaluator: str | None = typer.Option(None, "--evaluator", "-e", help="Inner task [default: sentiment]."),
+    proposer: str | None = typer.Option(
+        None,
+        "--proposer",
+        help="openai or builtin [default: openai when an endpoint is configured, else builtin].",
+    ),
+    model: str | None = typer.Option(None, "--model", help="Model name at the OpenAI-compatible endpoint."),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="OpenAI-compatible endpoint (vLLM, Ollama, ...)."
+    ),
+    seeds: int | None = typer.Option(None, "--seeds", help="Training seeds per candidate [default: 1]."),
+    evaluator_options: list[str] = typer.Option(
+        [], "--set", help="Evaluator option as key=value, e.g. --set preset=tiny --set beta=0.1. Repeatable."
+    ),
+    seed_objectives: str | None = typer.Option(
+        None,
+        "--seed-objectives",
+        help="Comma-separated shipped objectives to seed the archive [default: all].",
+    ),
+    runs_dir: Path | None = typer.Option(None, "--run-dir", help="Folder of runs [default: runs/]."),
+    resume: str | None = typer.Option(
+        None, "--resume", help="Continue the run with this id where it stopped."
+    ),
+    config_file: Path | None = typer.Option(None, "--config", help="YAML file with any of these options."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON document (run id, leaderboard) at the end."
+    ),
+) -> None:
+    """Let a proposer (an LLM, or the offline built-in one) discover objectives, trained and scored by an
+    evaluator, with everything recorded in a resumable archive under the runs folder."""
+    from discovery.archive import default_runs_dir
+    from discovery.config import build_config, load_config_file
+    from discovery.runner import resume_run, start_run
+
+    runs_dir = runs_dir or default_runs_dir()
+    overrides = {
+        "generations": generations,
+        "population": population,
+        "evaluator": evaluator,
+        "proposer": proposer,
+        "model": model,
+        "base_url": base_url,
+        "seeds": seeds,
+        "seed_objectives": seed_objectives.split(",") if seed_objectives else None,
+        "evaluator_options": _parse_assignments(evaluator_options) or None,
+    }
+    if resume:
+        outcome = resume_run(runs_dir, resume, generations=generations, show_progress=not as_json)
+    else:
+        file_values = load_config_file(config_file) if config_file else {}
+        config = build_config(file_values, overrides)
+        outcome = start_run(runs_dir, config, show_progress=not as_json)
+
+    if as_json:
+        typer.echo(json.dumps(outcome.to_json(), indent=2))
+    else:
+        outcome.print_leaderboard()
+    if outcome.stopped_reason:
+        error_console.print(f"[red]stopped:[/red] {outcome.stopped_reason}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)

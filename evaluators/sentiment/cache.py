@@ -1,0 +1,160 @@
+"""Build the task's artefacts once, atomically, and load them back.
+
+Layout of `<cache_dir>/sentiment-<hash of TaskSettings>/`:
+    tokenizer/   reference/   (save_pretrained folders)
+    train/       the preference pairs (datasets on disk) and TRL's cached reference log-probs
+    heldout.json held-out prompts, one reference sample each with its oracle reward, and held-out
+                 oracle-ordered pairs with their reference log-probs
+    manifest.json the settings and a few figures about the build
+Everything is written into a temporary sibling folder that is renamed into place at the end, so an
+interrupted build leaves no half cache behind.
+"""
+
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from datasets import Dataset, load_from_disk
+from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
+
+from discovery.objectives import load_objective
+from evaluators.base import Progress
+from evaluators.sentiment.language import ReviewWriter
+from evaluators.sentiment.oracle import reward
+from evaluators.sentiment.preferences import bradley_terry_pairs, oracle_pairs
+from evaluators.sentiment.reference import build_tokenizer, train_reference
+from evaluators.sentiment.sampling import completion_logps, sample
+from evaluators.sentiment.settings import TaskSettings, TrainSettings
+from evaluators.sentiment.train import make_trainer
+
+
+@dataclass
+class HeldOut:
+    """What scoring needs besides the models: prompts, the reference's samples, and ranked pairs."""
+
+    prompts: list[str]
+    reference_rewards: list[float]
+    pair_prompts: list[str]
+    chosen_ids: list[list[int]]
+    rejected_ids: list[list[int]]
+    reference_margins: list[float]  # log pi_ref(chosen) - log pi_ref(rejected), per pair
+
+
+@dataclass
+class Artefacts:
+    """The loaded cache."""
+
+    folder: Path
+    tokenizer: PreTrainedTokenizerFast
+    reference: LlamaForCausalLM
+    heldout: HeldOut
+    manifest: dict
+
+    def policy(self) -> LlamaForCausalLM:
+        """A fresh trainable copy of the reference, loaded from disk (identical weights, so TRL's
+        fingerprint of the reference log-probs matches the cached one)."""
+        return LlamaForCausalLM.from_pretrained(self.folder / "reference")
+
+    def train_dataset(self) -> Dataset:
+        """The preference pairs, loaded from disk so that TRL finds its cached files next to them."""
+        return load_from_disk(str(self.folder / "train"))
+
+
+def folder_for(cache_dir: Path, settings: TaskSettings) -> Path:
+    """Where the artefacts of `settings` live."""
+    return cache_dir / f"sentiment-{settings.digest()}"
+
+
+def ensure(cache_dir: Path, settings: TaskSettings, progress: Progress) -> Artefacts:
+    """Load the artefacts, building them first if they are missing."""
+    folder = folder_for(cache_dir, settings)
+    if not (folder / "manifest.json").is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=cache_dir))
+        try:
+            _build(staging, settings, progress)
+            staging.rename(folder)
+        except OSError:
+            if not (folder / "manifest.json").is_file():  # not a concurrent build that finished first
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return _load(folder)
+
+
+def _load(folder: Path) -> Artefacts:
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(folder / "tokenizer")
+    tokenizer.padding_side = "left"
+    reference = LlamaForCausalLM.from_pretrained(folder / "reference").eval()
+    heldout = HeldOut(**json.loads((folder / "heldout.json").read_text()))
+    return Artefacts(folder, tokenizer, reference, heldout, json.loads((folder / "manifest.json").read_text()))
+
+
+def _build(staging: Path, settings: TaskSettings, progress: Progress) -> None:
+    started = time.perf_counter()
+    writer = ReviewWriter(settings.data_seed)
+    corpus = list(writer.reviews(settings.corpus_reviews))
+    train_prompts = [review.opening for review in writer.reviews(settings.train_pairs)]
+    heldout_prompts = [review.opening for review in writer.reviews(settings.heldout_prompts)]
+
+    tokenizer = build_tokenizer()
+    reference = train_reference(corpus, tokenizer, settings, progress)
+    tokenizer.save_pretrained(staging / "tokenizer")
+    reference.save_pretrained(staging / "reference")
+
+    seed, length = settings.data_seed, settings.max_new_tokens
+    first = sample(reference, tokenizer, train_prompts, length, seed + 1, progress, "data")
+    second = sample(reference, tokenizer, train_prompts, length, seed + 2, progress, "data")
+    pairs = bradley_terry_pairs(train_prompts, first, second, settings.bradley_terry_temperature, seed + 3)
+    pairs.save_to_disk(str(staging / "train"))
+
+    baseline = sample(reference, tokenizer, heldout_prompts, length, seed + 4, progress, "data")
+    pair_prompts = heldout_prompts[: settings.heldout_pairs]
+    extra = sample(reference, tokenizer, pair_prompts, length, seed + 5, progress, "data")
+    ranked = oracle_pairs(pair_prompts, baseline[: settings.heldout_pairs], extra)
+    margins = completion_logps(reference, tokenizer, ranked["prompt"], ranked["chosen_ids"]) - completion_logps(
+        reference, tokenizer, ranked["prompt"], ranked["rejected_ids"]
+    )
+    heldout = HeldOut(
+        prompts=heldout_prompts,
+        reference_rewards=[reward(c.text) for c in baseline],
+        pair_prompts=ranked["prompt"],
+        chosen_ids=ranked["chosen_ids"],
+        rejected_ids=ranked["rejected_ids"],
+        reference_margins=margins.tolist(),
+    )
+    (staging / "heldout.json").write_text(json.dumps(asdict(heldout)))
+
+    progress("reference log-probs", None)
+    _precompute_reference_logps(staging, tokenizer)
+    manifest = {
+        "settings": asdict(settings),
+        "build_seconds": round(time.perf_counter() - started, 1),
+        "train_pairs": len(pairs),
+        "label_ties": sum(c == r for c, r in zip(pairs["chosen_reward"], pairs["rejected_reward"], strict=True)),
+        "mean_reference_reward": sum(heldout.reference_rewards) / len(heldout.reference_rewards),
+        "heldout_pairs": len(heldout.pair_prompts),
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def _precompute_reference_logps(staging: Path, tokenizer: PreTrainedTokenizerFast) -> None:
+    """Let TRL compute the reference log-probs of the training pairs and cache them beside the data.
+
+    Building the trainer is enough: TRL precomputes in its constructor. The objective and training
+    settings do not enter TRL's fingerprint, so any candidate later reuses this file.
+    """
+    with torch.no_grad(), tempfile.TemporaryDirectory() as output:
+        make_trainer(
+            LlamaForCausalLM.from_pretrained(staging / "reference"),
+            tokenizer,
+            load_from_disk(str(staging / "train")),
+            load_objective("dpo").compile(),
+            TrainSettings(),
+            seed=0,
+            output_dir=Path(output),
+        )

@@ -1,0 +1,104 @@
+"""The discovery loop with the offline proposer and a millisecond test evaluator."""
+
+import pytest
+
+import tests.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
+from discovery.archive import Archive
+from discovery.config import RunConfig
+from discovery.records import CandidateStatus, RunStatus
+from discovery.runner import resume_run, start_run
+from tests.cli import discover
+from tests.probe_evaluator import ProbeEvaluator
+
+SEEDS = ["dpo", "slic", "discopop"]
+
+
+def probe_config(**fields) -> RunConfig:
+    return RunConfig(evaluator="probe", proposer="builtin", seed_objectives=SEEDS, **fields)
+
+
+def test_builtin_run_scores_seeds_and_new_candidates(tmp_path) -> None:
+    outcome = start_run(tmp_path, probe_config(generations=4, population=2), show_progress=False)
+
+    assert outcome.run.status == RunStatus.FINISHED and outcome.run.generations_done == 4
+    with Archive.open(tmp_path, outcome.run.id) as archive:
+        candidates = archive.candidates()
+        seeds = [c for c in candidates if c.is_seed]
+        proposals = [c for c in candidates if not c.is_seed]
+        assert {s.name for s in seeds} == set(SEEDS)
+        assert all(s.status == CandidateStatus.SCORED and s.reported is not None for s in seeds)
+        assert len(proposals) == 8
+        assert all(
+            c.status != CandidateStatus.PROPOSED and c.status != CandidateStatus.VALIDATED for c in candidates
+        )
+        scored_new = [c for c in proposals if c.status == CandidateStatus.SCORED]
+        assert scored_new, "at least one new candidate must be scored"
+        assert all(c.parents for c in proposals), "built-in proposals name their parents"
+        fitnesses = [c.fitness for c in outcome.leaderboard]
+        assert fitnesses == sorted(fitnesses, reverse=True)
+
+
+def test_seed_scores_are_reused_by_later_runs_with_the_same_evaluator(tmp_path) -> None:
+    ProbeEvaluator.evaluations.clear()
+    start_run(tmp_path, probe_config(generations=0), show_progress=False)
+    first = dict(ProbeEvaluator.evaluations)
+    start_run(tmp_path, probe_config(generations=0), show_progress=False)
+    assert dict(ProbeEvaluator.evaluations) == first
+    start_run(tmp_path, probe_config(generations=0, evaluator_options={"variant": 2}), show_progress=False)
+    assert all(count == 2 for count in ProbeEvaluator.evaluations.values())
+
+
+def test_failed_training_is_recorded_with_its_error_and_the_run_goes_on(tmp_path, monkeypatch) -> None:
+    from discovery.proposers.base import Proposal
+
+    crash = (
+        "def loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, "
+        "reference_rejected_logps, beta):\n"
+        "    # CRASH\n"
+        "    return -(policy_chosen_logps - policy_rejected_logps)\n"
+    )
+    monkeypatch.setattr(
+        "discovery.proposers.builtin.BuiltinProposer.propose",
+        lambda self, context, count, check: [Proposal(name="crasher", thought="t", code=crash)],
+    )
+    outcome = start_run(tmp_path, probe_config(generations=1), show_progress=False)
+    with Archive.open(tmp_path, outcome.run.id) as archive:
+        (candidate,) = archive.candidates(generation=1)
+    assert candidate.status == CandidateStatus.FAILED
+    assert "RuntimeError: loss became NaN at step 3" in candidate.reason
+    assert outcome.run.status == RunStatus.FINISHED
+
+
+def test_resume_extends_a_finished_run_without_rescoring(tmp_path) -> None:
+    outcome = start_run(tmp_path, probe_config(generations=1), show_progress=False)
+    with Archive.open(tmp_path, outcome.run.id) as archive:
+        before = {c.id: c.model_dump_json() for c in archive.candidates()}
+    resumed = resume_run(tmp_path, outcome.run.id, generations=3, show_progress=False)
+    assert resumed.run.generations_done == 3
+    with Archive.open(tmp_path, outcome.run.id) as archive:
+        after = {c.id: c.model_dump_json() for c in archive.candidates()}
+    assert {k: after[k] for k in before} == before
+    assert len(after) > len(before)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--evaluator", "nope"], "unknown evaluator 'nope'"),
+        (["--generations", "-1"], "generations"),
+        (["--config", "missing.yaml"], "cannot read config"),
+        (["--resume", "20990101-000000-dead"], "20990101-000000-dead"),
+    ],
+)
+def test_bad_input_gets_one_line_and_exit_code_2(tmp_path, args, message) -> None:
+    result = discover("run", "--run-dir", str(tmp_path), *args, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_config_file_is_a_user_error(tmp_path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("generations: [1, 2\n")
+    result = discover("run", "--config", str(config), "--run-dir", str(tmp_path), cwd=tmp_path, timeout=120)
+    assert result.returncode == 2 and "not valid YAML" in result.stderr
