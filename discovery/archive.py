@@ -182,6 +182,14 @@ class Archive:
         except (OSError, sqlite3.Error) as error:
             raise ArchiveError(f"cannot open archive {self.path}: {error}") from error
         self._db.row_factory = sqlite3.Row
+        try:
+            self._prepare()
+        except ArchiveError:
+            self._db.close()
+            raise
+
+    def _prepare(self) -> None:
+        """Check the schema version (creating the schema in a new file) and set durable writes."""
         with self._errors("open"):
             self._db.execute("PRAGMA busy_timeout = 10000")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -213,11 +221,15 @@ class Archive:
         if path.exists():
             raise ArchiveError(f"run '{run.id}' already exists in {runs_dir}")
         archive = cls(path)
-        with archive._errors("create run"), archive._write():
-            archive._db.execute(
-                f"INSERT INTO run ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _run_values(run)
-            )
-            archive._claim_if_running(run)
+        try:
+            with archive._errors("create run"), archive._write():
+                archive._db.execute(
+                    f"INSERT INTO run ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _run_values(run)
+                )
+                archive._claim_if_running(run)
+        except ArchiveError:
+            archive.close()
+            raise
         return archive
 
     @classmethod
@@ -453,7 +465,7 @@ class Archive:
         try:
             yield
         except sqlite3.Error as error:
-            raise ArchiveError(f"cannot {action} in archive {self.path}: {error}") from error
+            raise ArchiveError(f"archive {self.path}: cannot {action}: {error}") from error
 
     def _parse(self, model: type[BaseModel], fields: dict[str, Any]) -> Any:
         try:

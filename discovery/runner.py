@@ -15,7 +15,7 @@ from rich.table import Table
 from discovery.archive import Archive
 from discovery.config import RunConfig
 from discovery.loop import DiscoveryLoop, SilentObserver, open_run
-from discovery.proposers import make_proposer
+from discovery.proposers.registry import make_proposer
 from discovery.proposers.base import ProposerUnavailable
 from discovery.records import CandidateRecord, RunRecord, RunStatus
 from discovery.sandbox import Validator

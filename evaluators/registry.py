@@ -8,6 +8,8 @@ from evaluators.base import Evaluator
 # name -> module that defines and registers it; imported only when asked for (torch-heavy modules)
 _SHIPPED = {
     "sentiment": "evaluators.sentiment",
+    "mtbench": "evaluators.mtbench",
+    "alpaca": "evaluators.alpaca",
 }
 _REGISTERED: dict[str, type[Evaluator]] = {}
 

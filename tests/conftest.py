@@ -1,10 +1,15 @@
-"""Shared test settings: offline hub, and `slow` tests skipped unless DISCOVER_SLOW=1."""
+"""Shared test settings: offline hub, a shared task cache, `slow` tests skipped unless DISCOVER_SLOW=1."""
 
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Tasks built by tests (e.g. the tiny sentiment task) are cached once per machine, keyed by their
+# configuration, and shared by every test and the subprocesses they start.
+os.environ.setdefault("DISCOVER_CACHE", str(Path(tempfile.gettempdir()) / "discover-test-cache"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 

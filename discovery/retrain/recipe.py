@@ -21,10 +21,17 @@ from discovery.errors import UserError
 RECIPES_PACKAGE = "discovery.recipes"
 DEFAULT_RECIPE = "zephyr-7b-gemma"
 ACCELERATE_SUFFIX = ".accelerate.yaml"  # launch configurations live beside the recipes
+YAML11_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})  # booleans to YAML 1.1, words to users
 
 # Fields a recipe may carry that are not `DPOConfig` fields, by the TRL class that defines them.
 MODEL_FIELDS = ("model_name_or_path", "model_revision", "dtype", "attn_implementation")
-DATA_FIELDS = ("dataset_name", "dataset_config", "dataset_train_split", "dataset_test_split", "max_prompt_length")
+DATA_FIELDS = (
+    "dataset_name",
+    "dataset_config",
+    "dataset_train_split",
+    "dataset_test_split",
+    "max_prompt_length",
+)
 LAUNCH_FIELDS = ("num_gpus", "accelerate_config")
 
 
@@ -94,7 +101,9 @@ class Recipe(BaseModel):
 def shipped_recipes() -> list[str]:
     """Names of the recipes shipped as package data."""
     names = (entry.name for entry in resources.files(RECIPES_PACKAGE).iterdir())
-    return sorted(n.removesuffix(".yaml") for n in names if n.endswith(".yaml") and not n.endswith(ACCELERATE_SUFFIX))
+    return sorted(
+        n.removesuffix(".yaml") for n in names if n.endswith(".yaml") and not n.endswith(ACCELERATE_SUFFIX)
+    )
 
 
 def read_recipe_text(spec: str) -> tuple[str, str]:
@@ -104,7 +113,9 @@ def read_recipe_text(spec: str) -> tuple[str, str]:
     path = Path(spec)
     if path.suffix in {".yaml", ".yml"} and path.is_file():
         return path.read_text(), str(path)
-    raise UserError(f"unknown recipe '{spec}': give a shipped name ({', '.join(shipped_recipes())}) or a .yaml file")
+    raise UserError(
+        f"unknown recipe '{spec}': give a shipped name ({', '.join(shipped_recipes())}) or a .yaml file"
+    )
 
 
 def parse_overrides(assignments: list[str]) -> dict[str, Any]:
@@ -114,10 +125,15 @@ def parse_overrides(assignments: list[str]) -> dict[str, Any]:
         key, separator, raw = assignment.partition("=")
         if not separator or not key.strip():
             raise UserError(f"bad --set '{assignment}': write key=value, e.g. --set beta=0.1")
+        if raw.strip().lower() in YAML11_WORDS:  # `save_strategy=no` means "no", not False
+            overrides[key.strip()] = raw.strip()
+            continue
         try:
             value = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError as error:
-            raise UserError(f"bad --set '{assignment}': the value is not valid YAML ({error.problem})") from error
+            raise UserError(
+                f"bad --set '{assignment}': the value is not valid YAML ({error.problem})"
+            ) from error
         overrides[key.strip()] = _number_or_text(value)
     return overrides
 
@@ -130,8 +146,8 @@ def _number_or_text(value: Any) -> Any:
     return value
 
 
-def load_recipe(spec: str = DEFAULT_RECIPE, overrides: dict[str, Any] | None = None) -> Recipe:
-    """Read a recipe, apply overrides, validate; any problem is a one-line `UserError`."""
+def load_recipe(spec: str = DEFAULT_RECIPE, overrides: dict[str, Any] | None = None) -> tuple[Recipe, str]:
+    """(recipe, origin): read a recipe, apply overrides, validate; any problem is a one-line `UserError`."""
     text, origin = read_recipe_text(spec)
     try:
         fields = yaml.safe_load(text)
@@ -140,7 +156,7 @@ def load_recipe(spec: str = DEFAULT_RECIPE, overrides: dict[str, Any] | None = N
     if not isinstance(fields, dict):
         raise UserError(f"recipe {origin} must be a mapping of field: value")
     try:
-        return Recipe.model_validate({**fields, **(overrides or {})})
+        return Recipe.model_validate({**fields, **(overrides or {})}), origin
     except ValidationError as error:
         raise UserError(f"recipe {origin}: {_first_problem(error)}") from error
 

@@ -1,7 +1,7 @@
 """Build the task's artefacts once, atomically, and load them back.
 
 Layout of `<cache_dir>/sentiment-<hash of TaskSettings>/`:
-    tokenizer/   reference/   (save_pretrained folders)
+    tokenizer/   reference/   (save_pretrained folders, for anyone who wants to load the reference)
     train/       the preference pairs (datasets on disk) and TRL's cached reference log-probs
     heldout.json held-out prompts, one reference sample each with its oracle reward, and held-out
                  oracle-ordered pairs with their reference log-probs
@@ -87,11 +87,14 @@ def ensure(cache_dir: Path, settings: TaskSettings, progress: Progress) -> Artef
 
 
 def _load(folder: Path) -> Artefacts:
-    tokenizer = PreTrainedTokenizerFast.from_pretrained(folder / "tokenizer")
-    tokenizer.padding_side = "left"
+    # Built from code, not loaded: TRL's cache key hashes the tokenizer object, and a loaded one
+    # remembers the folder it came from (which the atomic rename changes)
+    tokenizer = build_tokenizer()
     reference = LlamaForCausalLM.from_pretrained(folder / "reference").eval()
     heldout = HeldOut(**json.loads((folder / "heldout.json").read_text()))
-    return Artefacts(folder, tokenizer, reference, heldout, json.loads((folder / "manifest.json").read_text()))
+    return Artefacts(
+        folder, tokenizer, reference, heldout, json.loads((folder / "manifest.json").read_text())
+    )
 
 
 def _build(staging: Path, settings: TaskSettings, progress: Progress) -> None:
@@ -116,9 +119,9 @@ def _build(staging: Path, settings: TaskSettings, progress: Progress) -> None:
     pair_prompts = heldout_prompts[: settings.heldout_pairs]
     extra = sample(reference, tokenizer, pair_prompts, length, seed + 5, progress, "data")
     ranked = oracle_pairs(pair_prompts, baseline[: settings.heldout_pairs], extra)
-    margins = completion_logps(reference, tokenizer, ranked["prompt"], ranked["chosen_ids"]) - completion_logps(
-        reference, tokenizer, ranked["prompt"], ranked["rejected_ids"]
-    )
+    margins = completion_logps(
+        reference, tokenizer, ranked["prompt"], ranked["chosen_ids"]
+    ) - completion_logps(reference, tokenizer, ranked["prompt"], ranked["rejected_ids"])
     heldout = HeldOut(
         prompts=heldout_prompts,
         reference_rewards=[reward(c.text) for c in baseline],
@@ -135,7 +138,9 @@ def _build(staging: Path, settings: TaskSettings, progress: Progress) -> None:
         "settings": asdict(settings),
         "build_seconds": round(time.perf_counter() - started, 1),
         "train_pairs": len(pairs),
-        "label_ties": sum(c == r for c, r in zip(pairs["chosen_reward"], pairs["rejected_reward"], strict=True)),
+        "label_ties": sum(
+            c == r for c, r in zip(pairs["chosen_reward"], pairs["rejected_reward"], strict=True)
+        ),
         "mean_reference_reward": sum(heldout.reference_rewards) / len(heldout.reference_rewards),
         "heldout_pairs": len(heldout.pair_prompts),
     }

@@ -49,8 +49,21 @@ NOUNS = (
     "romance", "twist", "performance", "photography", "characters", "scenes",
 )  # fmt: skip
 INTENSIFIERS = {"very": 1.4, "really": 1.3, "truly": 1.5, "quite": 1.15, "so": 1.35, "extremely": 1.6}
+ADJECTIVE_NEGATIONS = ("not", "hardly")
+VERB_NEGATIONS = ("never", "hardly")
 NEGATIONS = ("not", "never", "hardly")
-PEOPLE = ("friend", "sister", "brother", "family", "kids", "partner", "parents", "class", "neighbor", "cousin")
+PEOPLE = (
+    "friend",
+    "sister",
+    "brother",
+    "family",
+    "kids",
+    "partner",
+    "parents",
+    "class",
+    "neighbor",
+    "cousin",
+)
 NUMBERS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twenty")
 TIMES = ("yesterday", "tonight", "recently", "twice", "again", "today", "once", "finally")
 COPULAS = ("was", "is", "felt", "seemed", "looked", "sounded")
@@ -68,7 +81,8 @@ CLASSES: dict[str, frozenset[str]] = {
     "VERB": frozenset(VERB_WEIGHTS),
     "NVERB": frozenset(NEUTRAL_VERBS),
     "INT": frozenset(INTENSIFIERS),
-    "NEG": frozenset(NEGATIONS),
+    "ANEG": frozenset(ADJECTIVE_NEGATIONS),
+    "VNEG": frozenset(VERB_NEGATIONS),
     "COP": frozenset(COPULAS),
     "PERSON": frozenset(PEOPLE),
     "NUM": frozenset(NUMBERS),
@@ -78,9 +92,9 @@ CLASSES: dict[str, frozenset[str]] = {
 
 # A template is a sequence of slots; a trailing "?" marks an optional slot.
 TEMPLATES: tuple[tuple[str, ...], ...] = (
-    ("the", "NOUN", "COP", "NEG?", "INT?", "SADJ", "END"),
+    ("the", "NOUN", "COP", "ANEG?", "INT?", "SADJ", "END"),
     ("the", "NOUN", "COP", "INT?", "SADJ", "and", "SADJ", "END"),
-    ("i", "NEG?", "VERB", "the", "NOUN", "END"),
+    ("i", "VNEG?", "VERB", "the", "NOUN", "END"),
     ("what", "a", "INT?", "SADJ", "NOUN", "END"),
     ("i", "NVERB", "it", "with", "my", "PERSON", "TIME?", "END"),
     ("it", "runs", "about", "NUM", "hours", "END"),
@@ -107,7 +121,11 @@ def _matches(words: list[str], slots: tuple[str, ...]) -> bool:
     slot, rest = slots[0], slots[1:]
     optional = slot.endswith("?")
     name = slot.rstrip("?")
-    if words and (words[0] in CLASSES[name] if name in CLASSES else words[0] == name) and _matches(words[1:], rest):
+    if (
+        words
+        and (words[0] in CLASSES[name] if name in CLASSES else words[0] == name)
+        and _matches(words[1:], rest)
+    ):
         return True
     return optional and _matches(words, rest)
 
@@ -169,7 +187,7 @@ class ReviewWriter:
         if kind == 0:
             negated = rng.random() < 0.2  # "not bad" says something positive
             adjective = self._adjective(-polarity if negated else polarity)
-            negation = [rng.choice(NEGATIONS)] if negated else []
+            negation = [rng.choice(ADJECTIVE_NEGATIONS)] if negated else []
             return ["the", rng.choice(NOUNS), rng.choice(COPULAS), *negation, *intensifier, adjective, end]
         if kind == 1:
             first, second = self._adjective(polarity), self._adjective(polarity)
@@ -177,16 +195,16 @@ class ReviewWriter:
         if kind == 2:
             negated = rng.random() < 0.2
             verbs = POSITIVE_VERBS if (polarity > 0) != negated else NEGATIVE_VERBS
-            negation = [rng.choice(NEGATIONS)] if negated else []
+            negation = [rng.choice(VERB_NEGATIONS)] if negated else []
             return ["i", *negation, rng.choice(sorted(verbs)), "the", rng.choice(NOUNS), end]
         return ["what", "a", *intensifier, self._adjective(polarity), rng.choice(NOUNS), "!"]
 
     def review(self) -> Review:
-        """A review of 2-5 sentences whose hidden mood sets the odds of positive sentences."""
+        """A review of 2-4 sentences whose hidden mood sets the odds of positive sentences."""
         rng = self.rng
         mood = rng.betavariate(0.7, 0.7)
         sentences = []
-        for _ in range(rng.randint(2, 5)):
+        for _ in range(rng.randint(2, 4)):
             roll = rng.random()
             polarity = 0 if roll < 0.2 else (1 if rng.random() < mood else -1)
             sentences.append(" ".join(self.sentence(polarity)))

@@ -10,7 +10,13 @@ scores low instead of looking neutral.
 
 import math
 
-from evaluators.sentiment.language import INTENSIFIERS, NEGATIONS, SENTIMENT_WEIGHTS, is_sentence, split_sentences
+from evaluators.sentiment.language import (
+    INTENSIFIERS,
+    NEGATIONS,
+    SENTIMENT_WEIGHTS,
+    is_sentence,
+    split_sentences,
+)
 
 NEGATION_FACTOR = -0.6  # "not great" is mildly negative, not as negative as "awful"
 REPEAT_FACTOR = 0.5  # each further use of the same sentiment word counts half as much

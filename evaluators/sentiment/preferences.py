@@ -25,7 +25,13 @@ def bradley_terry_pairs(
 ) -> Dataset:
     """A `datasets.Dataset` with columns prompt / chosen / rejected (plus the oracle rewards)."""
     rng = random.Random(seed)
-    rows: dict[str, list] = {"prompt": [], "chosen": [], "rejected": [], "chosen_reward": [], "rejected_reward": []}
+    rows: dict[str, list] = {
+        "prompt": [],
+        "chosen": [],
+        "rejected": [],
+        "chosen_reward": [],
+        "rejected_reward": [],
+    }
     for prompt, a, b in zip(prompts, first, second, strict=True):
         reward_a, reward_b = reward(a.text), reward(b.text)
         a_wins = rng.random() < 1 / (1 + math.exp(-(reward_a - reward_b) / temperature))

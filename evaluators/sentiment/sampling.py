@@ -70,7 +70,9 @@ def completion_logps(
     model.eval()
     totals = []
     for start in range(0, len(prompts), BATCH):
-        prompt_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts[start : start + BATCH]]
+        prompt_ids = [
+            tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts[start : start + BATCH]
+        ]
         rows = [p + c for p, c in zip(prompt_ids, completions[start : start + BATCH], strict=True)]
         width = max(len(row) for row in rows)
         input_ids = torch.tensor([row + [tokenizer.pad_token_id] * (width - len(row)) for row in rows])
@@ -82,4 +84,4 @@ def completion_logps(
         logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1].double()
         token_logps = logits.log_softmax(-1).gather(-1, input_ids[:, 1:, None]).squeeze(-1)
         totals.append((token_logps * mask[:, 1:]).sum(-1))
-    return torch.cat(totals)
+    return torch.cat(totals) if totals else torch.zeros(0, dtype=torch.float64)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from datasets import Dataset
 from transformers import PreTrainedModel, PreTrainedTokenizerFast, TrainerCallback
+from transformers.trainer_callback import PrinterCallback
 
 from discovery.objectives import LossFunction
 from evaluators.base import Progress, no_progress
@@ -52,7 +53,7 @@ def make_trainer(
         lr_scheduler_type="linear",
         warmup_steps=0,
     )
-    return ObjectiveDPOTrainer(
+    trainer = ObjectiveDPOTrainer(
         model=policy,
         args=args,
         train_dataset=train_dataset,
@@ -60,3 +61,5 @@ def make_trainer(
         objective=objective,
         callbacks=[_ReportSteps(progress)],
     )
+    trainer.remove_callback(PrinterCallback)  # it prints the final metrics to stdout, which `--json` owns
+    return trainer

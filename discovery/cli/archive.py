@@ -1,0 +1,160 @@
+"""`discover runs`, `archive`, `show` and `export`: read what runs have written, from the terminal.
+
+Heavy imports (the archive pulls in torch through the records) happen inside the commands so
+that `discover --help` stays instant.
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from discovery.cli import app
+from discovery.errors import UserError
+
+RUNS_DIR_HELP = "Folder holding the runs (default: runs/ in the working directory)."
+RUNS_DIR = typer.Option(Path("runs"), "--runs-dir", envvar="DISCOVER_RUNS_DIR", help=RUNS_DIR_HELP)
+STATUSES = ("scored", "all", "invalid", "duplicate", "failed", "validated", "proposed")
+
+
+@app.command("runs")
+def runs(
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    runs_dir: Path = RUNS_DIR,
+) -> None:
+    """List every run: evaluator, proposer, candidates per status, best objective, and status.
+
+    A run whose process died while running is shown as interrupted; resume it with `discover run --resume`.
+    """
+    from discovery.archive import list_runs
+    from discovery.ui.views import runs_table
+
+    summaries = list_runs(runs_dir)
+    if as_json:
+        typer.echo(json.dumps({"runs": [s.model_dump(mode="json") for s in summaries]}, indent=2))
+    elif not summaries:
+        Console().print(f"no runs yet in {runs_dir} (start one with `discover run`)")
+    else:
+        Console().print(runs_table(summaries))
+
+
+@app.command("archive")
+def archive(
+    run: str = typer.Argument(None, help="Run id or a unique prefix of it (default: the newest run)."),
+    top: int = typer.Option(None, "--top", help="Show only the first N rows."),
+    status: str = typer.Option(
+        "scored", "--status", help=f"Which candidates: {', '.join(STATUSES)} (scored = the leaderboard)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    runs_dir: Path = RUNS_DIR,
+) -> None:
+    """The leaderboard of one run, best fitness first (the newest run by default).
+
+    Columns: rank, id, name, generation, fitness ± s.e., reward, KL, status, parents. Seeds are marked;
+    the figures the paper reported for them are shown in a table of their own, never mixed with measured ones.
+    """
+    from discovery.archive import Archive, summarize
+    from discovery.ui.views import leaderboard_table, reported_table
+
+    if status not in STATUSES:
+        raise UserError(f"unknown status '{status}': use one of {', '.join(STATUSES)}")
+    if top is not None and top < 1:
+        raise UserError(f"--top must be at least 1, got {top}")
+    with Archive.open(runs_dir, run) as store:
+        summary = summarize(store)
+        if not summary.candidates:
+            raise UserError(f"run {summary.id} has no candidates yet")
+        board = store.leaderboard()
+        rows = [(rank, c) for rank, c in enumerate(board, start=1)]
+        if status == "all":
+            rows += [(None, c) for c in store.candidates() if c.id not in {b.id for b in board}]
+        elif status != "scored":
+            rows = [(None, c) for c in store.candidates(status=status)]
+        rows = rows[:top]
+        prompt_tokens, completion_tokens = store.tokens_spent()
+    if as_json:
+        document = {
+            "run": summary.model_dump(mode="json"),
+            "tokens": {"prompt": prompt_tokens, "completion": completion_tokens},
+            "candidates": [
+                {"rank": rank, "fitness": c.fitness, **c.model_dump(mode="json")} for rank, c in rows
+            ],
+        }
+        typer.echo(json.dumps(document, indent=2))
+        return
+    console = Console()
+    console.print(
+        f"run [bold]{summary.id}[/bold] · {summary.evaluator} · proposer {summary.proposer} · "
+        f"{summary.status.value} · {summary.generations_done} generations · "
+        f"{prompt_tokens} + {completion_tokens} LLM tokens",
+        highlight=False,
+    )
+    if not rows:
+        console.print(f"no {status} candidates in run {summary.id}")
+        return
+    title = "Leaderboard (measured)" if status == "scored" else f"Candidates: {status}"
+    console.print(leaderboard_table(rows, title))
+    reported = reported_table([c for _, c in rows if c.is_seed])
+    if reported is not None:
+        console.print(reported)
+
+
+@app.command("show")
+def show(
+    candidate: str = typer.Argument(
+        ..., help="Candidate id or name in the run, RUN/ID, or a shipped objective name (dpo, discopop, ...)."
+    ),
+    run: str = typer.Option(None, "--run", help="Run to look in (default: the newest run)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    runs_dir: Path = RUNS_DIR,
+) -> None:
+    """Everything about one candidate: thought, code, figures, verdict, lineage, LLM exchange, loss plot.
+
+    The plot draws the loss and its gradient against the margin rho over [-10/beta, +10/beta], next to
+    DPO's. A shipped objective is shown with the figures the paper reported for it.
+    """
+    from discovery.ui.lookup import find_view
+    from discovery.ui.views import candidate_detail, curves_panel
+
+    view = find_view(candidate, runs_dir, run)
+    if as_json:
+        typer.echo(json.dumps(view.to_json(), indent=2))
+        return
+    console = Console()
+    console.print(candidate_detail(view, curves_panel(view, min(console.width, 120))))
+
+
+@app.command("export")
+def export(
+    candidate: str = typer.Argument(..., help="Same identifiers as `discover show`, shipped names included."),
+    output: Path = typer.Option(None, "-o", "--output", help="File to write (default: NAME.py; - = stdout)."),
+    run: str = typer.Option(None, "--run", help="Run to look in (default: the newest run)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    runs_dir: Path = RUNS_DIR,
+) -> None:
+    """Write a candidate's code as an objective file for `discover evaluate` and `discover retrain`."""
+    from discovery.sandbox.static import check_source
+    from discovery.ui.lookup import find_view
+
+    view = find_view(candidate, runs_dir, run)
+    found = view.candidate
+    origin = f"run {view.run.id}, candidate {found.id}" if view.run else "the shipped objectives"
+    fitness = f", fitness {found.fitness:.4f}" if found.fitness is not None else ""
+    text = f"# Exported by discover from {origin}{fitness}.\n{found.code.rstrip()}\n"
+    if str(output) == "-":
+        sys.stdout.write(text)
+        return
+    path = output or Path((re.sub(r"\W+", "_", found.name).strip("_") or "objective") + ".py")
+    if path.exists() and not force:
+        raise UserError(f"{path} exists: choose another -o FILE or add --force")
+    try:
+        path.write_text(text)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error}") from error
+    console = Console(stderr=True)
+    console.print(f"wrote {path} (use it with `discover evaluate {path}`)", highlight=False)
+    if check_source(found.code):
+        console.print("[yellow]note:[/yellow] it fails the static gate: `discover evaluate` will refuse it")

@@ -1,0 +1,82 @@
+"""`discover retrain`: train a real model with any objective, on the paper's full recipe."""
+
+import json
+
+import typer
+
+from discovery.cli import app
+
+
+@app.command("retrain")
+def retrain_command(
+    objective: str = typer.Argument(
+        ..., help="Shipped objective name (see `discover objectives`) or a .py file defining `loss`."
+    ),
+    recipe: str = typer.Option(
+        "zephyr-7b-gemma", "--recipe", help="Shipped recipe name or a YAML file in TRL's field names."
+    ),
+    num_gpus: int | None = typer.Option(
+        None,
+        "--num-gpus",
+        help="GPUs (processes) to train on; 1 on a machine without a GPU. Gradient accumulation changes "
+        "to keep the recipe's total batch [default: the recipe's].",
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="Policy and reference model: hub name or local folder [default: the recipe's]."
+    ),
+    dataset: str | None = typer.Option(
+        None, "--dataset", help="Preference dataset: hub name or local copy [default: the recipe's]."
+    ),
+    output_dir: str | None = typer.Option(
+        None,
+        "--output-dir",
+        help="Where the model, tokenizer and card go [default: runs/retrain/OBJECTIVE-RECIPE].",
+    ),
+    assignments: list[str] = typer.Option(
+        [], "--set", help="Recipe field as key=value (any DPOConfig field), e.g. --set beta=0.1. Repeatable."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the resolved plan (hyperparameters, batch, steps, launch) and stop."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the plan (or the result) as one JSON document."
+    ),
+) -> None:
+    """Retrain a model with OBJECTIVE through TRL + accelerate + DeepSpeed ZeRO-3, as in the DiscoPOP paper.
+
+    The objective is validated first; the model, tokenizer and a model card (objective code, recipe,
+    figures) are written to the output folder, and the run is recorded in the archive.
+    """
+    from discovery.archive import default_runs_dir
+    from discovery.retrain.plan import make_plan
+    from discovery.retrain.recipe import load_recipe, parse_overrides
+
+    overrides = parse_overrides(assignments)
+    loaded, origin = load_recipe(recipe, overrides)
+    plan = make_plan(
+        objective,
+        loaded,
+        recipe_origin=origin,
+        overrides=overrides,
+        num_gpus=num_gpus,
+        model=model,
+        dataset=dataset,
+        output_dir=output_dir,
+        runs_dir=default_runs_dir(),
+    )
+    if dry_run:
+        if as_json:
+            typer.echo(plan.model_dump_json(indent=2))
+        else:
+            from discovery.retrain.show import print_plan
+
+            print_plan(plan)
+        return
+
+    from discovery.retrain.launch import retrain
+
+    result, run_id = retrain(plan)
+    if as_json:
+        typer.echo(json.dumps({"run_id": run_id, **result.model_dump(mode="json")}, indent=2))
+    else:
+        typer.echo(f"model, tokenizer and card in {result.output_dir}; recorded as run {run_id}")

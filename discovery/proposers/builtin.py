@@ -1,0 +1,137 @@
+"""The `builtin` proposer: new objectives from the archive's own, with no LLM and no network.
+
+Each proposal applies one move from `mutations` (blend two objectives, modulate their mix by the
+margin, add a margin, a tail or a temperature, retune named constants) to parents drawn by
+tournament on fitness, with some purely random draws for exploration. Drafts are screened in
+process (they must run, favour the chosen answer, and train differently from every known
+objective) and then offered to the loop's `check`; a draft `check` rejects is replaced by another,
+up to a few times. Everything is drawn from a generator seeded by (seed, generation), so a run with
+the same seed and the same archive proposes the same objectives.
+
+It lets the whole product run offline, and it is the baseline an LLM proposer has to beat.
+"""
+
+import random
+
+import torch
+
+from discovery.objectives import load_objective, shipped_names
+from discovery.proposers.base import Checker, Proposal, ProposalContext, Proposer
+from discovery.proposers.mutations import MOVES, Draft, Parent
+from discovery.proposers.naming import unique_name
+from discovery.proposers.screening import same_behaviour, screen
+from discovery.proposers.splice import spliceable
+from discovery.records import CandidateStatus
+
+_TOURNAMENT = 3
+_EXPLORE = 0.25  # share of parent draws made uniformly at random instead of by tournament
+
+
+class BuiltinProposer(Proposer):
+    """Mutation and recombination of archive objectives, guided by fitness."""
+
+    name = "builtin"
+
+    def __init__(self, seed: int = 0, max_checks: int = 4, max_drafts: int = 60) -> None:
+        """`max_checks` bounds the calls to `check` per proposal; `max_drafts` the drafts screened."""
+        self.seed = seed
+        self.max_checks = max_checks
+        self.max_drafts = max_drafts
+        self._behaviours: dict[str, torch.Tensor | None] = {}  # source -> gradient signature
+
+    def propose(self, context: ProposalContext, count: int, check: Checker) -> list[Proposal]:
+        # A string seed keeps runs with neighbouring seeds from replaying each other's generations.
+        rng = random.Random(f"builtin:{self.seed}:{context.generation}")
+        pool = _parents(context)
+        known = [behaviour for parent in pool if (behaviour := self._behaviour(parent.code)) is not None]
+        taken = {candidate.name for candidate in [*context.best, *context.recent]} | set(shipped_names())
+        proposals = []
+        for _ in range(count):
+            proposal = self._propose_one(rng, pool, known, check, context.generation)
+            proposal.name = unique_name(proposal.name, taken)
+            taken.add(proposal.name)
+            proposals.append(proposal)
+        return proposals
+
+    def _propose_one(
+        self,
+        rng: random.Random,
+        pool: list[Parent],
+        known: list[torch.Tensor],
+        check: Checker,
+        generation: int,
+    ) -> Proposal:
+        rejected: Draft | None = None
+        checks = 0
+        for _ in range(self.max_drafts):
+            draft = _draft(rng, pool)
+            if draft is None:
+                continue
+            verdict = screen(draft.code)
+            behaviour = verdict.behaviour
+            if behaviour is None or any(same_behaviour(behaviour, other) for other in known):
+                continue
+            known.append(behaviour)  # never offer the same behaviour twice, accepted or not
+            reason = check(draft.code)
+            if reason is None:
+                return _proposal(draft)
+            rejected, checks = draft, checks + 1
+            if checks >= self.max_checks:
+                break
+        if rejected is not None:
+            return _proposal(rejected)  # the loop records why it was rejected
+        return Proposal(
+            name=f"builtin_g{generation}",
+            thought="",
+            code="",
+            error=f"the built-in proposer found no new working objective in {self.max_drafts} drafts",
+        )
+
+    def _behaviour(self, source: str) -> torch.Tensor | None:
+        if source not in self._behaviours:
+            self._behaviours[source] = screen(source).behaviour
+        return self._behaviours[source]
+
+
+def _parents(context: ProposalContext) -> list[Parent]:
+    """Scored archive objectives a move can start from; the shipped ones if the archive has none."""
+    seen: set[str] = set()
+    pool = []
+    for candidate in [*context.best, *context.recent]:
+        usable = candidate.status is CandidateStatus.SCORED and candidate.fitness is not None
+        if usable and candidate.id not in seen and spliceable(candidate.code):
+            seen.add(candidate.id)
+            pool.append(
+                Parent(candidate.id, candidate.name, candidate.code, candidate.thought, candidate.fitness)
+            )
+    if pool:
+        return pool
+    shipped = [load_objective(name) for name in shipped_names()]
+    return [Parent(None, o.name, o.source, o.thought, None) for o in shipped if spliceable(o.source)]
+
+
+def _draft(rng: random.Random, pool: list[Parent]) -> Draft | None:
+    """One move applied to parents drawn from the pool, or None when the move does not apply."""
+    move = rng.choices(MOVES, weights=[move.weight for move in MOVES])[0]
+    if move.arity > len(pool):
+        return None
+    parents: list[Parent] = []
+    for _ in range(move.arity):
+        parents.append(_select(rng, [parent for parent in pool if parent not in parents]))
+    try:
+        return move.apply(rng, *parents)
+    except ValueError:  # NotSpliceable, or nothing for the move to change
+        return None
+
+
+def _select(rng: random.Random, options: list[Parent]) -> Parent:
+    """Tournament on fitness, or a uniform draw for exploration (and when fitness is unknown)."""
+    if rng.random() < _EXPLORE or any(option.fitness is None for option in options):
+        return rng.choice(options)
+    contenders = rng.sample(options, min(_TOURNAMENT, len(options)))
+    return max(contenders, key=lambda parent: parent.fitness or 0.0)
+
+
+def _proposal(draft: Draft) -> Proposal:
+    parents = [parent.id for parent in draft.parents if parent.id is not None]
+    return Proposal(name=draft.name, thought=draft.thought, code=draft.code, parents=parents)

@@ -1,0 +1,94 @@
+"""Turn a `ProposalContext` into the messages of one request, from the templates in `prompts/`.
+
+Every request is built afresh from the archive (its best and most recent candidates with their
+figures) instead of growing one chat forever: the prompt stays bounded, and a resumed run sends
+exactly what an uninterrupted one would.
+"""
+
+from discovery.objectives.contract import ALLOWED_IMPORTS, FUNCTION_NAME, PARAMETERS
+from discovery.proposers.base import ProposalContext
+from discovery.records import CandidateRecord, CandidateStatus
+from prompts import render_prompt
+
+# The conventional alias the shipped objectives use, so the model writes code in the same style.
+_IMPORT_ALIASES = {"torch.nn.functional": "F"}
+_FIGURES = ("reward", "kl", "accuracy")
+
+
+def system_prompt(context: ProposalContext) -> str:
+    """The contract, the meaning of the evaluator's figures and the reply format."""
+    statements = [
+        f"import {module} as {_IMPORT_ALIASES[module]}" if module in _IMPORT_ALIASES else f"import {module}"
+        for module in sorted(ALLOWED_IMPORTS)
+    ]
+    imports = ", ".join(f"`{statement}`" for statement in statements)
+    figures = "\n".join(f"- {name}: {meaning}" for name, meaning in context.figures.items())
+    return render_prompt(
+        "proposer_system",
+        signature=f"def {FUNCTION_NAME}({', '.join(PARAMETERS)}):",
+        imports=imports,
+        figures=figures or f"- fitness: the score of the `{context.evaluator}` evaluator (higher is better)",
+    )
+
+
+def user_prompt(context: ProposalContext, already: list[str]) -> str:
+    """The first-generation prompt, or the feedback prompt once the run has results of its own."""
+    archive = "\n\n".join(describe(candidate) for candidate in context.best) or "(empty)"
+    note = (
+        f"\n\nAlready proposed in this generation, so propose something different: {', '.join(already)}."
+        if already
+        else ""
+    )
+    feedback = [candidate for candidate in context.recent if not candidate.is_seed]
+    if not feedback:
+        return render_prompt(
+            "proposer_first", generation=str(context.generation), archive=archive, already=note
+        )
+    shown = {candidate.id for candidate in context.best}
+    results = "\n\n".join(describe(candidate, with_code=candidate.id not in shown) for candidate in feedback)
+    return render_prompt(
+        "proposer_feedback",
+        generation=str(context.generation),
+        archive=archive,
+        feedback=results,
+        already=note,
+    )
+
+
+def messages_for(context: ProposalContext, already: list[str]) -> list[dict[str, str]]:
+    """System and user message of a fresh request."""
+    return [
+        {"role": "system", "content": system_prompt(context)},
+        {"role": "user", "content": user_prompt(context, already)},
+    ]
+
+
+def describe(candidate: CandidateRecord, with_code: bool = True) -> str:
+    """One candidate as the model sees it: name, verdict or figures, idea and code."""
+    origin = "shipped seed" if candidate.is_seed else f"generation {candidate.generation}"
+    lines = [f"## {candidate.name} ({candidate.id}, {origin})", _verdict(candidate)]
+    if candidate.reported is not None:
+        reported = ", ".join(f"{key} {value:g}" for key, value in candidate.reported.figures.items())
+        lines.append(f"Reported in the literature (not measured here): {reported}")
+    thought = " ".join(candidate.thought.split())
+    if thought and not (with_code and thought in " ".join(candidate.code.split())):
+        lines.append(f"Thought: {thought}")  # unless the code's docstring already says it
+    if with_code and candidate.code.strip():
+        lines.append(f"```python\n{candidate.code.strip()}\n```")
+    elif candidate.code.strip():
+        lines.append("(code shown above)")
+    return "\n".join(lines)
+
+
+def _verdict(candidate: CandidateRecord) -> str:
+    if candidate.status is CandidateStatus.SCORED and candidate.metrics is not None:
+        metrics = candidate.metrics
+        parts = [f"fitness {metrics.fitness:.4g}"]
+        if len(metrics.seeds) > 1:
+            parts[0] += f" ± {metrics.fitness_se:.2g} ({len(metrics.seeds)} seeds)"
+        values = {name: getattr(metrics, name) for name in _FIGURES}
+        parts += [f"{name} {value:.4g}" for name, value in values.items() if value is not None]
+        return "Result: " + ", ".join(parts)
+    stage = f" at the {candidate.stage} check" if candidate.stage else ""
+    reason = f": {candidate.reason}" if candidate.reason else ""
+    return f"Result: {candidate.status.value}{stage}{reason}"

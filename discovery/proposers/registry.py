@@ -1,0 +1,41 @@
+"""Proposer names -> instances, including the fallback to the offline proposer when no LLM is configured."""
+
+import os
+
+from discovery.errors import UserError
+from discovery.proposers.base import Proposer
+
+PROPOSER_KINDS = ("openai", "builtin")
+# The model asked for on the OpenAI API when --model is not given.
+DEFAULT_OPENAI_MODEL = "gpt-4.1"
+
+
+def make_proposer(
+    kind: str | None, model: str | None, base_url: str | None, seed: int
+) -> tuple[Proposer, str | None]:
+    """The proposer to use, and a one-line notice when the choice was made for the user.
+
+    `kind=None` means "openai if an endpoint is configured, else builtin". An endpoint is
+    configured by `base_url` (a local server needs no key) or by `OPENAI_API_KEY`.
+    """
+    if kind is not None and kind not in PROPOSER_KINDS:
+        raise UserError(f"unknown proposer '{kind}': choose one of {', '.join(PROPOSER_KINDS)}")
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise UserError(f"--base-url must be an http:// or https:// URL, got '{base_url}'")
+    configured = base_url is not None or bool(os.environ.get("OPENAI_API_KEY"))
+    if kind == "builtin" or (kind is None and not configured):
+        from discovery.proposers.builtin import BuiltinProposer
+
+        notice = None
+        if kind is None:
+            notice = "no LLM endpoint configured (OPENAI_API_KEY or --base-url): using the built-in proposer"
+        elif model is not None or base_url is not None:
+            notice = "the built-in proposer uses no LLM: --model and --base-url are ignored"
+        return BuiltinProposer(seed=seed), notice
+    if not configured:
+        raise UserError("the openai proposer needs OPENAI_API_KEY, or --base-url for a local server")
+    if model is None and base_url is not None:
+        raise UserError(f"--model is required with --base-url: the name of a model that {base_url} serves")
+    from discovery.proposers.llm import OpenAIProposer
+
+    return OpenAIProposer(model=model or DEFAULT_OPENAI_MODEL, base_url=base_url), None

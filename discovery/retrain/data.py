@@ -1,0 +1,78 @@
+"""Data for a retrain: the preference splits (hub name or local copy) and the prompt truncation rule.
+
+TRL 1.16 dropped `max_prompt_length`: its collator only cuts prompt + completion to `max_length`,
+keeping the start, and it drops pairs whose prompt alone fills `max_length`. The DiscoPOP recipe was
+written for TRL's earlier rule, which `truncate_pair` reproduces on the token ids: when prompt plus
+the longer completion exceed `max_length`, keep the last `max_prompt_length` prompt tokens (TRL's
+default `truncation_mode="keep_end"` then), and if still too long cut both completions to
+`max_length - max_prompt_length`.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from discovery.errors import UserError
+
+# Rows per split of datasets a shipped recipe names, from their dataset cards, so a dry run can count
+# optimizer steps without the network. argilla/dpo-mix-7k: README `dataset_info.splits`
+# (train num_examples 6750, test 750) at revision 84adebaeda61308ff57f2a3d14404ee0b5d5bbef.
+KNOWN_SPLIT_ROWS: dict[tuple[str, str], int] = {
+    ("argilla/dpo-mix-7k", "train"): 6750,
+    ("argilla/dpo-mix-7k", "test"): 750,
+}
+KNOWN_ROWS_SOURCE = "dataset card of {name} (split sizes in its README)"
+
+
+def count_rows(name: str, config: str | None, split: str) -> tuple[int | None, str]:
+    """(rows of a split, where the figure comes from), without downloading anything."""
+    if (name, split) in KNOWN_SPLIT_ROWS and config is None:
+        return KNOWN_SPLIT_ROWS[(name, split)], KNOWN_ROWS_SOURCE.format(name=name)
+    path = Path(name)
+    if path.is_dir():
+        try:
+            return len(load_split(name, config, split)), f"counted in the local copy {name}"
+        except UserError:
+            return None, f"split '{split}' not found in {name}"
+    return None, f"unknown until {name} is loaded (rows are counted when the job starts)"
+
+
+def load_split(name: str, config: str | None, split: str):
+    """One split of a hub dataset or of a local copy (a hub download or a `save_to_disk` folder)."""
+    import datasets
+
+    path = Path(name)
+    try:
+        if (path / "dataset_dict.json").is_file():
+            return datasets.load_from_disk(str(path))[split]
+        return datasets.load_dataset(name, config, split=split)
+    except KeyError as error:
+        raise UserError(f"dataset {name} has no split '{split}'") from error
+    except ValueError as error:  # datasets reports an unknown split this way
+        if "split" in str(error).lower():
+            raise UserError(f"dataset {name} has no split '{split}': {error}") from error
+        raise
+    except (OSError, ConnectionError, datasets.exceptions.DatasetNotFoundError) as error:
+        raise UserError(hub_hint("dataset", name, "--dataset")) from error
+
+
+def hub_hint(kind: str, name: str, option: str) -> str:
+    """The one line that says what to download and how to use the local copy."""
+    repo_type = " --repo-type dataset" if kind == "dataset" else ""
+    local = f"./{name.rsplit('/', 1)[-1]}"
+    return (
+        f"cannot load the {kind} '{name}' (no network, or not in the local cache): on a machine with "
+        f"internet run `hf download {name}{repo_type} --local-dir {local}` (huggingface_hub's CLI; "
+        f"`huggingface-cli download` in versions before 1.0), copy the folder here and pass {option} {local}"
+    )
+
+
+def truncate_pair(example: dict[str, Any], max_length: int, max_prompt_length: int) -> dict[str, list[int]]:
+    """Token ids of one tokenized pair, cut by the pre-1.0 TRL rule described in the module docstring."""
+    prompt, chosen, rejected = example["prompt_ids"], example["chosen_ids"], example["rejected_ids"]
+    longer = max(len(chosen), len(rejected))
+    if len(prompt) + longer > max_length:
+        prompt = prompt[-max_prompt_length:]
+    if len(prompt) + longer > max_length:
+        completion_budget = max_length - max_prompt_length
+        chosen, rejected = chosen[:completion_budget], rejected[:completion_budget]
+    return {"prompt_ids": prompt, "chosen_ids": chosen, "rejected_ids": rejected}

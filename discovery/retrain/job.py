@@ -1,0 +1,170 @@
+"""The training job every process runs: `python -m discovery.retrain.job PLAN.json`.
+
+Under `accelerate launch` each GPU process runs `main`; on a machine without a GPU the launcher calls
+`run` in its own process. The code is the same: TRL's `DPOTrainer` with the objective's loss
+(`ObjectiveDPOTrainer`), the prompt truncation of `discovery.retrain.data`, reference log-probs
+precomputed as the recipe asks, and at the end the model, tokenizer and model card in the output
+folder (written by the main process only).
+"""
+
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from discovery.errors import UserError
+from discovery.retrain.data import hub_hint, load_split, truncate_pair
+from discovery.retrain.plan import Plan
+
+RESULT_FILE = "retrain_result.json"
+
+
+class RetrainResult(BaseModel):
+    """What a finished retrain reports: where the model is, and the figures of the run."""
+
+    output_dir: str
+    train_metrics: dict[str, float]
+    eval_metrics: dict[str, float]
+    log_history: list[dict[str, Any]]
+    seconds: float
+    hardware: str  # e.g. "8 x NVIDIA H100 80GB HBM3" or "1 x cpu"
+
+
+def _trainer_class():
+    """`ObjectiveDPOTrainer` plus the recipe's `max_prompt_length`; built lazily to keep imports light."""
+    from trl.trainer.utils import global_then_local_main_first
+
+    from evaluators.training import ObjectiveDPOTrainer
+
+    class RetrainTrainer(ObjectiveDPOTrainer):
+        """Applies `truncate_pair` after TRL tokenizes, before TRL's own length rules can drop pairs."""
+
+        def __init__(self, *args: Any, max_prompt_length: int | None, **kwargs: Any) -> None:
+            self.max_prompt_length = max_prompt_length
+            super().__init__(*args, **kwargs)
+
+        def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+            if not self.max_prompt_length or args.max_length is None:
+                return super()._prepare_dataset(dataset, processing_class, args, dataset_name)
+            # TRL would drop pairs whose prompt fills max_length; the recipe's rule cuts them instead
+            untruncated = copy.copy(args)
+            untruncated.max_length = None
+            dataset = super()._prepare_dataset(dataset, processing_class, untruncated, dataset_name)
+            with global_then_local_main_first():
+                return dataset.map(
+                    truncate_pair,
+                    fn_kwargs={"max_length": args.max_length, "max_prompt_length": self.max_prompt_length},
+                    num_proc=args.dataset_num_proc,
+                    desc=f"Truncating {dataset_name} prompts to {self.max_prompt_length} tokens",
+                )
+
+    return RetrainTrainer
+
+
+def _load_model_and_tokenizer(plan: Plan, config):
+    """Policy weights in the recipe's dtype on GPUs, float32 on CPU (where training runs in fp32)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    recipe = plan.to_recipe()
+    name = plan.model_name_or_path
+    remote = config.trust_remote_code
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(
+            name, revision=recipe.model_revision, trust_remote_code=remote
+        )
+        model = AutoModelForCausalLM.from_pretrained(
+            name,
+            revision=recipe.model_revision,
+            dtype=recipe.dtype if config.bf16 or config.fp16 else "float32",
+            attn_implementation=recipe.attn_implementation,
+            trust_remote_code=remote,
+        )
+    except OSError as error:
+        raise UserError(hub_hint("model", name, "--model")) from error
+    return model, tokenizer
+
+
+def build_trainer(plan: Plan):
+    """(trainer, tokenizer) for the plan on this process, with the data prepared and the reference
+    log-probs precomputed (TRL does both while the trainer is built)."""
+    from trl import DPOConfig
+
+    from evaluators.training import hardware_defaults
+
+    loss = plan.objective.compile()  # the static gate runs again: unchecked code never executes here
+    recipe = plan.to_recipe()
+    fields = {**plan.training_arguments, **hardware_defaults()}
+    if not recipe.dataset_test_split:
+        fields["eval_strategy"] = "no"
+    # The config comes first: under DeepSpeed ZeRO-3 it enables sharded loading of the model
+    config = DPOConfig(**fields)
+    model, tokenizer = _load_model_and_tokenizer(plan, config)
+    splits = (recipe.dataset_train_split, recipe.dataset_test_split)
+    train, test = (load_split(plan.dataset_name, recipe.dataset_config, s) if s else None for s in splits)
+    trainer = _trainer_class()(
+        model=model,
+        args=config,
+        train_dataset=train,
+        eval_dataset=test,
+        processing_class=tokenizer,
+        objective=loss,
+        max_prompt_length=recipe.max_prompt_length,
+    )
+    return trainer, tokenizer
+
+
+def run(plan: Plan) -> RetrainResult:
+    """Train the plan's objective with the plan's recipe; write model, tokenizer and card."""
+    from discovery.retrain.card import write_card
+
+    started = time.monotonic()
+    trainer, tokenizer = build_trainer(plan)
+    train_metrics = trainer.train().metrics
+    eval_metrics = trainer.evaluate() if trainer.eval_dataset is not None else {}
+    trainer.save_model(plan.output_dir)
+    result = RetrainResult(
+        output_dir=plan.output_dir,
+        train_metrics=_numbers(train_metrics),
+        eval_metrics=_numbers(eval_metrics),
+        log_history=trainer.state.log_history,
+        seconds=time.monotonic() - started,
+        hardware=_hardware(trainer.accelerator),
+    )
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(plan.output_dir)
+        write_card(Path(plan.output_dir), plan, result)
+        Path(plan.output_dir, RESULT_FILE).write_text(result.model_dump_json(indent=2))
+    return result
+
+
+def _hardware(accelerator) -> str:
+    import torch
+
+    device = accelerator.device
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
+    return f"{accelerator.num_processes} x {name}"
+
+
+def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
+    return {key: float(value) for key, value in metrics.items() if isinstance(value, int | float)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of each launched process: read the plan, train; user mistakes are one line, exit 2."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        sys.exit("usage: python -m discovery.retrain.job PLAN.json")
+    try:
+        plan = Plan.model_validate(json.loads(Path(args[0]).read_text()))
+        run(plan)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

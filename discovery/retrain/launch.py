@@ -1,0 +1,167 @@
+"""Run a plan: write its files, check the sources, launch the job, record the run in the archive.
+
+On GPUs the job runs under `accelerate launch` with DeepSpeed (one process per GPU); on a machine
+without a GPU it runs here, in this process, with the same job code. Either way the parent process
+checks that the model and data can be loaded first, so a missing download is one line, not a
+traceback from every rank.
+"""
+
+import contextlib
+import importlib.util
+import json
+import secrets
+import subprocess
+import sys
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+
+from discovery.errors import UserError
+from discovery.retrain import distributed
+from discovery.retrain.data import hub_hint, load_split
+from discovery.retrain.job import RESULT_FILE, RetrainResult, run
+from discovery.retrain.plan import Plan
+
+RETRAIN_EVALUATOR = "retrain"
+
+
+def write_launch_files(plan: Plan) -> Path:
+    """plan.json, accelerate.yaml and deepspeed.json in the output folder, as the dry run showed them."""
+    out = Path(plan.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / distributed.PLAN_FILE).write_text(plan.model_dump_json(indent=2))
+    (out / distributed.DEEPSPEED_FILE).write_text(json.dumps(plan.launch.deepspeed_config, indent=2))
+    (out / distributed.ACCELERATE_FILE).write_text(
+        yaml.safe_dump(plan.launch.accelerate_config, sort_keys=False)
+    )
+    return out
+
+
+def check_sources(plan: Plan) -> None:
+    """Fail early, in one line, when the model or the data cannot be loaded (e.g. no internet)."""
+    from transformers import AutoConfig
+
+    recipe = plan.to_recipe()
+    try:
+        AutoConfig.from_pretrained(plan.model_name_or_path, revision=recipe.model_revision)
+    except OSError as error:
+        raise UserError(hub_hint("model", plan.model_name_or_path, "--model")) from error
+    load_split(plan.dataset_name, recipe.dataset_config, recipe.dataset_train_split)
+
+
+def check_machine(plan: Plan, gpus_here: int, has_deepspeed: bool) -> None:
+    """The plan's GPU count must be what this machine can give (no silent change of the batch), and
+    GPU runs need DeepSpeed installed."""
+    wanted = plan.batch.num_gpus
+    if gpus_here == 0 and wanted != 1:
+        raise UserError(
+            f"no GPU on this machine and the plan is for {wanted} GPUs: pass --num-gpus 1 to train in one "
+            "CPU process (accumulation grows to keep the total batch), or --dry-run to see the plan"
+        )
+    if gpus_here and not has_deepspeed:
+        raise UserError("DeepSpeed is not installed: pip install 'discover[deepspeed]' (GPU runs use ZeRO-3)")
+    if 0 < gpus_here < wanted:
+        raise UserError(
+            f"the plan is for {wanted} GPUs and this machine has {gpus_here}: pass --num-gpus {gpus_here}"
+        )
+
+
+def retrain(plan: Plan) -> tuple[RetrainResult, str]:
+    """Train the plan to the end and record it; returns the figures the job wrote and the archive run id."""
+    import torch
+
+    if not plan.validation.ok:
+        raise UserError(
+            f"objective {plan.objective.name} failed the {plan.validation.checker} "
+            f"({plan.validation.stage}): {plan.validation.reason}"
+        )
+    gpus_here = torch.cuda.device_count()
+    check_machine(plan, gpus_here, has_deepspeed=importlib.util.find_spec("deepspeed") is not None)
+    check_sources(plan)
+    out = write_launch_files(plan)
+    try:
+        result = _train(plan, out, gpus_here)
+    except UserError:
+        raise
+    except Exception as error:
+        record(plan, None, failure=f"{type(error).__name__}: {error}")
+        raise
+    return result, record(plan, result)
+
+
+def _train(plan: Plan, out: Path, gpus_here: int) -> RetrainResult:
+    """The job here (no GPU) or under accelerate; its logs go to stderr, stdout is for the result."""
+    if gpus_here == 0:
+        with contextlib.redirect_stdout(sys.stderr):
+            return run(plan)
+    finished = subprocess.run(plan.launch.command, stdout=sys.stderr, check=False)
+    if finished.returncode != 0:
+        raise RuntimeError(f"the training job exited with code {finished.returncode} (its log is above)")
+    return RetrainResult.model_validate_json((out / RESULT_FILE).read_text())
+
+
+def record(plan: Plan, result: RetrainResult | None, failure: str | None = None) -> str:
+    """Store the retrain as a finished run of evaluator "retrain" in the archive; returns the run id.
+
+    A failed job is recorded too (candidate status `failed`, the error as reason). Fitness is the
+    preference accuracy of the implicit reward on the test split (TRL's `eval_rewards/accuracies`),
+    the one figure comparable across objectives; every other measured figure is kept in the seed's
+    `extra`.
+    """
+    from discovery.archive import Archive, default_runs_dir
+    from discovery.records import CandidateRecord, CandidateStatus, RunRecord, RunStatus, now
+    from evaluators.base import EvaluationResult, SeedResult
+
+    objective = plan.objective
+    run_id = f"retrain-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    candidate = CandidateRecord(
+        id="retrain",
+        run_id=run_id,
+        generation=0,
+        name=objective.name,
+        thought=objective.thought,
+        code=objective.source,
+        code_hash=objective.code_hash,
+        status=CandidateStatus.FAILED,
+        reason=failure,
+    )
+    if result is not None:
+        accuracy = result.eval_metrics.get("eval_rewards/accuracies")
+        seed = SeedResult(
+            seed=plan.to_recipe().seed,
+            fitness=accuracy if accuracy is not None else float("nan"),
+            accuracy=accuracy,
+            seconds=result.seconds,
+            train_seconds=result.train_metrics.get("train_runtime"),
+            extra={**{f"train/{k}": v for k, v in result.train_metrics.items()}, **result.eval_metrics},
+        )
+        metrics = EvaluationResult.from_seeds(objective.name, [seed])
+        candidate = candidate.model_copy(
+            update={"status": CandidateStatus.SCORED, "metrics": metrics, "seconds": result.seconds}
+        )
+    run_record = RunRecord(
+        id=run_id,
+        config=plan.model_dump(mode="json"),
+        versions=_library_versions(),
+        evaluator=RETRAIN_EVALUATOR,
+        proposer="none",
+        generations_done=1,
+        status=RunStatus.FINISHED,
+        ended=now(),
+    )
+    with Archive.create(default_runs_dir(), run_record) as archive:
+        archive.add_candidate(candidate)
+    return run_id
+
+
+def _library_versions() -> dict[str, str]:
+    """The versions that decide whether a retrain can be reproduced (as `discover run` records them)."""
+    versions = {}
+    for package in ("discover", "torch", "trl", "transformers", "datasets", "accelerate", "deepspeed"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "missing"
+    return versions

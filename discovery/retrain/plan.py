@@ -1,0 +1,220 @@
+"""Recipe + objective + command-line choices -> the resolved plan a retrain job runs.
+
+The plan is the single document the job process reads (`plan.json`), and what `--dry-run` prints:
+every hyperparameter, the batch arithmetic, the optimizer steps and the launch configuration.
+"""
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from discovery.errors import UserError
+from discovery.objectives import Objective, load_objective
+from discovery.retrain import distributed
+from discovery.retrain.data import count_rows
+from discovery.retrain.recipe import Recipe
+
+
+class Validation(BaseModel):
+    """The objective's verdict before any training: which checker ran and what it said."""
+
+    ok: bool
+    checker: str  # "sandbox": static gate, confined run and functional checks
+    stage: str | None = None
+    reason: str | None = None
+
+
+class Batch(BaseModel):
+    """How the recipe's total batch is kept on this many GPUs."""
+
+    per_device: int
+    accumulation: int
+    num_gpus: int
+    total: int
+    recipe_accumulation: int
+    recipe_num_gpus: int
+    note: str
+
+
+class Steps(BaseModel):
+    """Optimizer steps, as transformers' `Trainer` will count them."""
+
+    train_rows: int | None
+    rows_source: str
+    steps_per_epoch: int | None
+    optimizer_steps: int | None
+    warmup_steps: int | None
+    evaluations_during_training: int | None
+
+
+class Launch(BaseModel):
+    """What runs: `accelerate launch` with DeepSpeed, or one plain process on a machine without a GPU."""
+
+    command: list[str]
+    accelerate_config: dict[str, Any]
+    deepspeed_config: dict[str, Any]
+
+
+class Plan(BaseModel):
+    """Everything a retrain job needs, resolved; serialised as the job's `plan.json`."""
+
+    objective: Objective
+    validation: Validation
+    recipe_origin: str
+    recipe: dict[str, Any]
+    overrides: dict[str, Any]
+    model_name_or_path: str
+    dataset_name: str
+    output_dir: str
+    batch: Batch
+    steps: Steps
+    training_arguments: dict[str, Any]
+    launch: Launch
+
+    def to_recipe(self) -> Recipe:
+        return Recipe.model_validate(self.recipe)
+
+
+def resolve_objective(spec: str) -> Objective:
+    """A shipped name or alias, or a `.py` file, as an `Objective`. Archived candidates come here too."""
+    return load_objective(spec)
+
+
+def validate_objective(objective: Objective) -> Validation:
+    """The sandbox's verdict (static gate, confined run, functional checks) before anything trains.
+
+    A sandbox that cannot start is a failed validation, not a skipped one: the job would otherwise
+    train code that only the static gate has seen.
+    """
+    from discovery.sandbox import WorkerUnavailable, validate_source
+
+    try:
+        verdict = validate_source(objective.source)
+    except WorkerUnavailable as error:
+        reason = f"sandbox unavailable: {error}"
+        return Validation(ok=False, checker="sandbox", stage="runtime", reason=reason)
+    return Validation(ok=verdict.ok, checker="sandbox", stage=verdict.stage, reason=verdict.reason)
+
+
+def keep_total_batch(recipe: Recipe, num_gpus: int) -> Batch:
+    """Accumulation for `num_gpus` that keeps the recipe's total batch; an error if none does exactly."""
+    total = recipe.total_train_batch
+    per_step = recipe.per_device_train_batch_size * num_gpus
+    if total % per_step:
+        raise UserError(
+            f"cannot keep the recipe's total batch {total} on {num_gpus} GPU(s) with per-device batch "
+            f"{recipe.per_device_train_batch_size}: {total} is not a multiple of {per_step}; choose another "
+            "--num-gpus or --set per_device_train_batch_size / gradient_accumulation_steps"
+        )
+    accumulation = total // per_step
+    if num_gpus == recipe.num_gpus:
+        note = (
+            f"as in the recipe: {recipe.per_device_train_batch_size} x {accumulation} x {num_gpus} = {total}"
+        )
+    else:
+        note = (
+            f"gradient accumulation {recipe.gradient_accumulation_steps} -> {accumulation} to keep the "
+            f"recipe's total batch {total} on {num_gpus} GPU(s) instead of {recipe.num_gpus}"
+        )
+    return Batch(
+        per_device=recipe.per_device_train_batch_size,
+        accumulation=accumulation,
+        num_gpus=num_gpus,
+        total=total,
+        recipe_accumulation=recipe.gradient_accumulation_steps,
+        recipe_num_gpus=recipe.num_gpus,
+        note=note,
+    )
+
+
+def count_steps(recipe: Recipe, batch: Batch, dataset_name: str) -> Steps:
+    """Optimizer steps as `Trainer` counts them: each process gets ceil(batches / GPUs) batches
+    (accelerate pads the last round), an epoch ends with a partial accumulation step, fractional
+    epochs round the total up, and a positive `max_steps` overrides it all."""
+    rows, source = count_rows(dataset_name, recipe.dataset_config, recipe.dataset_train_split)
+    if rows is None:
+        return Steps(
+            train_rows=None,
+            rows_source=source,
+            steps_per_epoch=None,
+            optimizer_steps=None,
+            warmup_steps=None,
+            evaluations_during_training=None,
+        )
+    batches_per_process = math.ceil(math.ceil(rows / batch.per_device) / batch.num_gpus)
+    per_epoch = math.ceil(batches_per_process / batch.accumulation)
+    max_steps = (recipe.model_extra or {}).get("max_steps", -1)
+    total = max_steps if max_steps > 0 else math.ceil(recipe.num_train_epochs * per_epoch)
+    warmup = int(recipe.warmup_steps) if recipe.warmup_steps >= 1 else math.ceil(total * recipe.warmup_steps)
+    eval_steps = (recipe.model_extra or {}).get("eval_steps")
+    evaluating = (recipe.model_extra or {}).get("eval_strategy") == "steps" and eval_steps
+    evaluations = total // int(eval_steps) if evaluating else 0
+    return Steps(
+        train_rows=rows,
+        rows_source=source,
+        steps_per_epoch=per_epoch,
+        optimizer_steps=total,
+        warmup_steps=warmup,
+        evaluations_during_training=evaluations,
+    )
+
+
+def _default_max_grad_norm() -> float:
+    from trl import DPOConfig
+
+    return next(f.default for f in dataclasses.fields(DPOConfig) if f.name == "max_grad_norm")
+
+
+def make_plan(
+    objective_spec: str,
+    recipe: Recipe,
+    recipe_origin: str,
+    overrides: dict[str, Any],
+    num_gpus: int | None = None,
+    model: str | None = None,
+    dataset: str | None = None,
+    output_dir: str | None = None,
+    runs_dir: Path = Path("runs"),
+) -> Plan:
+    """Resolve every figure of a retrain run; raises `UserError` for anything that cannot be kept."""
+    objective = resolve_objective(objective_spec)
+    gpus = num_gpus or recipe.num_gpus
+    if gpus < 1:
+        raise UserError(f"--num-gpus must be at least 1, got {gpus}")
+    batch = keep_total_batch(recipe, gpus)
+    dataset_name = dataset or recipe.dataset_name
+    recipe_name = Path(recipe_origin.removeprefix("shipped:")).stem
+    out = Path(output_dir) if output_dir else runs_dir / "retrain" / f"{objective.name}-{recipe_name}"
+    training = {
+        **recipe.training_arguments(),
+        "gradient_accumulation_steps": batch.accumulation,
+        "output_dir": str(out),
+    }
+    max_grad_norm = training.get("max_grad_norm", _default_max_grad_norm())
+    ds_config = distributed.deepspeed_config(
+        recipe.accelerate_config, batch.per_device, batch.accumulation, gpus, max_grad_norm
+    )
+    launch = Launch(
+        command=distributed.accelerate_command(out, gpus),
+        accelerate_config=distributed.accelerate_config(
+            recipe.accelerate_config, gpus, out / distributed.DEEPSPEED_FILE
+        ),
+        deepspeed_config=ds_config,
+    )
+    return Plan(
+        objective=objective,
+        validation=validate_objective(objective),
+        recipe_origin=recipe_origin,
+        recipe=recipe.model_dump(),
+        overrides=overrides,
+        model_name_or_path=model or recipe.model_name_or_path,
+        dataset_name=dataset_name,
+        output_dir=str(out),
+        batch=batch,
+        steps=count_steps(recipe, batch, dataset_name),
+        training_arguments=training,
+        launch=launch,
+    )

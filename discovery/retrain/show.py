@@ -1,0 +1,49 @@
+"""The human-readable dry run: the plan as rich tables, the JSON form being `Plan.model_dump_json`."""
+
+import json
+import shlex
+
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.table import Table
+
+from discovery.retrain.plan import Plan
+
+
+def print_plan(plan: Plan, console: Console | None = None) -> None:
+    """Objective and verdict, batch arithmetic, steps, every hyperparameter, then the launch files."""
+    console = console or Console()
+    objective, validation, batch, steps = plan.objective, plan.validation, plan.batch, plan.steps
+    verdict = "passed" if validation.ok else f"FAILED at {validation.stage}: {validation.reason}"
+    console.print(
+        f"[bold]objective[/bold] {objective.name} (code hash {objective.code_hash}, {objective.origin})"
+    )
+    console.print(f"[bold]validation[/bold] {validation.checker}: {verdict}")
+    console.print(
+        f"[bold]recipe[/bold] {plan.recipe_origin}"
+        + (f", overrides {plan.overrides}" if plan.overrides else "")
+    )
+    console.print(f"[bold]model[/bold] {plan.model_name_or_path}   [bold]data[/bold] {plan.dataset_name}")
+    console.print(
+        f"[bold]total batch[/bold] {batch.total} = {batch.per_device} per device x {batch.accumulation} "
+        f"accumulation x {batch.num_gpus} GPU(s) ({batch.note})"
+    )
+    if steps.optimizer_steps is None:
+        console.print(f"[bold]optimizer steps[/bold] {steps.rows_source}")
+    else:
+        console.print(
+            f"[bold]optimizer steps[/bold] {steps.optimizer_steps} ({steps.steps_per_epoch} per epoch over "
+            f"{steps.train_rows} rows, from the {steps.rows_source}); warmup {steps.warmup_steps}; "
+            f"evaluations during training {steps.evaluations_during_training}, plus one at the end"
+        )
+    console.print(f"[bold]output[/bold] {plan.output_dir}")
+
+    table = Table(title="Training arguments (TRL DPOConfig)")
+    table.add_column("field")
+    table.add_column("value")
+    for name, value in sorted(plan.training_arguments.items()):
+        table.add_row(name, json.dumps(value))
+    console.print(table)
+    console.print("[bold]launch[/bold] (on GPUs; without one, a single plain process runs the same job)")
+    console.print(shlex.join(plan.launch.command), highlight=False, soft_wrap=True)
+    console.print(Syntax(json.dumps(plan.launch.deepspeed_config, indent=2), "json"))

@@ -1,0 +1,209 @@
+"""Functional checks: does a loss that runs also behave like a preference objective a trainer can use?
+
+Each check fails with its own short reason, worded for the author (an LLM) to act on. The checks
+run inside the confined child, so an objective that raises, allocates too much or loops forever only
+takes the child down; an exception in the very first call counts as a runtime failure (the code does
+not work at all), one in a later check as a failure of that check (it works, but not in bfloat16, say).
+"""
+
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from discovery.sandbox.probes import BETAS, Pairs, fingerprint_pairs, typical_pairs, wide_pairs
+
+SOURCE_FILENAME = "<candidate>"
+SIZES = (1, 2, 7, 64)
+BATCH = 64
+DTYPES = (torch.float32, torch.bfloat16)
+_INPUT_NAMES = (
+    "policy_chosen_logps",
+    "policy_rejected_logps",
+    "reference_chosen_logps",
+    "reference_rejected_logps",
+)
+
+
+@dataclass
+class Rejection(Exception):
+    """A check failed: which stage, and why, in one sentence."""
+
+    stage: str
+    reason: str
+
+
+def run_checks(loss: Callable, memory_mb: int) -> list[float]:
+    """Run every functional check on `loss`; return its fingerprint or raise `Rejection`."""
+    first = typical_pairs(8, seed=1)
+    _call(loss, first, torch.float32, BETAS[0], "runtime", "", memory_mb)
+    _check_shapes_and_dtype(loss, memory_mb)
+    _check_inputs_untouched(loss, memory_mb)
+    _check_finite_and_alive(loss, memory_mb)
+    _check_small_batches_finite(loss, memory_mb)
+    _check_deterministic(loss, memory_mb)
+    _check_direction(loss, memory_mb)
+    return fingerprint(loss, memory_mb)
+
+
+def fingerprint(loss: Callable, memory_mb: int) -> list[float]:
+    """Losses and policy gradients on the fixed probe set at each beta, as one flat list of floats."""
+    values: list[float] = []
+    probe = fingerprint_pairs()
+    for beta in BETAS:
+        inputs = probe.cast(torch.float32, policy_grad=True)
+        losses = _call_inputs(loss, inputs, beta, "functional", "on the fingerprint probe", memory_mb)
+        chosen_grad, rejected_grad = _gradients(losses, inputs)
+        for tensor in (losses, chosen_grad, rejected_grad):
+            values.extend(float(v) for v in tensor.detach().double())
+    return values
+
+
+def _check_shapes_and_dtype(loss: Callable, memory_mb: int) -> None:
+    for n in SIZES:
+        out = _call(
+            loss, typical_pairs(n, seed=n), torch.float32, BETAS[0], "functional", f"for N={n}", memory_mb
+        )
+        if tuple(out.shape) != (n,):
+            raise Rejection(
+                "functional", f"returned shape {tuple(out.shape)} for N={n} pairs; expected ({n},)"
+            )
+        if not out.is_floating_point():
+            raise Rejection("functional", f"returned dtype {out.dtype}; the loss must be floating point")
+
+
+def _check_small_batches_finite(loss: Callable, memory_mb: int) -> None:
+    """Batch statistics (std, var) can break on one or two pairs even when large batches are fine."""
+    for n in SIZES:
+        pairs = typical_pairs(n, seed=n)
+        out = _call(loss, pairs, torch.float32, BETAS[0], "functional", f"for N={n}", memory_mb)
+        _require_finite(out, pairs, "loss", f"for N={n} pairs (typical margins)")
+
+
+def _check_inputs_untouched(loss: Callable, memory_mb: int) -> None:
+    pairs = typical_pairs(BATCH, seed=2)
+    inputs = pairs.cast(torch.float32, policy_grad=False)
+    originals = [t.clone() for t in inputs]
+    _call_inputs(loss, inputs, BETAS[0], "functional", "", memory_mb)
+    for name, before, after in zip(_INPUT_NAMES, originals, inputs, strict=True):
+        if after.requires_grad or not torch.equal(before, after):
+            raise Rejection("functional", f"modifies its input `{name}` in place; inputs must stay untouched")
+
+
+def _check_finite_and_alive(loss: Callable, memory_mb: int) -> None:
+    batches = {
+        "typical margins": typical_pairs(BATCH, seed=3),
+        "margins from -50 to +50": wide_pairs(BATCH, seed=4),
+        "log-probs at -300 and -0.1": wide_pairs(BATCH, seed=5, boundary=True),
+    }
+    for dtype in DTYPES:
+        for beta in BETAS:
+            for label, pairs in batches.items():
+                where = f"at beta={beta} in {_dtype_name(dtype)} ({label})"
+                inputs = pairs.cast(dtype, policy_grad=True)
+                losses = _call_inputs(loss, inputs, beta, "functional", where, memory_mb)
+                _require_finite(losses, pairs, "loss", where)
+                chosen_grad, rejected_grad = _gradients(losses, inputs, where)
+                _require_finite(chosen_grad, pairs, "gradient w.r.t. policy_chosen_logps", where)
+                _require_finite(rejected_grad, pairs, "gradient w.r.t. policy_rejected_logps", where)
+                if not (chosen_grad.any() or rejected_grad.any()):
+                    raise Rejection(
+                        "functional", f"gradient w.r.t. the policy log-probs is zero everywhere {where}"
+                    )
+
+
+def _check_deterministic(loss: Callable, memory_mb: int) -> None:
+    pairs = typical_pairs(BATCH, seed=6)
+    first = _call(loss, pairs, torch.float32, BETAS[0], "functional", "", memory_mb)
+    second = _call(loss, pairs, torch.float32, BETAS[0], "functional", "", memory_mb)
+    if not torch.equal(first, second):
+        raise Rejection(
+            "functional", "non-deterministic: two calls on identical inputs returned different losses"
+        )
+
+
+def _check_direction(loss: Callable, memory_mb: int) -> None:
+    """On average, raising the chosen log-prob must not raise the loss, nor the rejected one lower it."""
+    pairs = typical_pairs(BATCH, seed=7, spread=20.0)
+    for beta in BETAS:
+        inputs = pairs.cast(torch.float32, policy_grad=True)
+        losses = _call_inputs(loss, inputs, beta, "functional", "", memory_mb)
+        chosen_grad, rejected_grad = (g.double().mean() for g in _gradients(losses, inputs))
+        tolerance = 1e-6 * float(chosen_grad.abs() + rejected_grad.abs()) + 1e-12
+        if chosen_grad > tolerance:
+            raise Rejection(
+                "functional",
+                f"anti-aligned: raising the chosen log-prob raises the loss on average (beta={beta})",
+            )
+        if rejected_grad < -tolerance:
+            raise Rejection(
+                "functional",
+                f"anti-aligned: raising the rejected log-prob lowers the loss on average (beta={beta})",
+            )
+
+
+def _call(loss, pairs: Pairs, dtype, beta: float, stage: str, where: str, memory_mb: int) -> torch.Tensor:
+    return _call_inputs(loss, pairs.cast(dtype, policy_grad=True), beta, stage, where, memory_mb)
+
+
+def _call_inputs(loss, inputs, beta: float, stage: str, where: str, memory_mb: int) -> torch.Tensor:
+    """Call the objective; turn anything but a tensor, and any exception, into a `Rejection`."""
+    try:
+        out = loss(*inputs, beta)
+    except MemoryError:
+        raise Rejection("runtime", f"ran out of memory (limit {memory_mb} MB)") from None
+    except RecursionError:
+        raise Rejection("runtime", "recursion too deep") from None
+    except Exception as error:
+        if "alloc" in str(error) or "out of memory" in str(error):
+            raise Rejection("runtime", f"ran out of memory (limit {memory_mb} MB)") from None
+        raise Rejection(stage, _join(f"raised {describe(error)}", where)) from None
+    if not isinstance(out, torch.Tensor):
+        raise Rejection("functional", f"returned {type(out).__name__}, not a tensor of per-pair losses")
+    return out
+
+
+def _gradients(losses: torch.Tensor, inputs, where: str = "") -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradients of the summed loss w.r.t. the two policy inputs (zeros where the loss ignores one)."""
+    policy = inputs[:2]
+    if not losses.requires_grad:
+        raise Rejection(
+            "functional", _join("the loss does not depend on the policy log-probs (no gradient)", where)
+        )
+    try:
+        grads = torch.autograd.grad(losses.float().sum(), policy, allow_unused=True)
+    except Exception as error:
+        raise Rejection("functional", _join(f"backward pass raised {describe(error)}", where)) from None
+    chosen, rejected = (torch.zeros_like(p) if g is None else g for p, g in zip(policy, grads, strict=True))
+    return chosen, rejected
+
+
+def _require_finite(values: torch.Tensor, pairs: Pairs, what: str, where: str) -> None:
+    bad = ~torch.isfinite(values.detach())
+    if bad.any():
+        index = int(bad.nonzero()[0, 0]) if values.dim() else 0
+        value = float(values.detach().reshape(-1)[index]) if values.dim() else float(values)
+        margin = float(pairs.margins[index]) if values.dim() and index < len(pairs.margins) else None
+        at = f" at margin rho={margin:.1f}" if margin is not None else ""
+        raise Rejection("functional", f"{what} is {value}{at} {where}")
+
+
+def describe(error: BaseException) -> str:
+    """`TypeError: message (line N)`, with the line inside the candidate's source when there is one."""
+    lines = [
+        frame.lineno
+        for frame in traceback.extract_tb(error.__traceback__)
+        if frame.filename == SOURCE_FILENAME
+    ]
+    message = " ".join(str(error).split())[:200]
+    located = f" (line {lines[-1]})" if lines else ""
+    return f"{type(error).__name__}: {message}{located}" if message else f"{type(error).__name__}{located}"
+
+
+def _join(reason: str, where: str) -> str:
+    return f"{reason} {where}" if where else reason
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")

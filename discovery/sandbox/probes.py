@@ -1,0 +1,88 @@
+"""Inputs the functional checks and the fingerprint feed an objective, and fingerprint comparison.
+
+Batches look like what the trainer passes: summed sequence log-probs between -300 and -0.1 for
+policy and reference alike, with log-ratio margins rho = (pc - rc) - (pr - rr) chosen by the caller
+(typically a few units, at the extremes +/-50). Everything is built in float64 from a fixed seed and
+then cast, so two runs, and two objectives, always see the same numbers.
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+LOGP_MIN, LOGP_MAX = -300.0, -0.1
+BETAS = (0.05, 0.5)
+FINGERPRINT_PAIRS = 8
+# Tolerances for "the same objective": float32 re-spellings (softplus(-z) vs -logsigmoid(z)) agree to ~1e-7.
+FINGERPRINT_RTOL, FINGERPRINT_ATOL = 1e-4, 1e-6
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """One batch of the four log-prob tensors, plus the margins they were built from (for messages)."""
+
+    policy_chosen: torch.Tensor
+    policy_rejected: torch.Tensor
+    reference_chosen: torch.Tensor
+    reference_rejected: torch.Tensor
+    margins: torch.Tensor  # float64, what rho is in exact arithmetic
+
+    def cast(self, dtype: torch.dtype, policy_grad: bool) -> tuple[torch.Tensor, ...]:
+        """Fresh copies of the inputs in `dtype`; the policy ones are leaves requiring grad if asked."""
+        policy = [t.to(dtype).requires_grad_(policy_grad) for t in (self.policy_chosen, self.policy_rejected)]
+        return (*policy, self.reference_chosen.to(dtype), self.reference_rejected.to(dtype))
+
+
+def make_pairs(margins: torch.Tensor, seed: int, boundary: bool = False) -> Pairs:
+    """Pairs with the given margins; `boundary` pins every log-prob it can to -300 or -0.1."""
+    generator = torch.Generator().manual_seed(seed)
+    margins = margins.to(torch.float64)
+    n = margins.shape[0]
+    share = torch.rand(n, generator=generator, dtype=torch.float64)
+    chosen_ratio, rejected_ratio = margins * share, -margins * (1 - share)
+    if boundary:
+        position = torch.arange(n, dtype=torch.float64).remainder(2)
+        positions = (position, 1 - position)
+    else:
+        positions = tuple(torch.rand(n, generator=generator, dtype=torch.float64) for _ in range(2))
+    references = []
+    for ratio, where in zip((chosen_ratio, rejected_ratio), positions, strict=True):
+        low = torch.clamp(LOGP_MIN - ratio, min=LOGP_MIN)
+        high = torch.clamp(LOGP_MAX - ratio, max=LOGP_MAX)
+        references.append(low + where * (high - low))
+    reference_chosen, reference_rejected = references
+    return Pairs(
+        policy_chosen=reference_chosen + chosen_ratio,
+        policy_rejected=reference_rejected + rejected_ratio,
+        reference_chosen=reference_chosen,
+        reference_rejected=reference_rejected,
+        margins=margins,
+    )
+
+
+def typical_pairs(n: int, seed: int, spread: float = 5.0) -> Pairs:
+    """`n` pairs with margins uniform in [-spread, spread], as early in training."""
+    generator = torch.Generator().manual_seed(seed + 7919)
+    margins = (torch.rand(n, generator=generator, dtype=torch.float64) * 2 - 1) * spread
+    return make_pairs(margins, seed)
+
+
+def wide_pairs(n: int, seed: int, boundary: bool = False) -> Pairs:
+    """`n` pairs with margins evenly spread over [-50, 50], the extremes of a long run."""
+    return make_pairs(torch.linspace(-50.0, 50.0, n, dtype=torch.float64), seed, boundary=boundary)
+
+
+def fingerprint_pairs() -> Pairs:
+    """The fixed probe set: a few pairs with distinct margins across the range where objectives differ."""
+    margins = torch.tensor([-12.0, -4.0, -1.5, -0.3, 0.2, 1.0, 3.5, 10.0], dtype=torch.float64)
+    assert margins.shape[0] == FINGERPRINT_PAIRS
+    return make_pairs(margins, seed=20240611)
+
+
+def same_objective(a: list[float], b: list[float]) -> bool:
+    """Whether two fingerprints agree within tolerance, i.e. the objectives are one written twice."""
+    return len(a) == len(b) and all(
+        math.isclose(x, y, rel_tol=FINGERPRINT_RTOL, abs_tol=FINGERPRINT_ATOL)
+        for x, y in zip(a, b, strict=True)
+    )

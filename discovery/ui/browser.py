@@ -1,0 +1,332 @@
+"""`discover browse`: a full-screen view of the runs archive, usable over SSH.
+
+Left: the runs, the run's fitness-by-generation chart, and its candidates in a sortable,
+filterable table. Right: the highlighted candidate, with the same content as `discover show`.
+The app polls the open archive's `data_version` (a counter SQLite bumps when another connection
+commits), so a run still being written refreshes as candidates land, at no cost when idle.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from discovery.archive import Archive, ArchiveError, RunSummary, list_runs, summarize
+from discovery.records import CandidateRecord, CandidateStatus
+from discovery.ui.charts import fitness_chart
+from discovery.ui.lookup import view_in_archive
+from discovery.ui.views import RUN_STYLES, STATUS_STYLES, candidate_detail, curves_panel, display_name
+
+SORTS = ("fitness", "generation", "name", "status")
+FILTERS: tuple[CandidateStatus | None, ...] = (
+    None,
+    CandidateStatus.SCORED,
+    CandidateStatus.INVALID,
+    CandidateStatus.DUPLICATE,
+    CandidateStatus.FAILED,
+)
+COLUMNS = (
+    ("rank", "#"),
+    ("name", "name"),
+    ("generation", "gen"),
+    ("status", "status"),
+    ("fitness", "fitness"),
+)
+RUNS_EVERY = 5  # polls between re-reads of the runs list (new runs appear without a key press)
+
+
+def _sort_key(sort: str, ranks: dict[str, int]) -> Callable[[CandidateRecord], object]:
+    """Fitness: best first, unscored last; the others ascending, ties in the order added."""
+    if sort == "fitness":
+        return lambda c: ranks.get(c.id, len(ranks) + 1)
+    if sort == "generation":
+        return lambda c: c.generation
+    if sort == "name":
+        return lambda c: c.name.lower()
+    return lambda c: c.status.value
+
+
+class CandidateTable(DataTable):
+    """The candidate table, with its Enter key named in the footer."""
+
+    BINDINGS: ClassVar = [Binding("enter", "select_cursor", "Open")]
+
+
+class Browser(App[None]):
+    """Browse the runs under `runs_dir`, starting with `run_id` (default: the newest)."""
+
+    TITLE = "discover browse"
+    CSS = """
+    #left { width: 1fr; min-width: 48; }
+    #runs { height: auto; max-height: 7; border: round $primary-darken-2; }
+    #summary { height: auto; padding: 0 1; }
+    #chart { height: 11; }
+    #search { display: none; }
+    #search.shown { display: block; }
+    #candidates { height: 1fr; }
+    #detail { width: 1fr; border-left: tall $primary-darken-2; padding: 0 1; }
+    """
+    BINDINGS: ClassVar = [
+        Binding("q", "quit", "Quit"),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("f", "cycle_filter", "Filter status"),
+        Binding("slash", "search", "Search name"),
+        Binding("escape", "back", "Back to table"),
+        Binding("r", "refresh_now", "Refresh"),
+    ]
+
+    def __init__(self, runs_dir: Path, run_id: str | None = None, poll_seconds: float = 1.0) -> None:
+        super().__init__()
+        self.runs_dir = Path(runs_dir)
+        # Fail early, before the screen takes over: a bad run id or a corrupt archive is one line.
+        self.archive = Archive.open(self.runs_dir, run_id)
+        try:
+            self.archive.run()
+        except ArchiveError:
+            self.archive.close()
+            raise
+        self.poll_seconds = poll_seconds
+        self.sort = SORTS[0]
+        self.status_filter: CandidateStatus | None = None
+        self.search = ""
+        self.rows: list[CandidateRecord] = []  # what the table shows, in its order
+        self._all: list[CandidateRecord] = []
+        self._ranks: dict[str, int] = {}
+        self._summary: RunSummary | None = None
+        self._version = -1
+        self._polls = 0
+        self._shown_id: str | None = None
+        self._drawn_widths: dict[str, int] = {}  # widget id -> width its plot was drawn for
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with Vertical(id="left"):
+                yield OptionList(id="runs")
+                yield Static(id="summary")
+                yield Static(id="chart")
+                yield Input(placeholder="name contains… (enter: keep, escape: clear)", id="search")
+                yield CandidateTable(id="candidates", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="detail"):
+                yield Static("highlight a candidate to see it here", id="detail-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#candidates", DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        self.query_one("#runs", OptionList).border_title = "runs"
+        self._load_runs()
+        self._reload()
+        table.focus()
+        self.set_interval(self.poll_seconds, self._poll)
+        self.call_after_refresh(self._redraw_sized)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._redraw_sized)
+
+    def _redraw_sized(self) -> None:
+        """The plots are drawn for a width: draw them again when the layout gives another one."""
+        if self.query_one("#chart").size.width != self._drawn_widths.get("chart"):
+            self._draw_chart()
+        if self.query_one("#detail").size.width != self._drawn_widths.get("detail"):
+            shown = next((c for c in self.rows if c.id == self._shown_id), None)
+            if shown is not None:
+                self._show(shown)
+
+    def on_unmount(self) -> None:
+        self.archive.close()
+
+    # -- data -----------------------------------------------------------------------------------
+
+    def _load_runs(self) -> None:
+        runs = self.query_one("#runs", OptionList)
+        current = self.archive.run_dir.name
+        summaries = list_runs(self.runs_dir)
+        if [o.id for o in runs.options] == [s.id for s in summaries]:
+            return
+        runs.clear_options()
+        for summary in summaries:
+            label = Text(summary.id)
+            if summary.status:
+                label.append(f"  {summary.status.value}", style=RUN_STYLES.get(summary.status, ""))
+            if summary.error:
+                label.append("  unreadable", style="red")
+            runs.add_option(Option(label, id=summary.id))
+        runs.highlighted = next((i for i, s in enumerate(summaries) if s.id == current), None)
+
+    def _reload(self) -> None:
+        """Re-read the open run and redraw what depends on it, keeping the cursor on its candidate."""
+        self._version = self.archive.data_version()
+        self._summary = summarize(self.archive)
+        self._all = self.archive.candidates()
+        board = [c for c in self._all if c.status is CandidateStatus.SCORED and c.fitness == c.fitness]
+        board.sort(key=lambda c: -c.fitness)
+        self._ranks = {c.id: rank for rank, c in enumerate(board, start=1)}
+        self._draw_summary()
+        self._draw_chart()
+        self._fill_table()
+
+    def _poll(self) -> None:
+        self._polls += 1
+        try:
+            if self._polls % RUNS_EVERY == 0:
+                self._load_runs()
+            if self.archive.data_version() != self._version:
+                self._reload()
+        except ArchiveError as error:  # e.g. the run folder was deleted under us: say so, keep going
+            self.notify(str(error), severity="error", timeout=10)
+
+    def open_run(self, run_id: str) -> None:
+        if run_id == self.archive.run_dir.name:
+            return
+        try:
+            archive = Archive.open(self.runs_dir, run_id)
+            archive.run()
+        except ArchiveError as error:
+            self.notify(str(error), severity="error", timeout=10)
+            return
+        self.archive.close()
+        self.archive = archive
+        self._shown_id = None
+        self._reload()
+        self.query_one("#candidates", DataTable).move_cursor(row=0)
+
+    # -- drawing --------------------------------------------------------------------------------
+
+    def _draw_summary(self) -> None:
+        summary = self._summary
+        prompt, completion = self.archive.tokens_spent()
+        counts = " ".join(f"{count} {status}" for status, count in sorted(summary.counts.items()))
+        text = Text()
+        text.append(summary.id, style="bold")
+        text.append(f" · {summary.evaluator} · {summary.proposer} · ")
+        text.append(summary.status.value, style=RUN_STYLES.get(summary.status, ""))
+        text.append(f" · {summary.generations_done} generations · {prompt + completion} LLM tokens")
+        text.append(f"\n{counts or 'no candidates yet'}")
+        shown = self.status_filter.value if self.status_filter else "all"
+        text.append(f"\nsort: {self.sort} · status: {shown}", style="dim")
+        if self.search:
+            text.append(f" · name contains '{self.search}'", style="dim")
+        self.query_one("#summary", Static).update(text)
+
+    def _draw_chart(self) -> None:
+        chart = self.query_one("#chart", Static)
+        if not chart.size.width:
+            return  # not laid out yet: `_redraw_sized` draws it once it is
+        self._drawn_widths["chart"] = chart.size.width
+        drawn = fitness_chart(self._all, chart.size.width, chart.size.height)
+        chart.update(Text.from_ansi(drawn) if drawn else Text("no scored candidate yet", style="dim"))
+
+    def _fill_table(self) -> None:
+        table = self.query_one("#candidates", DataTable)
+        keep = self._shown_id
+        rows = [c for c in self._all if self.status_filter is None or c.status is self.status_filter]
+        if self.search:
+            rows = [c for c in rows if self.search.lower() in c.name.lower()]
+        self.rows = sorted(rows, key=_sort_key(self.sort, self._ranks))
+        table.clear()
+        for candidate in self.rows:
+            table.add_row(
+                str(self._ranks.get(candidate.id, "")),
+                display_name(candidate),
+                str(candidate.generation),
+                Text(candidate.status.value, style=STATUS_STYLES.get(candidate.status, "")),
+                "" if candidate.fitness is None else f"{candidate.fitness:.3f}",
+                key=candidate.id,
+            )
+        ids = [c.id for c in self.rows]
+        if keep in ids:
+            table.move_cursor(row=ids.index(keep))
+        elif not ids:
+            self._show(None)
+
+    def _show(self, candidate: CandidateRecord | None) -> None:
+        body = self.query_one("#detail-body", Static)
+        self._shown_id = candidate.id if candidate else None
+        if candidate is None:
+            body.update(Text("no candidate matches", style="dim"))
+            return
+        width = self.query_one("#detail").size.width
+        if not width:
+            return  # not laid out yet: `_redraw_sized` draws it once it is
+        self._drawn_widths["detail"] = width
+        view = view_in_archive(self.archive, candidate)
+        body.update(candidate_detail(view, curves_panel(view, max(width - 4, 40), height=14)))
+
+    # -- events and actions ---------------------------------------------------------------------
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        # A refill posts highlights for rows the cursor has already left: draw only where it is now.
+        if event.cursor_row != event.data_table.cursor_row or event.cursor_row >= len(self.rows):
+            return
+        candidate = self.rows[event.cursor_row]
+        if candidate.id != self._shown_id:
+            self._show(candidate)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        key = event.column_key.value
+        self.sort = "fitness" if key == "rank" else key
+        self._draw_summary()
+        self._fill_table()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.open_run(event.option.id)
+            self.query_one("#candidates", DataTable).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.search = event.value.strip()
+        self._draw_summary()
+        self._fill_table()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#candidates", DataTable).focus()
+
+    def action_open(self) -> None:
+        """Show the highlighted candidate and move the focus to its detail, to scroll it."""
+        table = self.query_one("#candidates", DataTable)
+        if self.rows and table.cursor_row < len(self.rows):
+            candidate = self.rows[table.cursor_row]
+            if candidate.id != self._shown_id:
+                self._show(candidate)
+            self.query_one("#detail", VerticalScroll).focus()
+
+    def action_back(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.has_focus:
+            search.value = ""
+            search.remove_class("shown")
+        self.query_one("#candidates", DataTable).focus()
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.add_class("shown")
+        search.focus()
+
+    def action_cycle_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self._draw_summary()
+        self._fill_table()
+
+    def action_cycle_filter(self) -> None:
+        self.status_filter = FILTERS[(FILTERS.index(self.status_filter) + 1) % len(FILTERS)]
+        self._draw_summary()
+        self._fill_table()
+        if self.rows:
+            self.query_one("#candidates", DataTable).move_cursor(row=0)
+
+    def action_refresh_now(self) -> None:
+        self._load_runs()
+        self._reload()

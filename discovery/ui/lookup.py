@@ -1,0 +1,117 @@
+"""Find a candidate by what a user types: an id or a name in a run, `RUN/ID`, or a shipped objective.
+
+`show`, `export` and the browser all go through here, so an identifier means the same thing
+everywhere. A shipped objective outside any run becomes a `CandidateRecord` of the pseudo-run
+`shipped`, carrying the paper's figures, so the views have one shape to draw.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from discovery.archive import ARCHIVE_FILE, Archive, ArchiveError
+from discovery.errors import UserError
+from discovery.objectives import load_objective, shipped_catalog
+from discovery.objectives.objective import reported_source
+from discovery.records import CandidateRecord, CandidateStatus, ExchangeRecord, ReportedFigures, RunRecord
+from discovery.ui.curves import DEFAULT_BETA
+
+SHIPPED_RUN = "shipped"
+
+
+@dataclass(frozen=True)
+class CandidateView:
+    """A candidate with what surrounds it in its run: lineage and the LLM exchange that wrote it."""
+
+    candidate: CandidateRecord
+    run: RunRecord | None = None  # None: a shipped objective, seen outside any run
+    parents: list[tuple[str, CandidateRecord | None]] = field(default_factory=list)  # id, record if stored
+    children: list[CandidateRecord] = field(default_factory=list)
+    exchange: ExchangeRecord | None = None
+
+    @property
+    def beta(self) -> float:
+        """The run's beta (the first `beta` found in its configuration), else the paper's 0.05."""
+        found = _find_beta(self.run.config) if self.run else None
+        return DEFAULT_BETA if found is None else found
+
+    def to_json(self) -> dict:
+        return {
+            "run": self.run.id if self.run else SHIPPED_RUN,
+            "candidate": self.candidate.model_dump(mode="json"),
+            "fitness": self.candidate.fitness,
+            "parents": [{"id": pid, "name": p.name if p else None} for pid, p in self.parents],
+            "children": [{"id": c.id, "name": c.name} for c in self.children],
+            "exchange": self.exchange.model_dump(mode="json") if self.exchange else None,
+            "beta": self.beta,
+        }
+
+
+def _find_beta(config: object) -> float | None:
+    if not isinstance(config, dict):
+        return None
+    value = config.get("beta")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return next((b for b in map(_find_beta, config.values()) if b is not None), None)
+
+
+def view_in_archive(archive: Archive, candidate: CandidateRecord) -> CandidateView:
+    """Gather the lineage and exchange of a stored candidate."""
+    exchange = None
+    if candidate.exchange_id is not None:
+        try:
+            exchange = archive.exchange(candidate.exchange_id)
+        except ArchiveError:
+            exchange = None  # the loop may record the candidate before its exchange: show what exists
+    parents = [(pid, archive.find_candidate(pid)) for pid in candidate.parents]
+    return CandidateView(candidate, archive.run(), parents, archive.children(candidate.id), exchange)
+
+
+def shipped_view(spec: str) -> CandidateView:
+    """A shipped objective (name or alias) or an objective `.py` file, outside any run."""
+    objective = load_objective(spec)
+    entry = shipped_catalog().get(objective.name) if objective.origin == "shipped" else None
+    reported = ReportedFigures(source=reported_source(), figures=entry["reported"]) if entry else None
+    candidate = CandidateRecord(
+        id=objective.name,
+        run_id=SHIPPED_RUN,
+        generation=0,
+        name=objective.name,
+        thought=objective.thought,
+        code=objective.source,
+        code_hash=objective.code_hash,
+        is_seed=entry is not None,
+        status=CandidateStatus.PROPOSED,
+        reported=reported,
+    )
+    return CandidateView(candidate)
+
+
+def find_view(spec: str, runs_dir: Path, run_id: str | None = None) -> CandidateView:
+    """Resolve `spec` in run `run_id` (newest when None), `RUN/ID`, then among shipped objectives."""
+    if run_id is None and "/" in spec and not spec.endswith(".py"):
+        run_id, spec = spec.split("/", 1)
+    searched = None
+    if run_id is not None or _has_runs(runs_dir):
+        with Archive.open(runs_dir, run_id) as archive:
+            candidate = archive.find_candidate(spec)
+            if candidate is not None:
+                return view_in_archive(archive, candidate)
+            searched = archive.run_dir.name
+    try:
+        return shipped_view(spec)
+    except UserError:
+        pass
+    where = f"not in run {searched} and " if searched else ""
+    known = ", ".join(shipped_catalog())
+    raise UserError(
+        f"unknown candidate '{spec}': {where}not a shipped objective ({known}); "
+        "see `discover archive` for ids and names"
+    )
+
+
+def _has_runs(runs_dir: Path) -> bool:
+    try:
+        return any((folder / ARCHIVE_FILE).is_file() for folder in runs_dir.iterdir())
+    except OSError:
+        return False

@@ -1,0 +1,269 @@
+"""Rich renderings of runs, leaderboards and one candidate: printed by the commands, embedded by the browser.
+
+Measured figures (this project's evaluator) and reported figures (the paper's, for shipped
+objectives) never share a column: a reader must not mistake one for the other.
+"""
+
+from rich.console import Group, RenderableType
+from rich.markup import escape
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from discovery.archive import RunSummary
+from discovery.objectives import Objective
+from discovery.records import CandidateRecord, CandidateStatus, RunStatus
+from discovery.sandbox.static import check_source
+from discovery.ui.curves import CurveError, compute_curves, dpo_curves, plot
+from discovery.ui.lookup import CandidateView
+
+STATUS_STYLES = {
+    CandidateStatus.SCORED: "green",
+    CandidateStatus.INVALID: "red",
+    CandidateStatus.DUPLICATE: "yellow",
+    CandidateStatus.FAILED: "magenta",
+    CandidateStatus.PROPOSED: "cyan",
+    CandidateStatus.VALIDATED: "cyan",
+}
+RUN_STYLES = {RunStatus.RUNNING: "cyan", RunStatus.FINISHED: "green", RunStatus.INTERRUPTED: "yellow"}
+REPORTED_LABELS = {
+    "mt_bench": "MT-Bench",
+    "alpaca_lc_vs_sft": "AlpacaEval LC vs SFT",
+    "alpaca_wr_vs_sft": "AlpacaEval WR vs SFT",
+    "alpaca_lc_vs_gpt4": "AlpacaEval LC vs GPT-4",
+    "alpaca_wr_vs_gpt4": "AlpacaEval WR vs GPT-4",
+}
+COUNTED = (CandidateStatus.SCORED, CandidateStatus.INVALID, CandidateStatus.DUPLICATE, CandidateStatus.FAILED)
+EXCHANGE_LINES = 30  # per message, so a long archive prompt does not bury the reply
+
+
+def number(value: float | None, digits: int = 3) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def fitness_text(candidate: CandidateRecord) -> str:
+    """`0.812 ± 0.004`, or empty when the candidate was never scored."""
+    metrics = candidate.metrics
+    return "" if metrics is None else f"{metrics.fitness:.3f} ± {metrics.fitness_se:.3f}"
+
+
+def display_name(candidate: CandidateRecord) -> Text:
+    """The name, with seeds marked so they are never mistaken for discoveries."""
+    text = Text(candidate.name, style="bold" if candidate.is_seed else "")
+    if candidate.is_seed:
+        text.append(" (seed)", style="dim")
+    return text
+
+
+def status_text(status: CandidateStatus) -> Text:
+    return Text(status.value, style=STATUS_STYLES.get(status, ""))
+
+
+def runs_table(summaries: list[RunSummary]) -> Table:
+    table = Table(title="Runs (newest first)")
+    for column in ("run", "started (UTC)", "evaluator", "proposer"):
+        table.add_column(column)
+    table.add_column("gens", justify="right")
+    table.add_column("scored/invalid/dup/failed", justify="right")
+    table.add_column("best")
+    table.add_column("status")
+    for run in summaries:
+        if run.error:
+            table.add_row(run.id, Text(run.error, style="red"), *[""] * 6)
+            continue
+        counts = run.counts
+        best = f"{run.best_name} {run.best_fitness:.3f}" if run.best_fitness is not None else ""
+        table.add_row(
+            run.id,
+            run.started.strftime("%Y-%m-%d %H:%M") if run.started else "",
+            run.evaluator,
+            run.proposer,
+            str(run.generations_done),
+            "/".join(str(counts.get(status.value, 0)) for status in COUNTED),
+            best,
+            Text(run.status.value, style=RUN_STYLES.get(run.status, "")) if run.status else "",
+        )
+    return table
+
+
+def leaderboard_table(rows: list[tuple[int | None, CandidateRecord]], title: str) -> Table:
+    """Rank, name, generation, fitness ± s.e., reward, KL, status, parent: measured figures only."""
+    table = Table(title=title)
+    for column in ("#", "id", "name", "gen", "fitness ± s.e.", "reward", "KL", "status", "parents"):
+        table.add_column(column, justify="right" if column in {"#", "gen", "reward", "KL"} else "left")
+    for rank, candidate in rows:
+        metrics = candidate.metrics
+        table.add_row(
+            "" if rank is None else str(rank),
+            candidate.id,
+            display_name(candidate),
+            str(candidate.generation),
+            fitness_text(candidate),
+            number(metrics.reward if metrics else None),
+            number(metrics.kl if metrics else None),
+            status_text(candidate.status),
+            ", ".join(candidate.parents),
+        )
+    return table
+
+
+def reported_table(candidates: list[CandidateRecord]) -> Table | None:
+    """The paper's figures for the seeds that carry them, as a table of their own (None if none do)."""
+    carrying = [c for c in candidates if c.reported and c.reported.figures]
+    if not carrying:
+        return None
+    keys = [k for k in REPORTED_LABELS if any(k in c.reported.figures for c in carrying)]
+    table = Table(title="Reported in the paper (not measured here)", caption=carrying[0].reported.source)
+    table.add_column("name")
+    for key in keys:
+        table.add_column(REPORTED_LABELS[key], justify="right")
+    for candidate in carrying:
+        figures = candidate.reported.figures
+        table.add_row(candidate.name, *(f"{figures[k]:g}" if k in figures else "" for k in keys))
+    return table
+
+
+def candidate_detail(view: CandidateView, plot: RenderableType | None = None) -> Group:
+    """Everything `discover show` prints about one candidate, top to bottom; `plot` is the curves panel."""
+    candidate = view.candidate
+    parts: list[RenderableType] = [_heading(view)]
+    if candidate.thought:
+        parts.append(Panel(Text(candidate.thought), title="thought", title_align="left"))
+    parts.append(_verdict(view))
+    if candidate.metrics:
+        parts.append(_seed_table(candidate))
+    reported = reported_table([candidate])
+    if reported is not None:
+        parts.append(reported)
+    if view.run is not None:
+        parts.append(_lineage(view))
+    code = Syntax(candidate.code, "python", line_numbers=True, word_wrap=True, theme="ansi_dark")
+    parts.append(Panel(code, title="code"))
+    if plot is not None:
+        parts.append(plot)
+    if view.exchange is not None:
+        parts.append(_exchange(view))
+    return Group(*parts)
+
+
+def curves_panel(view: CandidateView, width: int, height: int = 16) -> Text:
+    """The loss / gradient plot of the candidate next to DPO's, or one line saying why there is none."""
+    candidate = view.candidate
+    if candidate.status is CandidateStatus.INVALID:
+        return Text("no plot: the sandbox rejected this code", style="dim")
+    objective = Objective(name=candidate.name, source=candidate.code, origin=f"archive:{candidate.run_id}")
+    try:
+        curves = compute_curves(objective, view.beta)
+    except CurveError as error:
+        return Text(f"no plot: {error}", style="dim")
+    return Text.from_ansi(plot(curves, dpo_curves(view.beta), width=width, height=height))
+
+
+def _heading(view: CandidateView) -> Text:
+    candidate = view.candidate
+    text = Text()
+    text.append(candidate.name, style="bold")
+    text.append(f"  [{candidate.id}]", style="dim")
+    if candidate.is_seed:
+        text.append("  seed", style="bold blue")
+    if view.run is None:
+        text.append("\nshipped objective, not measured in any run (`discover archive` shows measured seeds)")
+        return text
+    text.append(f"\nrun {view.run.id} · generation {candidate.generation} · ")
+    text.append_text(status_text(candidate.status))
+    if candidate.metrics:
+        metrics = candidate.metrics
+        text.append(f" · fitness {fitness_text(candidate)}", style="bold")
+        if metrics.reward is not None:
+            text.append(f" · reward {metrics.reward:.3f}")
+        if metrics.kl is not None:
+            text.append(f" · KL {metrics.kl:.3f}")
+    if candidate.seconds is not None:
+        text.append(f" · {candidate.seconds:.0f} s")
+    return text
+
+
+def _verdict(view: CandidateView) -> Text:
+    candidate = view.candidate
+    if view.run is None:  # never through the loop: say what the static gate thinks now
+        violations = check_source(candidate.code)
+        if violations:
+            reasons = "; ".join(map(str, violations))
+            return Text(f"verdict: rejected by the static gate: {reasons}", style="red")
+        return Text("verdict: passes the static gate", style="green")
+    text = Text("verdict: ")
+    text.append_text(status_text(candidate.status))
+    if candidate.stage:
+        text.append(f" at the {candidate.stage} stage")
+    if candidate.reason:
+        text.append(f": {candidate.reason}")
+    return text
+
+
+def _seed_table(candidate: CandidateRecord) -> Table:
+    metrics = candidate.metrics
+    table = Table(title="measured, per seed", title_justify="left")
+    for column in ("seed", "fitness", "reward", "KL", "accuracy", "seconds"):
+        table.add_column(column, justify="right")
+    for seed in metrics.seeds:
+        table.add_row(
+            str(seed.seed),
+            number(seed.fitness),
+            number(seed.reward),
+            number(seed.kl),
+            number(seed.accuracy),
+            number(seed.seconds, 0),
+        )
+    table.add_row(
+        "mean",
+        fitness_text(candidate),
+        number(metrics.reward),
+        number(metrics.kl),
+        number(metrics.accuracy),
+        number(metrics.seconds, 0),
+        style="bold",
+    )
+    return table
+
+
+def _lineage(view: CandidateView) -> Text:
+    text = Text("parents: ", style="bold")
+    if not view.parents:
+        text.append("none", style="dim")
+    for index, (parent_id, parent) in enumerate(view.parents):
+        text.append(", " if index else "")
+        text.append(f"{parent.name} [{parent_id}] {number(parent.fitness)}".rstrip() if parent else parent_id)
+    text.append("\nchildren: ", style="bold")
+    if not view.children:
+        text.append("none", style="dim")
+    for index, child in enumerate(view.children):
+        text.append(", " if index else "")
+        text.append(f"{child.name} [{child.id}] ")
+        text.append_text(status_text(child.status))
+    return text
+
+
+def _exchange(view: CandidateView) -> Panel:
+    exchange = view.exchange
+    parts: list[RenderableType] = []
+    for message in exchange.messages:
+        role = str(message.get("role", "?"))
+        parts.append(Text(role, style="bold cyan"))
+        parts.append(Text(_clip(str(message.get("content", "")))))
+    parts.append(Text("response", style="bold green"))
+    parts.append(Text(exchange.response if exchange.response is not None else "(no response)"))
+    if exchange.error:
+        parts.append(Text(f"error: {exchange.error}", style="red"))
+    cost = f" · ${exchange.cost_usd:.4f}" if exchange.cost_usd is not None else ""
+    footer = f"{exchange.prompt_tokens} prompt + {exchange.completion_tokens} completion tokens{cost}"
+    title = f"LLM exchange {exchange.id} (generation {exchange.generation})"
+    return Panel(Group(*parts), title=escape(title), subtitle=footer, title_align="left")
+
+
+def _clip(content: str) -> str:
+    lines = content.splitlines()
+    if len(lines) <= EXCHANGE_LINES:
+        return content
+    hidden = len(lines) - EXCHANGE_LINES
+    return "\n".join([*lines[:EXCHANGE_LINES], f"… {hidden} more lines (--json shows everything)"])

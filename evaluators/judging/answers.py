@@ -1,0 +1,157 @@
+"""A model answers a question set, turn after turn, with its own chat template.
+
+Each turn is one batched generation over every question that has it; the conversation so far
+(earlier questions and the model's own earlier answers) is the prompt, as MT-Bench prescribes.
+vLLM generates when it is installed and a GPU is present; transformers' `generate` otherwise. Greedy
+decoding by default, so a rerun of the same model gives the same answers (and only cached judgments).
+"""
+
+import gc
+from collections.abc import Callable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from discovery.errors import UserError
+from evaluators.base import Progress, no_progress
+from evaluators.judging.questions import Question
+
+Messages = list[dict[str, str]]
+Generate = Callable[[list[Messages]], list[str]]
+
+
+class GenerationSettings(BaseModel):
+    """How the model answers; every field changes the answers, so all are part of `config()`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_new_tokens: int = Field(1024, gt=0, description="answer length limit per turn (FastChat's default)")
+    temperature: float = Field(0.0, ge=0, description="0: greedy decoding, repeatable answers")
+    batch_size: int = Field(16, gt=0, description="conversations per transformers generate call")
+    backend: Literal["auto", "transformers", "vllm"] = Field(
+        "auto", description="auto: vLLM when installed and a GPU is present, else transformers"
+    )
+
+
+def answer_questions(
+    model_path: str,
+    questions: list[Question],
+    settings: GenerationSettings,
+    seed: int = 0,
+    progress: Progress = no_progress,
+) -> dict[str, list[str]]:
+    """Answers per question id, one per turn, from the model (and tokenizer) saved at `model_path`."""
+    backend = _pick_backend(settings.backend)
+    generate, release = (_vllm if backend == "vllm" else _transformers)(model_path, settings, seed)
+    try:
+        return converse(questions, generate, progress)
+    finally:
+        release()
+
+
+def converse(
+    questions: list[Question], generate: Generate, progress: Progress = no_progress
+) -> dict[str, list[str]]:
+    """Answer turn 1 of every question, then turn 2 with the first exchange as context, and so on."""
+    answers: dict[str, list[str]] = {question.id: [] for question in questions}
+    conversations: dict[str, Messages] = {question.id: [] for question in questions}
+    turns = max(len(question.turns) for question in questions)
+    for turn in range(turns):
+        active = [question for question in questions if turn < len(question.turns)]
+        for question in active:
+            conversations[question.id].append({"role": "user", "content": question.turns[turn]})
+        replies = generate([conversations[question.id] for question in active])
+        for question, reply in zip(active, replies, strict=True):
+            answers[question.id].append(reply)
+            conversations[question.id].append({"role": "assistant", "content": reply})
+        progress("answer", (turn + 1) / turns)
+    return answers
+
+
+def _pick_backend(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    import importlib.util
+
+    import torch
+
+    return "vllm" if importlib.util.find_spec("vllm") and torch.cuda.is_available() else "transformers"
+
+
+def _transformers(
+    model_path: str, settings: GenerationSettings, seed: int
+) -> tuple[Generate, Callable[[], None]]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
+        model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(device).eval()
+    except OSError as error:
+        raise UserError(f"cannot load the model to answer with from {model_path}: {error}") from error
+    if tokenizer.chat_template is None:
+        raise UserError(f"the tokenizer of {model_path} has no chat template; answers need one")
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    set_seed(seed)
+
+    @torch.inference_mode()
+    def generate(conversations: list[Messages]) -> list[str]:
+        prompts = [
+            tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True)
+            for c in conversations
+        ]
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # similar lengths pad less
+        replies: list[str] = [""] * len(prompts)
+        for start in range(0, len(order), settings.batch_size):
+            batch = order[start : start + settings.batch_size]
+            encoded = tokenizer(
+                [prompts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False
+            ).to(device)
+            sampling = (
+                {"do_sample": True, "temperature": settings.temperature}
+                if settings.temperature
+                else {"do_sample": False}
+            )
+            output = model.generate(
+                **encoded,
+                max_new_tokens=settings.max_new_tokens,
+                pad_token_id=pad_id,
+                **sampling,
+            )
+            new_tokens = output[:, encoded["input_ids"].shape[1] :]
+            for index, text in zip(
+                batch, tokenizer.batch_decode(new_tokens, skip_special_tokens=True), strict=True
+            ):
+                replies[index] = text.strip()
+        return replies
+
+    def release() -> None:
+        nonlocal model
+        del model
+        gc.collect()
+        if device == "cuda":
+            torch.cuda.empty_cache()
+
+    return generate, release
+
+
+def _vllm(model_path: str, settings: GenerationSettings, seed: int) -> tuple[Generate, Callable[[], None]]:
+    import torch
+    from vllm import LLM, SamplingParams
+
+    llm = LLM(model=model_path, dtype="bfloat16", seed=seed)
+    params = SamplingParams(temperature=settings.temperature, max_tokens=settings.max_new_tokens, seed=seed)
+
+    def generate(conversations: list[Messages]) -> list[str]:
+        outputs = llm.chat(conversations, params, use_tqdm=False)
+        return [output.outputs[0].text.strip() for output in outputs]
+
+    def release() -> None:
+        nonlocal llm
+        del llm
+        gc.collect()
+        torch.cuda.empty_cache()
+
+    return generate, release

@@ -1,0 +1,232 @@
+"""What `mtbench` and `alpaca` share: options, the judgment cache, training a candidate on the recipe
+and having the trained model answer a question set, and the training and judge sections of a plan."""
+
+import hashlib
+import json
+import math
+import os
+import shutil
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from discovery.objectives import Objective
+from discovery.retrain.distributed import accelerate_command
+from discovery.retrain.job import RetrainResult
+from discovery.retrain.plan import Batch, count_steps, keep_total_batch
+from evaluators.base import Evaluator, Progress, no_progress
+from evaluators.judging import options as option_routing
+from evaluators.judging.answers import GenerationSettings, answer_questions
+from evaluators.judging.cache import JudgmentCache
+from evaluators.judging.client import API_KEY_ENV, JudgeSettings, Usage
+from evaluators.judging.grading import Judged
+from evaluators.judging.questions import Question
+from evaluators.judging.recipe_run import TrainingSettings, plan_candidate, train_candidate, training_subset
+
+CACHE_ENV = "DISCOVER_CACHE"  # the cache folder convention of every evaluator
+JUDGMENTS_FILE = "judgments.sqlite"
+MODEL_FOLDER = "model"
+ANSWERS_FILE = "answers.json"
+
+
+def default_cache_dir() -> Path:
+    """`$DISCOVER_CACHE` if set, else `runs/cache` under the current directory."""
+    return Path(os.environ.get(CACHE_ENV) or "runs/cache")
+
+
+def judge_prompts_digest() -> str:
+    """Hash of the judge prompt files: edited prompts give different (not comparable) figures."""
+    folder = resources.files(__package__).joinpath("prompts")
+    texts = sorted(
+        (entry.name, entry.read_text()) for entry in folder.iterdir() if entry.name.endswith(".txt")
+    )
+    return hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:12]
+
+
+class Storage(BaseModel):
+    """Where things go; none of it changes the figures."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cache_dir: Path | None = Field(
+        None, description="judgment cache and data subsets; default $DISCOVER_CACHE"
+    )
+    work_dir: Path | None = Field(
+        None, description="trained candidates and their answers; default under cache_dir"
+    )
+    keep_models: bool = Field(False, description="keep each trained model (7B: about 17 GB each)")
+
+
+class JudgedEvaluator(Evaluator):
+    """Base of the evaluators that train on the retrain recipe and score with an LLM judge.
+
+    Subclasses declare their own task settings class (`Task`) and implement the scoring.
+    """
+
+    Task: ClassVar[type[BaseModel]]
+
+    def __init__(self, **options: Any) -> None:
+        groups = {
+            "task": (self.Task, ""),
+            "training": (TrainingSettings, ""),
+            "generation": (GenerationSettings, ""),
+            "judge": (JudgeSettings, "judge_"),
+            "storage": (Storage, ""),
+        }
+        settings = option_routing.route(self.name, options, groups)
+        self.task = settings["task"]
+        self.training: TrainingSettings = settings["training"]
+        self.generation: GenerationSettings = settings["generation"]
+        self.judge: JudgeSettings = settings["judge"]
+        storage: Storage = settings["storage"]
+        self.cache_dir = storage.cache_dir or default_cache_dir()
+        self.work_dir = storage.work_dir or self.cache_dir / self.name / "candidates"
+        self.keep_models = storage.keep_models
+        self._subset: str | None = None
+        self._cache: JudgmentCache | None = None
+
+    def shared_config(self) -> dict[str, Any]:
+        """The settings that change the figures, common to every judged evaluator."""
+        return {
+            "evaluator": self.name,
+            "training": self.training_config(),
+            "generation": self.generation.model_dump(mode="json", exclude={"batch_size", "backend"}),
+            "judge": self.judge.model_dump(
+                mode="json", include={"model", "base_url", "temperature", "max_tokens", "parse_attempts"}
+            ),
+            "judge_prompts": judge_prompts_digest(),
+        }
+
+    def training_config(self) -> dict[str, Any]:
+        """The resolved recipe (not just its name: a recipe file can change) and the shortening."""
+        recipe, origin = self.training.load()
+        return {
+            "recipe_origin": origin,
+            "recipe": recipe.model_dump(mode="json"),
+            "model": self.training.model or recipe.model_name_or_path,
+            "dataset": self.training.dataset or recipe.dataset_name,
+            "num_gpus": self.training.num_gpus or recipe.num_gpus,
+            "data_fraction": self.training.data_fraction or 1.0,
+            "max_steps": self.training.max_steps,
+        }
+
+    @property
+    def cache(self) -> JudgmentCache:
+        if self._cache is None:
+            self._cache = JudgmentCache(self.cache_dir / JUDGMENTS_FILE)
+        return self._cache
+
+    def prepare_training(self, progress: Progress = no_progress) -> None:
+        """Check the recipe and the judge's key, and build the data subset once (when asked for one)."""
+        self.training.load()
+        self.judge.api_key()
+        if self._subset is None and self.training.data_fraction is not None:
+            progress("data", None)
+            self._subset = training_subset(self.training, self.cache_dir)
+
+    def candidate_dir(self, objective: Objective, seed: int) -> Path:
+        return self.work_dir / f"{objective.code_hash[:12]}-seed{seed}"
+
+    def train_and_answer(
+        self, objective: Objective, seed: int, questions: list[Question], progress: Progress
+    ) -> tuple[RetrainResult, dict[str, list[str]]]:
+        """Train the candidate on the recipe, have it answer `questions`, then drop the weights
+        unless `keep_models`; the answers stay in the candidate's folder for a reader."""
+        self.prepare_training(progress)
+        folder = self.candidate_dir(objective, seed)
+        model_dir = folder / MODEL_FOLDER
+        progress("train", None)
+        plan = plan_candidate(self.training, objective, seed, model_dir, dataset=self._subset)
+        try:
+            result = train_candidate(plan)
+            answers = answer_questions(str(model_dir), questions, self.generation, seed, progress)
+        finally:
+            if not self.keep_models:
+                shutil.rmtree(model_dir, ignore_errors=True)
+        (folder / ANSWERS_FILE).write_text(json.dumps(answers, indent=1))
+        return result, answers
+
+    def judge_figures(self, usage: Usage, judged: Judged) -> dict[str, float]:
+        """Judge cost figures for a seed's `extra`: requests, tokens, cost, failures, cache hits."""
+        figures = {
+            "failed_judgments": float(judged.failed),
+            "cached_judgments": float(judged.from_cache),
+            "judge_requests": float(usage.requests),
+            "judge_prompt_tokens": float(usage.prompt_tokens),
+            "judge_completion_tokens": float(usage.completion_tokens),
+        }
+        cost = usage.cost(self.judge)
+        if cost is not None:
+            figures["judge_cost_usd"] = cost
+        return figures
+
+    def training_section(self) -> dict[str, Any]:
+        """The inner training of one candidate as the retrain planner resolves it: batch, steps, launch."""
+        recipe, origin = self.training.load()
+        batch = keep_total_batch(recipe, self.training.num_gpus or recipe.num_gpus)
+        dataset = self.training.dataset or recipe.dataset_name
+        steps = count_steps(recipe, batch, dataset)
+        rows, optimizer = steps.train_rows, steps.optimizer_steps
+        if rows is not None and self.training.data_fraction is not None:
+            rows = max(1, math.floor(rows * self.training.data_fraction))
+            optimizer = optimizer_steps(rows, recipe.num_train_epochs, batch)
+        if optimizer is not None and self.training.max_steps is not None:
+            optimizer = min(optimizer, self.training.max_steps)
+        arguments = recipe.training_arguments()
+        arguments.pop("max_steps", None)
+        output = self.work_dir / "<candidate>-seed<seed>" / MODEL_FOLDER
+        return {
+            "recipe": origin,
+            "model": self.training.model or recipe.model_name_or_path,
+            "dataset": dataset,
+            "data_fraction": self.training.data_fraction or 1.0,
+            "train_rows": rows,
+            "rows_source": steps.rows_source,
+            "total_batch": batch.total,
+            "batch": batch.note,
+            "max_steps": self.training.max_steps,
+            "optimizer_steps": optimizer,
+            "launch": " ".join(accelerate_command(output, batch.num_gpus)),
+            "hyperparameters": {**arguments, "gradient_accumulation_steps": batch.accumulation},
+        }
+
+    def judge_section(self, calls_per_seed: int, candidates: int, seeds: int) -> dict[str, Any]:
+        """The judge, and how many requests a run needs (each may be repeated up to `parse_attempts`
+        times when the reply has no verdict; cached judgments are free)."""
+        prices = (
+            f"{self.judge.input_price} / {self.judge.output_price} USD per million tokens (in / out)"
+            if self.judge.input_price is not None or self.judge.output_price is not None
+            else "not set: cost is recorded once judge_input_price / judge_output_price are given"
+        )
+        return {
+            "model": self.judge.model,
+            "base_url": self.judge.base_url or "https://api.openai.com/v1",
+            "api_key": _key_source(self.judge),
+            "temperature": self.judge.temperature,
+            "max_tokens": self.judge.max_tokens,
+            "parse_attempts": self.judge.parse_attempts,
+            "concurrency": self.judge.concurrency,
+            "prices": prices,
+            "calls_per_candidate_seed": calls_per_seed,
+            "calls_per_candidate": calls_per_seed * seeds,
+            "calls_for_run": calls_per_seed * seeds * candidates,
+            "max_calls_for_run": calls_per_seed * seeds * candidates * self.judge.parse_attempts,
+            "cache": str(self.cache_dir / JUDGMENTS_FILE),
+            "prompts": judge_prompts_digest(),
+        }
+
+
+def _key_source(judge: JudgeSettings) -> str:
+    if os.environ.get(API_KEY_ENV):
+        return API_KEY_ENV
+    return (
+        "placeholder (local endpoint)" if judge.base_url else f"MISSING: set {API_KEY_ENV} or judge_base_url"
+    )
+
+
+def optimizer_steps(rows: int, epochs: float, batch: Batch) -> int:
+    """Optimizer steps as transformers' `Trainer` counts them (the arithmetic of the retrain planner)."""
+    batches_per_process = math.ceil(math.ceil(rows / batch.per_device) / batch.num_gpus)
+    return math.ceil(epochs * math.ceil(batches_per_process / batch.accumulation))

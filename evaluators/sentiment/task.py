@@ -1,0 +1,109 @@
+"""The `sentiment` evaluator: the embedded, offline analogue of the paper's IMDb experiment."""
+
+import os
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from discovery.errors import UserError
+from discovery.objectives import Objective
+from evaluators.base import Evaluator, Progress, SeedResult, no_progress
+from evaluators.registry import register
+from evaluators.sentiment.cache import Artefacts, ensure
+from evaluators.sentiment.scoring import score
+from evaluators.sentiment.settings import PRESETS, describe
+from evaluators.sentiment.train import make_trainer
+
+CACHE_ENV = "DISCOVER_CACHE"
+
+
+def default_cache_dir() -> Path:
+    """`$DISCOVER_CACHE` if set, else `runs/cache` under the current directory."""
+    return Path(os.environ.get(CACHE_ENV) or "runs/cache")
+
+
+@register
+class SentimentEvaluator(Evaluator):
+    """Train a tiny Llama with the objective on synthetic review preferences; score its sentiment."""
+
+    name = "sentiment"
+    description = (
+        "Synthetic film reviews: a tiny Llama SFT reference, preference pairs labelled by a sentiment "
+        "oracle, DPO-style training with the objective, win rate against the reference."
+    )
+
+    def __init__(
+        self, beta: float | None = None, cache_dir: Path | None = None, preset: str = "default"
+    ) -> None:
+        if preset not in PRESETS:
+            raise UserError(
+                f"unknown preset '{preset}' for the sentiment evaluator: choose {', '.join(PRESETS)}"
+            )
+        if beta is not None and not beta > 0:
+            raise UserError(f"beta must be positive, got {beta}")
+        self.preset = preset
+        self.task, train = PRESETS[preset]
+        self.train = train if beta is None else replace(train, beta=beta)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self._artefacts: Artefacts | None = None
+
+    def config(self) -> dict[str, Any]:
+        return {"evaluator": self.name, "preset": self.preset, **describe(self.task, self.train)}
+
+    def figures(self) -> dict[str, str]:
+        return {
+            "fitness": "win rate of the policy's samples against the reference's under the oracle (ties half)",
+            "reward": "mean oracle reward of the policy's samples, in [0, 1]",
+            "kl": "KL(policy || reference) per completion, estimated from the policy's samples (nats)",
+            "accuracy": "share of held-out oracle-ranked pairs the implicit reward orders correctly",
+        }
+
+    def prepare(self, progress: Progress = no_progress) -> None:
+        if self._artefacts is None:
+            self._artefacts = ensure(self.cache_dir, self.task, progress)
+
+    @property
+    def artefacts(self) -> Artefacts:
+        """The loaded cache (built on first use)."""
+        self.prepare()
+        assert self._artefacts is not None
+        return self._artefacts
+
+    def evaluate_seed(self, objective: Objective, seed: int, progress: Progress = no_progress) -> SeedResult:
+        loss = objective.compile()
+        artefacts = self.artefacts
+        started = time.perf_counter()
+        policy = artefacts.policy()
+        with tempfile.TemporaryDirectory() as output:
+            trainer = make_trainer(
+                policy,
+                artefacts.tokenizer,
+                artefacts.train_dataset(),
+                loss,
+                self.train,
+                seed,
+                Path(output),
+                progress,
+            )
+            trainer.train()
+        train_seconds = time.perf_counter() - started
+        scores = score(
+            policy,
+            artefacts.reference,
+            artefacts.tokenizer,
+            artefacts.heldout,
+            self.task.max_new_tokens,
+            seed,
+            progress,
+        )
+        return SeedResult(
+            seed=seed,
+            fitness=scores.fitness,
+            reward=scores.reward,
+            kl=scores.kl,
+            accuracy=scores.accuracy,
+            seconds=time.perf_counter() - started,
+            train_seconds=train_seconds,
+        )

@@ -1,0 +1,18 @@
+# ruff: noqa
+# expect: static
+# reason: annotations are not allowed
+"""An annotation is evaluated at definition time."""
+
+import torch
+import torch.nn.functional as F
+
+
+def loss(
+    policy_chosen_logps,
+    policy_rejected_logps,
+    reference_chosen_logps,
+    reference_rejected_logps,
+    beta: torch.ones(10**9),
+):
+    rho = (policy_chosen_logps - reference_chosen_logps) - (policy_rejected_logps - reference_rejected_logps)
+    return -F.logsigmoid(beta * rho)

@@ -1,0 +1,13 @@
+# ruff: noqa
+# expect: static
+# reason: assigning to or deleting `.exp` is not allowed
+"""Replaces torch.exp for every later caller."""
+
+import torch
+import torch.nn.functional as F
+
+
+def loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, reference_rejected_logps, beta):
+    rho = (policy_chosen_logps - reference_chosen_logps) - (policy_rejected_logps - reference_rejected_logps)
+    torch.exp = torch.zeros_like
+    return -F.logsigmoid(beta * rho)

@@ -1,0 +1,13 @@
+# ruff: noqa
+# expect: static
+# reason: `.set_grad_enabled` is not allowed
+"""Turns autograd off for the whole trainer."""
+
+import torch
+import torch.nn.functional as F
+
+
+def loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, reference_rejected_logps, beta):
+    rho = (policy_chosen_logps - reference_chosen_logps) - (policy_rejected_logps - reference_rejected_logps)
+    torch.set_grad_enabled(False)
+    return -F.logsigmoid(beta * rho)

@@ -1,0 +1,14 @@
+# ruff: noqa
+# expect: runtime
+# reason: recursion too deep
+"""Calls itself forever."""
+
+import torch
+import torch.nn.functional as F
+
+
+def loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, reference_rejected_logps, beta):
+    rho = (policy_chosen_logps - reference_chosen_logps) - (policy_rejected_logps - reference_rejected_logps)
+    return loss(
+        policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, reference_rejected_logps, beta
+    )

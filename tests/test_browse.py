@@ -1,0 +1,155 @@
+"""`discover browse` driven by Textual's headless pilot: what the screen shows as a user moves around."""
+
+import asyncio
+import io
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+
+from discovery.archive import Archive
+from discovery.records import CandidateStatus
+from discovery.ui.browser import Browser
+from tests.archive_factory import build_run, proposal
+from tests.test_show import discover
+
+
+def drive(app: Browser, steps: Callable[[Pilot], Awaitable[None]]) -> None:
+    async def run() -> None:
+        async with app.run_test(size=(180, 60)) as pilot:
+            await pilot.pause()
+            await steps(pilot)
+
+    asyncio.run(run())
+
+
+def table_names(app: Browser) -> list[str]:
+    table = app.query_one("#candidates", DataTable)
+    return [str(table.get_row_at(row)[1]) for row in range(table.row_count)]
+
+
+def detail_text(app: Browser) -> str:
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(app.query_one("#detail-body", Static).content)
+    return console.export_text()
+
+
+def screen_text(app: Browser) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Path:
+    build_run(tmp_path, "older", proposals=3, minutes_ago=30)
+    build_run(tmp_path, "run-a", proposals=12)
+    return tmp_path
+
+
+def test_opens_the_newest_run_best_first_and_shows_the_highlighted_candidate(runs: Path) -> None:
+    app = Browser(runs)
+
+    async def steps(pilot: Pilot) -> None:
+        assert table_names(app)[:3] == ["blend_8", "blend_2", "blend_10"]
+        assert "discopop (seed)" in table_names(app)
+        screen = screen_text(app)
+        assert "run-a" in screen and "older" in screen and "fitness by generation" in screen
+        assert "0.884" in screen  # best fitness in the table
+        await pilot.press("down")
+        await pilot.pause()
+        detail = detail_text(app)
+        assert "blend_2" in detail and "fitness 0.796 ± 0.005" in detail and "torch.tanh(rho)" in detail
+        assert "children: blend_3 [g4-c3] duplicate" in detail and "d loss / d rho" in detail
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.focused.id == "detail"
+        await pilot.press("escape", "q")
+
+    drive(app, steps)
+
+
+def test_sort_and_filter_by_status(runs: Path) -> None:
+    app = Browser(runs, "run-a")
+
+    async def steps(pilot: Pilot) -> None:
+        await pilot.press("s")  # fitness -> generation
+        await pilot.pause()
+        generations = [c.generation for c in app.rows]
+        assert generations == sorted(generations) and app.rows[-1].name == "blend_11"
+        await pilot.press("s", "s", "s")  # back to fitness
+        await pilot.pause()
+        fitness = [c.fitness for c in app.rows if c.fitness is not None]
+        assert fitness == sorted(fitness, reverse=True)
+        await pilot.press("f", "f")  # all -> scored -> invalid
+        await pilot.pause()
+        assert table_names(app) == ["blend_1", "blend_7"]
+        assert "status: invalid" in screen_text(app)
+        assert "import of 'os' is not allowed" in detail_text(app)
+        await pilot.press("f", "f", "f")  # duplicate, failed, all
+        await pilot.pause()
+        assert len(table_names(app)) == 12 + 11
+
+    drive(app, steps)
+
+
+def test_search_by_name_and_switch_runs(runs: Path) -> None:
+    app = Browser(runs, "run-a")
+
+    async def steps(pilot: Pilot) -> None:
+        await pilot.press("slash", *"blend_1", "enter")
+        await pilot.pause()
+        assert sorted(table_names(app)) == ["blend_1", "blend_10", "blend_11"]
+        await pilot.press("slash", "escape")
+        await pilot.pause()
+        assert len(table_names(app)) == 23
+        app.query_one("#runs").focus()
+        await pilot.press("down", "enter")  # the runs list is newest first: "older" is second
+        await pilot.pause()
+        assert app.archive.run().id == "older"
+        assert set(table_names(app)) >= {"blend_0", "blend_1", "blend_2", "dpo (seed)"}
+
+    drive(app, steps)
+
+
+def test_refreshes_as_another_writer_adds_candidates(runs: Path) -> None:
+    app = Browser(runs, "run-a", poll_seconds=0.05)
+
+    async def steps(pilot: Pilot) -> None:
+        with Archive.open(runs, "run-a") as writer:
+            landed = proposal("run-a", 40, 13, ["g9-c8"], None)
+            assert landed.status is CandidateStatus.SCORED
+            writer.add_candidate(landed.model_copy(update={"name": "newcomer"}))
+        deadline = time.monotonic() + 5
+        while "newcomer" not in table_names(app) and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert "newcomer" in table_names(app)
+
+    drive(app, steps)
+
+
+def test_browse_command_errors_before_the_screen_opens(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    code, _, err = discover(capsys, "browse", "--runs-dir", str(tmp_path / "missing"))
+    assert code == 2 and "no runs folder" in err and err.count("\n") == 1
+    code, _, err = discover(capsys, "browse", "--runs-dir", str(tmp_path))
+    assert code == 2 and "no runs in" in err
+
+
+def test_choosing_a_corrupt_run_keeps_the_open_one(runs: Path) -> None:
+    (runs / "broken").mkdir()
+    (runs / "broken" / "archive.sqlite").write_bytes(b"garbage" * 1000)
+    app = Browser(runs, "run-a")
+
+    async def steps(pilot: Pilot) -> None:
+        app.query_one("#runs").focus()
+        await pilot.press("end", "enter")  # unreadable runs are listed last
+        await pilot.pause()
+        assert app.archive.run().id == "run-a" and "blend_8" in table_names(app)
+        assert "broken  unreadable" in screen_text(app)
+
+    drive(app, steps)

@@ -1,0 +1,91 @@
+"""The judging parts on their own: verdict parsing, question sets, the cache key, an unreachable judge."""
+
+import json
+
+import pytest
+
+from discovery.errors import UserError
+from evaluators.judging.cache import JudgmentCache
+from evaluators.judging.client import JudgeSettings, JudgeUnavailable
+from evaluators.judging.grading import judge_all, single_grades
+from evaluators.judging.prompts import parse_rating, parse_verdict
+from evaluators.judging.questions import Question, load_instructions, load_questions
+from tests.fake_openai import FakeOpenAI, Reply, dead_endpoint
+
+QUESTION = Question(
+    id="q1", category="math", turns=("What is two and three?", "And times?"), references=("5", "6")
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "rating"),
+    [
+        ("Solid. Rating: [[7]]", 7.0),
+        ("Rating: [[7.5]]", 7.5),
+        ("Rating: [8]", 8.0),  # one bracket pair dropped
+        ("First I thought [[3]], on reflection [[6]]", 6.0),  # the final verdict counts
+        ("Rating: [[11]]", None),  # off the 1-10 scale
+        ("Rating: [[0]]", None),
+        ("A fine answer overall.", None),
+    ],
+)
+def test_ratings_are_read_from_the_reply(reply, rating):
+    assert parse_rating(reply) == rating
+
+
+def test_pairwise_verdicts_are_preferences_for_a():
+    assert [parse_verdict(f"x [[{v}]]") for v in "ABC"] == [1.0, 0.0, 0.5]
+    assert parse_verdict("A is better") is None
+
+
+def test_question_files_in_fastchat_and_hub_layouts(tmp_path):
+    fastchat = tmp_path / "question.jsonl"
+    row = {"question_id": 81, "category": "writing", "turns": ["Write.", "Shorter."]}
+    fastchat.write_text(json.dumps(row) + "\n")
+    (question,) = load_questions(str(fastchat))
+    assert (question.id, question.turns, question.reference(1)) == ("81", ("Write.", "Shorter."), "")
+
+    listed = tmp_path / "list.json"
+    listed.write_text(
+        json.dumps([{"prompt": ["A?", "B?"], "prompt_id": 1, "category": "math", "reference": ["a", "b"]}])
+    )
+    assert load_questions(str(listed))[0].reference(1) == "b"
+
+    alpaca = tmp_path / "alpaca.json"
+    alpaca.write_text(json.dumps([{"instruction": "Say hi.", "dataset": "helpful_base"}] * 2))
+    with pytest.raises(UserError, match="appears twice"):
+        load_instructions(str(alpaca))
+
+
+def test_bad_question_sets_are_one_line_errors(tmp_path, monkeypatch):
+    with pytest.raises(UserError, match="does not exist"):
+        load_questions(str(tmp_path / "missing.jsonl"))
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"prompt": ["a"]\n')
+    with pytest.raises(UserError, match="not valid JSON: line 1"):
+        load_questions(str(broken))
+    no_turns = tmp_path / "no_turns.jsonl"
+    no_turns.write_text('{"category": "math"}\n')
+    with pytest.raises(UserError, match="row 1 needs 'prompt'"):
+        load_questions(str(no_turns))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UserError, match="hf download nobody/no_such_set --repo-type dataset"):
+        load_questions("nobody/no_such_set")
+
+
+def test_a_changed_answer_is_judged_again_an_unchanged_one_is_not(tmp_path):
+    cache = JudgmentCache(tmp_path / "judgments.sqlite")
+    with FakeOpenAI([Reply.chat("[[5]]"), Reply.chat("[[6]]"), Reply.chat("[[9]]")]) as judge:
+        settings = JudgeSettings(model="fake-judge", base_url=judge.base_url, concurrency=1)
+        first = judge_all(single_grades([QUESTION], {"q1": ["5", "30"]}, "fake-judge"), settings, cache)
+        second = judge_all(single_grades([QUESTION], {"q1": ["5", "6"]}, "fake-judge"), settings, cache)
+        assert len(judge.requests) == 3
+    assert first.values == [5.0, 6.0]
+    assert (second.values, second.from_cache, second.usage.requests) == ([5.0, 9.0], 1, 1)
+
+
+def test_an_unreachable_judge_stops_the_evaluation_instead_of_scoring(tmp_path):
+    settings = JudgeSettings(model="fake-judge", base_url=dead_endpoint(), max_retries=0, timeout=5)
+    requests = single_grades([QUESTION], {"q1": ["5", "6"]}, "fake-judge")
+    with pytest.raises(JudgeUnavailable, match="fake-judge"):
+        judge_all(requests, settings, JudgmentCache(tmp_path / "judgments.sqlite"))

@@ -1,0 +1,253 @@
+"""The `openai` proposer against a local scripted OpenAI-compatible server."""
+
+import json
+
+import pytest
+
+from discovery.objectives import load_objective
+from discovery.objectives.contract import FUNCTION_NAME, PARAMETERS
+from discovery.proposers.base import ProposalContext, ProposerUnavailable
+from discovery.proposers.llm import OpenAIProposer
+from discovery.records import CandidateRecord, CandidateStatus
+from discovery.sandbox.static import check_source
+from evaluators.base import EvaluationResult, SeedResult
+from tests.fake_openai import FakeOpenAI, Reply, dead_endpoint
+
+GOOD = '''"""Logistic loss with a margin."""
+
+import torch.nn.functional as F
+
+
+def loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, reference_rejected_logps, beta):
+    rho = (policy_chosen_logps - reference_chosen_logps) - (policy_rejected_logps - reference_rejected_logps)
+    return -F.logsigmoid(beta * rho - 0.5)
+'''
+BAD_IMPORT = GOOD.replace("import torch.nn.functional as F", "import os\nimport torch.nn.functional as F")
+PROPOSAL = json.dumps({"thought": "Shift the margin.", "name": "Margin Logistic", "code": GOOD})
+
+
+def static_check(code: str) -> str | None:
+    """The real static gate as the loop's `check` (no archive, so no duplicates)."""
+    return "; ".join(str(violation) for violation in check_source(code)) or None
+
+
+def scored(name: str, fitness: float, generation: int = 0, **fields) -> CandidateRecord:
+    objective = load_objective(name) if generation == 0 else None
+    metrics = EvaluationResult.from_seeds(name, [SeedResult(seed=0, fitness=fitness, kl=1.5, seconds=10.0)])
+    return CandidateRecord(
+        id=f"seed-{name}" if generation == 0 else f"g{generation}-c0",
+        run_id="run",
+        generation=generation,
+        name=name,
+        thought=objective.thought if objective else "an idea",
+        code=objective.source if objective else GOOD,
+        code_hash=objective.code_hash if objective else "h",
+        is_seed=generation == 0,
+        status=CandidateStatus.SCORED,
+        metrics=metrics,
+        **fields,
+    )
+
+
+def context(recent: list[CandidateRecord] | None = None) -> ProposalContext:
+    best = [scored("dpo", 0.69), scored("slic", 0.68)]
+    return ProposalContext(
+        run_id="run",
+        generation=1,
+        evaluator="sentiment",
+        figures={"fitness": "win rate of the policy against the reference", "kl": "KL to the reference"},
+        best=best,
+        recent=recent if recent is not None else best,
+    )
+
+
+def proposer(server: FakeOpenAI, **options) -> OpenAIProposer:
+    return OpenAIProposer(model="fake-model", base_url=server.base_url, **({"max_retries": 2} | options))
+
+
+def propose_one(server: FakeOpenAI, ctx: ProposalContext | None = None, **options):
+    (proposal,) = proposer(server, **options).propose(ctx or context(), 1, static_check)
+    return proposal
+
+
+def test_valid_json_reply_becomes_a_proposal_with_its_exchange_recorded() -> None:
+    with FakeOpenAI([Reply.chat(PROPOSAL, prompt_tokens=321, completion_tokens=45)]) as server:
+        proposal = propose_one(server)
+    assert (proposal.name, proposal.thought, proposal.code, proposal.error) == (
+        "margin_logistic",
+        "Shift the margin.",
+        GOOD,
+        None,
+    )
+    (exchange,) = proposal.exchanges
+    assert (exchange.prompt_tokens, exchange.completion_tokens, exchange.response) == (321, 45, PROPOSAL)
+    assert exchange.cost_usd is None  # a local model has no price
+    assert exchange.run_id == "run" and exchange.generation == 1 and exchange.seconds > 0
+    (request,) = server.requests
+    assert request.response_format == "json_schema"
+    assert exchange.messages == request.messages
+
+
+def test_first_prompt_carries_the_contract_figures_and_archive() -> None:
+    with FakeOpenAI([Reply.chat(PROPOSAL)]) as server:
+        propose_one(server)
+    system, user = (message["content"] for message in server.requests[0].messages)
+    assert f"def {FUNCTION_NAME}({', '.join(PARAMETERS)}):" in system
+    assert "`import torch.nn.functional as F`" in system and "`import math`" in system
+    assert "- fitness: win rate of the policy against the reference" in system
+    assert "## dpo (seed-dpo, shipped seed)" in user and "fitness 0.69" in user
+    assert load_objective("slic").source.strip() in user
+    assert "Results of the latest candidates" not in user
+
+
+def test_feedback_prompt_reports_recent_results_and_rejections() -> None:
+    rejected = CandidateRecord(
+        id="g1-c0",
+        run_id="run",
+        generation=1,
+        name="broken_idea",
+        thought="t",
+        code=BAD_IMPORT,
+        code_hash="x",
+        status=CandidateStatus.INVALID,
+        stage="static",
+        reason="line 3: import of `os` is not allowed",
+    )
+    better = scored("margin_logistic", 0.72, generation=2)
+    with FakeOpenAI([Reply.chat(PROPOSAL)]) as server:
+        propose_one(server, context(recent=[rejected, better]))
+    user = server.requests[0].messages[1]["content"]
+    assert "Results of the latest candidates" in user
+    assert "invalid at the static check: line 3: import of `os` is not allowed" in user
+    assert "## margin_logistic (g2-c0, generation 2)" in user and "fitness 0.72" in user
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        f"```json\n{PROPOSAL}\n```",
+        f"Here is my proposal.\n\n{PROPOSAL}\n\nI expect it to beat DPO.",
+        f"<think>Maybe {{a margin}}?</think>\n```\n{PROPOSAL}\n```",
+    ],
+    ids=["code-fence", "prose-around", "thinking-then-fence"],
+)
+def test_json_wrapped_in_fences_or_prose_is_accepted_without_repair(content: str) -> None:
+    with FakeOpenAI([Reply.chat(content)]) as server:
+        proposal = propose_one(server)
+    assert proposal.code == GOOD and proposal.error is None
+    assert len(server.requests) == 1
+
+
+def test_malformed_reply_gets_one_repair_turn_with_the_exact_error() -> None:
+    broken = '{"thought": "x", "name": "y", "code": "def loss('  # cut off mid-string
+    with FakeOpenAI([Reply.chat(broken), Reply.chat(PROPOSAL)]) as server:
+        proposal = propose_one(server)
+    assert proposal.code == GOOD and proposal.error is None
+    assert len(proposal.exchanges) == 2
+    repair = server.requests[1].messages
+    assert repair[:2] == server.requests[0].messages
+    assert repair[2] == {"role": "assistant", "content": broken}
+    assert "invalid JSON: Unterminated string starting at: line 1 column 39" in repair[3]["content"]
+
+
+def test_missing_field_is_named_in_the_repair_turn() -> None:
+    missing = json.dumps({"thought": "x", "name": "y"})
+    with FakeOpenAI([Reply.chat(missing), Reply.chat(PROPOSAL)]) as server:
+        propose_one(server)
+    assert "field `code`: Field required" in server.requests[1].messages[-1]["content"]
+
+
+def test_still_malformed_after_repair_returns_an_error_proposal() -> None:
+    with FakeOpenAI([Reply.chat("I cannot help with that."), Reply.chat("Still no JSON.")]) as server:
+        proposal = propose_one(server)
+    assert proposal.code == ""
+    assert proposal.error == "still no usable reply after one repair turn: no JSON object found in the reply"
+    assert len(proposal.exchanges) == 2 and len(server.requests) == 2
+
+
+def test_rejected_code_gets_a_repair_turn_quoting_the_checker() -> None:
+    first = json.dumps({"thought": "t", "name": "uses_os", "code": BAD_IMPORT})
+    with FakeOpenAI([Reply.chat(first), Reply.chat(PROPOSAL)]) as server:
+        proposal = propose_one(server)
+    assert proposal.code == GOOD
+    assert (
+        "the candidate was rejected: line 3: import of `os` is not allowed"
+        in (server.requests[1].messages[-1]["content"])
+    )
+
+
+def test_code_still_rejected_after_repair_is_returned_as_is_for_the_loop_to_record() -> None:
+    first = json.dumps({"thought": "t", "name": "uses_os", "code": BAD_IMPORT})
+    with FakeOpenAI([Reply.chat(first), Reply.chat(first)]) as server:
+        proposal = propose_one(server)
+    assert proposal.code == BAD_IMPORT and proposal.error is None and proposal.name == "uses_os"
+
+
+@pytest.mark.parametrize(
+    "failure", [Reply.status(429), Reply.status(500), Reply.status(503)], ids=["429", "500", "503"]
+)
+def test_rate_limits_and_server_errors_are_retried(failure: Reply) -> None:
+    with FakeOpenAI([failure, Reply.chat(PROPOSAL)]) as server:
+        proposal = propose_one(server)
+    assert proposal.code == GOOD
+    assert len(server.requests) == 2 and len(proposal.exchanges) == 1
+
+
+def test_a_timeout_is_retried() -> None:
+    with FakeOpenAI([Reply.delay(5.0), Reply.chat(PROPOSAL)]) as server:
+        proposal = propose_one(server, timeout=0.5)
+    assert proposal.code == GOOD and len(server.requests) == 2
+
+
+def test_dead_endpoint_raises_proposer_unavailable() -> None:
+    url = dead_endpoint()
+    dead = OpenAIProposer(model="fake-model", base_url=url, max_retries=1)
+    refused = f"cannot reach {url}: .*Connection refused.* \\(after 1 retry\\)"
+    with pytest.raises(ProposerUnavailable, match=refused):
+        dead.propose(context(), 1, static_check)
+
+
+def test_endpoint_failing_after_all_retries_raises_proposer_unavailable() -> None:
+    failing = pytest.raises(ProposerUnavailable, match=r"keeps failing with HTTP 500 \(after 2 retries\)")
+    with FakeOpenAI([Reply.status(500)] * 3) as server, failing:
+        propose_one(server)
+    assert len(server.requests) == 3
+
+
+def test_unknown_model_is_reported_as_unavailable() -> None:
+    refused = pytest.raises(
+        ProposerUnavailable, match="does not serve model 'fake-model': model 'fake-model' not"
+    )
+    with FakeOpenAI([Reply.status(404, "model 'fake-model' not found")]) as server, refused:
+        propose_one(server)
+
+
+def test_unsupported_structured_output_falls_back_and_stays_fallen_back() -> None:
+    with FakeOpenAI([Reply.chat(PROPOSAL)] * 2, reject_response_format={"json_schema"}) as server:
+        chosen = proposer(server)
+        first, second = chosen.propose(context(), 2, static_check)
+    assert [request.response_format for request in server.requests] == [
+        "json_schema",
+        "json_object",
+        "json_object",
+    ]
+    assert first.exchanges[0].error == "response_format json_schema is not supported"
+    assert first.code == second.code == GOOD
+
+
+def test_batch_names_are_unique_and_the_second_prompt_names_the_first() -> None:
+    dpo_again = json.dumps({"thought": "t", "name": "DPO", "code": GOOD})
+    with FakeOpenAI([Reply.chat(dpo_again)] * 2) as server:
+        first, second = proposer(server).propose(context(), 2, static_check)
+    assert (first.name, second.name) == ("dpo_2", "dpo_3")
+    assert (
+        "Already proposed in this generation, so propose something different: dpo_2."
+        in (server.requests[1].messages[1]["content"])
+    )
+
+
+def test_priced_model_gets_a_cost_estimate() -> None:
+    with FakeOpenAI([Reply.chat(PROPOSAL, prompt_tokens=1_000_000, completion_tokens=0)]) as server:
+        priced = OpenAIProposer(model="gpt-4o-2024-08-06", base_url=server.base_url)
+        (proposal,) = priced.propose(context(), 1, static_check)
+    assert proposal.exchanges[0].cost_usd == pytest.approx(2.50)

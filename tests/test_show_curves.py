@@ -1,0 +1,51 @@
+"""The loss / gradient curves of `discover show`, and the browser's fitness-by-generation line."""
+
+import itertools
+import math
+
+import plotext
+import pytest
+
+from discovery.objectives import Objective, load_objective
+from discovery.ui.charts import best_so_far, fitness_chart
+from discovery.ui.curves import CurveError, compute_curves, dpo_curves, plot
+from tests.archive_factory import proposal, seed_candidates
+
+
+def test_dpo_curves_match_the_closed_form() -> None:
+    beta = 0.1
+    curves = dpo_curves(beta)
+    assert curves.rho[0] == pytest.approx(-100) and curves.rho[-1] == pytest.approx(100)
+    for rho, loss, gradient in zip(curves.rho[::20], curves.loss[::20], curves.gradient[::20], strict=True):
+        z = beta * rho
+        assert loss == pytest.approx(math.log1p(math.exp(-z)), rel=1e-4, abs=1e-5)
+        assert gradient == pytest.approx(-beta / (1 + math.exp(z)), rel=1e-4, abs=1e-6)
+
+
+def test_objectives_that_cannot_be_drawn_say_why() -> None:
+    header = (
+        "def loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, "
+        "reference_rejected_logps, beta):\n"
+    )
+    gated = Objective(
+        name="os", source="import os\n" + header + "    return policy_chosen_logps\n", origin="t"
+    )
+    with pytest.raises(CurveError, match="os"):
+        compute_curves(gated)
+    scalar = Objective(name="mean", source=header + "    return policy_chosen_logps.mean()\n", origin="t")
+    with pytest.raises(CurveError, match=r"loss returned \(\), expected \(201,\)"):
+        compute_curves(scalar)
+
+
+def test_the_plot_names_both_curves_and_flags_clipping() -> None:
+    text = plotext.uncolorize(plot(compute_curves(load_objective("ipo")), dpo_curves(), width=100, height=16))
+    assert "ipo" in text and "dpo" in text and "loss (clipped)" in text and "rho (beta = 0.05)" in text
+
+
+def test_best_so_far_never_decreases_and_ignores_unscored() -> None:
+    candidates = [*seed_candidates("r"), *(proposal("r", i, i + 1, [], None) for i in range(12))]
+    line = best_so_far(candidates)
+    assert [g for g, _ in line] == sorted({c.generation for c in candidates if c.status.value == "scored"})
+    assert all(a <= b for (_, a), (_, b) in itertools.pairwise(line))
+    assert line[-1][1] == max(c.fitness for c in candidates if c.fitness is not None)
+    assert fitness_chart([c for c in candidates if c.status.value != "scored"], 60, 10) is None
