@@ -6,12 +6,13 @@ import json
 import tests.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
 from discovery.archive import Archive
 from discovery.config import RunConfig
+from discovery.objectives import PARAMETERS
 from discovery.proposers.llm import OpenAIProposer
 from discovery.records import CandidateStatus, RunStatus
 from discovery.runner import start_run
 from tests.fake_openai import MODEL, FakeOpenAI, Reply, dead_endpoint
 
-SIGNATURE = "def loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, reference_rejected_logps, beta):"
+SIGNATURE = f"def loss({', '.join(PARAMETERS)}):"
 PROLOGUE = (
     "import torch\nimport torch.nn.functional as F\n\n\n" + SIGNATURE + "\n"
     "    z = beta * ((policy_chosen_logps - reference_chosen_logps)"
@@ -103,9 +104,9 @@ def test_dead_endpoint_stops_the_run_with_a_message_and_keeps_the_archive(tmp_pa
     from tests.cli import discover
 
     result = discover(
-        "run", "--proposer", "openai", "--base-url", dead_endpoint(), "--model", "m", "--evaluator", "sentiment",
-        "--set", "preset=tiny", "--seed-objectives", "dpo", "--generations", "1", "--run-dir", str(tmp_path),
-        "--json", cwd=tmp_path,
+        "run", "--proposer", "openai", "--base-url", dead_endpoint(), "--model", "m",
+        "--evaluator", "sentiment", "--set", "preset=tiny", "--seed-objectives", "dpo",
+        "--generations", "1", "--run-dir", str(tmp_path), "--json", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)

@@ -60,8 +60,8 @@ def plan_candidate(
     """The retrain plan of one candidate and seed, writing its model to `output_dir`.
 
     Seed k trains with the recipe's seed + k, so a single-seed run trains exactly as the recipe says
-    (seed 42 in the paper's). `make_plan` resolves objectives by name or file, so the candidate's code goes through a file and
-    the plan then carries the candidate's own `Objective` record (name, origin, hash).
+    (seed 42 in the paper's). `make_plan` resolves objectives by name or file, so the candidate's
+    code goes through a file and the plan then carries the candidate's own `Objective` record.
     """
     recipe, origin = settings.load()
     training_seed = recipe.seed + seed
