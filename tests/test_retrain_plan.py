@@ -118,7 +118,11 @@ def test_long_pairs_are_cut_by_the_recipe_rule():
 
 def test_an_objective_the_sandbox_rejects_is_shown_in_the_plan_and_never_trained(tmp_path):
     bad = tmp_path / "batch_mean.py"  # passes the static gate; returns one number instead of one per pair
-    bad.write_text("def loss(pc, pr, rc, rr, beta):\n    return (beta * ((pc - rc) - (pr - rr))).mean()\n")
+    bad.write_text(
+        "def loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,\n"
+        "         reference_rejected_logps, beta):\n"
+        "    return (policy_chosen_logps - policy_rejected_logps).mean()\n"
+    )
     recipe, origin = load_recipe()
     plan = make_plan(str(bad), recipe, origin, overrides={}, num_gpus=1)
     assert plan.validation.checker == "sandbox"

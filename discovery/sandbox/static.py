@@ -290,12 +290,17 @@ _MISSING = object()
 
 @cache
 def _module_like_names() -> frozenset[str]:
-    """Names of modules (`os`, `sys`, `subprocess`, torch's own submodules, ...) that are not also the name
-    of a tensor, number, string or container attribute: on an object the gate cannot resolve, such an
-    attribute could only be meant to reach a module."""
+    """Names of modules (the standard library's, and those hanging off torch / F / math) that are not also
+    the name of a tensor, number, string or container attribute: on an object the gate cannot resolve,
+    such an attribute could only be meant to reach a module. Fixed by the Python and torch versions, so
+    the worker and the trainer judge alike."""
+    modules = set(sys.stdlib_module_names)
+    for allowed in _ALLOWED_MODULES:
+        modules.update(
+            k for k, v in vars(importlib.import_module(allowed)).items() if isinstance(v, types.ModuleType)
+        )
     import torch
 
-    modules = {name.rsplit(".", 1)[-1] for name in (*sys.modules, *sys.stdlib_module_names)}
     ordinary = {name for kind in (torch.Tensor, float, str, list, dict, tuple) for name in dir(kind)}
     return frozenset(modules - ordinary - {m.rsplit(".", 1)[-1] for m in _ALLOWED_MODULES})
 
