@@ -114,7 +114,7 @@ class AlpacaEvaluator(JudgedEvaluator):
             identity = json.dumps(
                 [
                     self.baseline,
-                    self.generation.model_dump(mode="json", exclude={"batch_size", "backend"}),
+                    self.generation.model_dump(mode="json", exclude={"answer_batch_size", "backend"}),
                     [[q.id, q.turns] for q in self.prompts],
                 ]
             )

@@ -153,7 +153,7 @@ def test_config_changes_with_what_changes_the_figures(recipe, tmp_path):
         return get_evaluator("mtbench", cache_dir=str(tmp_path), **{**base, **options}).config()
 
     assert config() == config(
-        judge_concurrency=2, batch_size=1, keep_models=True
+        judge_concurrency=2, answer_batch_size=1, keep_models=True
     )  # speed and storage change nothing
     assert json.loads(json.dumps(config())) == config()
     for change in ({"judge_model": "other"}, {"max_steps": 1}, {"limit": 2}, {"recipe_set": {"beta": 0.1}}):

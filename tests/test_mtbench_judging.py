@@ -1,6 +1,7 @@
 """The judging parts on their own: verdict parsing, question sets, the cache key, an unreachable judge."""
 
 import json
+import re
 
 import pytest
 
@@ -51,6 +52,14 @@ def test_question_files_in_fastchat_and_hub_layouts(tmp_path):
     )
     assert load_questions(str(listed))[0].reference(1) == "b"
 
+    from datasets import Dataset
+
+    download = tmp_path / "mt_bench_prompts"  # what `hf download ... --local-dir` leaves
+    (download / "data").mkdir(parents=True)
+    rows = [{"prompt": ["A?", "B?"], "prompt_id": 7, "category": "stem", "reference": []}]
+    Dataset.from_list(rows).to_parquet(download / "data" / "train-00000-of-00001.parquet")
+    assert load_questions(str(download))[0].turns == ("A?", "B?")
+
     alpaca = tmp_path / "alpaca.json"
     alpaca.write_text(json.dumps([{"instruction": "Say hi.", "dataset": "helpful_base"}] * 2))
     with pytest.raises(UserError, match="appears twice"):
@@ -71,6 +80,10 @@ def test_bad_question_sets_are_one_line_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(UserError, match="hf download nobody/no_such_set --repo-type dataset"):
         load_questions("nobody/no_such_set")
+    with pytest.raises(
+        UserError, match=re.escape("alpaca_eval.json --repo-type dataset --local-dir ./alpaca_eval")
+    ):
+        load_instructions("hf://datasets/tatsu-lab/alpaca_eval/alpaca_eval.json")
 
 
 def test_a_changed_answer_is_judged_again_an_unchanged_one_is_not(tmp_path):

@@ -13,6 +13,7 @@ import re
 import signal
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,27 @@ def test_worker_is_replaced_if_it_dies(validator):
     os.waitpid(first, 0)
     verdict = validator.validate(load_objective("dpo").source)
     assert verdict.ok and validator.worker_pid != first
+
+
+def test_a_running_child_dies_with_its_worker(validator):
+    worker = validator.worker_pid
+    children = Path(f"/proc/{worker}/task/{worker}/children")
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(validator.probe_containment, "while True:\n    pass\n")
+        deadline = time.monotonic() + 5
+        while not children.read_text().split() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        (child,) = (int(pid) for pid in children.read_text().split())
+        os.kill(worker, signal.SIGKILL)
+        verdict = pending.result()
+    assert verdict.stage == "runtime" and "worker died" in verdict.reason
+    deadline = time.monotonic() + 2
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _alive(child)
+    assert validator.validate(load_objective("dpo").source).ok
+
+
+def test_a_forged_result_is_refused(validator):
+    verdict = validator.probe_containment("import os\nos.write(3, b'{\"ok\": true}')\nos._exit(0)\n")
+    assert not verdict.ok and verdict.reason == "the candidate's process produced an unreadable result"

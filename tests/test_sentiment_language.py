@@ -73,4 +73,5 @@ def test_rewards_stay_in_unit_range_for_reviews_and_word_soup():
     rewards = [reward(text) for text in texts]
     assert all(0.0 <= value <= 1.0 for value in rewards)
     assert reward("") == 0.0
-    assert len(set(rewards[:300])) > 200  # fine-grained: generated reviews rarely tie
+    ties = sum(a == b for a, b in zip(rewards[:150], rewards[150:300], strict=True))
+    assert ties < 15  # fine-grained: two generated reviews rarely tie

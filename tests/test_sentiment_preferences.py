@@ -13,18 +13,19 @@ def test_pairs_have_the_columns_trl_reads_and_keep_the_prompts():
     prompts = [f"prompt {i} ." for i in range(6)]
     pairs = bradley_terry_pairs(prompts, [GOOD, BAD, MEH] * 2, [BAD, MEH, GOOD] * 2, temperature=0.05, seed=0)
     assert {"prompt", "chosen", "rejected"} <= set(pairs.column_names)
-    assert pairs["prompt"] == prompts
-    assert all(isinstance(text, str) for text in pairs["chosen"] + pairs["rejected"])
-    assert pairs["chosen_reward"] == [reward(text) for text in pairs["chosen"]]
+    rows = pairs.to_dict()
+    assert rows["prompt"] == prompts
+    assert all(isinstance(text, str) for text in rows["chosen"] + rows["rejected"])
+    assert rows["chosen_reward"] == [reward(text) for text in rows["chosen"]]
 
 
 def test_bradley_terry_labels_mostly_prefer_the_better_completion_and_are_seeded():
     prompts = ["p ."] * 400
     first, second = [GOOD, MEH] * 200, [MEH, BAD] * 200
-    pairs = bradley_terry_pairs(prompts, first, second, temperature=0.1, seed=3)
+    pairs = bradley_terry_pairs(prompts, first, second, temperature=0.1, seed=3).to_dict()
     better = sum(c > r for c, r in zip(pairs["chosen_reward"], pairs["rejected_reward"], strict=True))
-    assert 0.8 * len(pairs) < better < len(pairs)  # noisy like human raters, but informative
-    again = bradley_terry_pairs(prompts, first, second, temperature=0.1, seed=3)
+    assert 0.8 * len(prompts) < better < len(prompts)  # noisy like human raters, but informative
+    again = bradley_terry_pairs(prompts, first, second, temperature=0.1, seed=3).to_dict()
     assert again["chosen"] == pairs["chosen"]
 
 

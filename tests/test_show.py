@@ -93,20 +93,41 @@ def test_show_a_rejected_candidate_gives_its_reason_and_no_plot(
     assert "no plot: the sandbox rejected this code" in out
 
 
-def test_show_a_seed_and_a_shipped_objective(
-    runs: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+def test_a_shipped_name_shows_the_runs_seed_with_measured_and_paper_figures(
+    runs: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    code, out, _ = discover(capsys, "show", "lrml")  # an alias: not a run candidate, so the shipped one
+    code, out, _ = discover(capsys, "show", "lrml")  # an alias of discopop
     assert code == 0
-    assert "discopop" in out and "shipped objective" in out and "65.18" in out
-    assert "passes the static gate" in out
+    assert "discopop  [seed-discopop]  seed" in out and "fitness 0.640 ± 0.005" in out
+    measured, _, reported = out.partition("Reported in the paper (not measured here)")
+    assert "65.18" in reported and "65.18" not in measured
     code, out, _ = discover(capsys, "show", "discopop", "--json")
     shown = json.loads(out)
     assert shown["run"] == "run-a" and shown["candidate"]["is_seed"]
     assert shown["candidate"]["reported"]["figures"]["alpaca_lc_vs_sft"] == 65.18
     assert shown["fitness"] == pytest.approx(0.64)
-    code, out, _ = discover(capsys, "show", "dpo", "--runs-dir", str(tmp_path / "nowhere"))
-    assert code == 0 and "shipped objective" in out  # shipped names need no runs folder
+
+
+def test_a_shipped_name_wins_over_a_proposal_of_the_same_name(
+    runs: Path, capsys: pytest.CaptureFixture
+) -> None:
+    with Archive.open(runs, "run-a") as archive:
+        impostor = archive.candidate("g3-c2").model_copy(update={"name": "dpo"})
+        archive.update_candidate(impostor)
+    _, out, _ = discover(capsys, "show", "dpo", "--json")
+    assert json.loads(out)["candidate"]["id"] == "seed-dpo"
+    _, out, _ = discover(capsys, "show", "run-a/g3-c2", "--json")
+    assert json.loads(out)["candidate"]["name"] == "dpo"
+
+
+def test_shipped_objectives_and_files_need_no_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    nowhere = str(tmp_path / "nowhere")
+    code, out, _ = discover(capsys, "show", "dpo", "--runs-dir", nowhere)
+    assert code == 0 and "shipped objective" in out and "passes the static gate" in out and "63.34" in out
+    mine = tmp_path / "mine.py"
+    mine.write_text(load_objective("slic").source)
+    code, out, _ = discover(capsys, "show", str(mine), "--runs-dir", nowhere)
+    assert code == 0 and "mine" in out and "Reported in the paper" not in out
 
 
 def test_export_writes_an_objective_file_evaluate_accepts(runs: Path, capsys: pytest.CaptureFixture) -> None:
@@ -143,6 +164,7 @@ def test_export_warns_when_the_code_fails_the_gate(runs: Path, capsys: pytest.Ca
         (("archive", "--status", "great"), "unknown status 'great'"),
         (("show", "no_such_objective"), "unknown candidate 'no_such_objective': not in run run-a"),
         (("show", "blend_2", "--run", "nope"), "no run 'nope'"),
+        (("show", "run-a/nope"), "no candidate 'nope' in run run-a"),
         (("export", "no_such_objective"), "unknown candidate 'no_such_objective'"),
     ],
 )

@@ -19,18 +19,18 @@ def retrain_command(
         None,
         "--num-gpus",
         help="GPUs (processes) to train on; 1 on a machine without a GPU. Gradient accumulation changes "
-        "to keep the recipe's total batch [default: the recipe's].",
+        "to keep the recipe's total batch. Default: the recipe's.",
     ),
     model: str | None = typer.Option(
-        None, "--model", help="Policy and reference model: hub name or local folder [default: the recipe's]."
+        None, "--model", help="Policy and reference model: hub name or local folder. Default: the recipe's."
     ),
     dataset: str | None = typer.Option(
-        None, "--dataset", help="Preference dataset: hub name or local copy [default: the recipe's]."
+        None, "--dataset", help="Preference dataset: hub name or local copy. Default: the recipe's."
     ),
     output_dir: str | None = typer.Option(
         None,
         "--output-dir",
-        help="Where the model, tokenizer and card go [default: runs/retrain/OBJECTIVE-RECIPE].",
+        help="Where the model, tokenizer and card go. Default: runs/retrain/OBJECTIVE-RECIPE.",
     ),
     assignments: list[str] = typer.Option(
         [], "--set", help="Recipe field as key=value (any DPOConfig field), e.g. --set beta=0.1. Repeatable."

@@ -7,9 +7,6 @@ executed outside the sandbox.
 
 import math
 
-import torch
-import torch.nn.functional as F
-
 from discovery.objectives.contract import FUNCTION_NAME, LossFunction
 from discovery.sandbox.static import check_source, safe_builtins
 
@@ -20,6 +17,9 @@ class ObjectiveRejected(ValueError):
 
 def compile_objective(source: str, filename: str = "<objective>") -> LossFunction:
     """Check `source` statically, then execute it with only safe builtins and return its `loss`."""
+    import torch  # imported here so that reading archives never loads torch
+    import torch.nn.functional as F
+
     violations = check_source(source)
     if violations:
         raise ObjectiveRejected("; ".join(str(v) for v in violations))

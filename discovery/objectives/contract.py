@@ -1,8 +1,10 @@
 """The objective contract every proposer, validator and trainer agrees on."""
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is heavy; the archive and browser use this module without it
+    import torch
 
 FUNCTION_NAME = "loss"
 PARAMETERS = (
@@ -15,4 +17,4 @@ PARAMETERS = (
 ALLOWED_IMPORTS = frozenset({"torch", "torch.nn.functional", "math"})
 
 # (policy_chosen, policy_rejected, reference_chosen, reference_rejected, beta) -> per-pair losses (N,)
-LossFunction = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, float], torch.Tensor]
+LossFunction = Callable[["torch.Tensor", "torch.Tensor", "torch.Tensor", "torch.Tensor", float], "torch.Tensor"]

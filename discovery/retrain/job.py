@@ -101,7 +101,10 @@ def build_trainer(plan: Plan):
     if not recipe.dataset_test_split:
         fields["eval_strategy"] = "no"
     # The config comes first: under DeepSpeed ZeRO-3 it enables sharded loading of the model
-    config = DPOConfig(**fields)
+    try:
+        config = DPOConfig(**fields)
+    except (TypeError, ValueError) as error:
+        raise UserError(f"TRL's DPOConfig rejects the recipe: {str(error).splitlines()[0]}") from error
     model, tokenizer = _load_model_and_tokenizer(plan, config)
     splits = (recipe.dataset_train_split, recipe.dataset_test_split)
     train, test = (load_split(plan.dataset_name, recipe.dataset_config, s) if s else None for s in splits)
@@ -153,14 +156,21 @@ def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
     return {key: float(value) for key, value in metrics.items() if isinstance(value, int | float)}
 
 
+def load_plan(path: Path) -> Plan:
+    """The plan a launcher wrote; a missing or damaged file is a `UserError`."""
+    try:
+        return Plan.model_validate(json.loads(path.read_text()))
+    except (OSError, ValueError) as error:  # JSON and validation errors are ValueErrors
+        raise UserError(f"cannot read the plan {path}: {str(error).splitlines()[0]}") from error
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of each launched process: read the plan, train; user mistakes are one line, exit 2."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         sys.exit("usage: python -m discovery.retrain.job PLAN.json")
     try:
-        plan = Plan.model_validate(json.loads(Path(args[0]).read_text()))
-        run(plan)
+        run(load_plan(Path(args[0])))
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

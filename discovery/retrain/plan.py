@@ -181,7 +181,7 @@ def make_plan(
 ) -> Plan:
     """Resolve every figure of a retrain run; raises `UserError` for anything that cannot be kept."""
     objective = resolve_objective(objective_spec)
-    gpus = num_gpus or recipe.num_gpus
+    gpus = recipe.num_gpus if num_gpus is None else num_gpus
     if gpus < 1:
         raise UserError(f"--num-gpus must be at least 1, got {gpus}")
     batch = keep_total_batch(recipe, gpus)

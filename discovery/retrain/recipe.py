@@ -152,7 +152,7 @@ def load_recipe(spec: str = DEFAULT_RECIPE, overrides: dict[str, Any] | None = N
     try:
         fields = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise UserError(f"recipe {origin} is not valid YAML: {error}") from error
+        raise UserError(f"recipe {origin} is not valid YAML: {' '.join(str(error).split())}") from error
     if not isinstance(fields, dict):
         raise UserError(f"recipe {origin} must be a mapping of field: value")
     try:

@@ -13,6 +13,7 @@ like a usable preference objective (`functional`). Valid candidates get a behavi
 # importing objectives first settles that cycle whichever sandbox module a caller imports first.
 import discovery.objectives  # noqa: F401
 from discovery.sandbox.probes import same_objective
-from discovery.sandbox.validator import Validator, Verdict, WorkerUnavailable, validate_source
+from discovery.sandbox.validator import Validator, WorkerUnavailable, validate_source
+from discovery.sandbox.verdict import Verdict
 
 __all__ = ["Validator", "Verdict", "WorkerUnavailable", "same_objective", "validate_source"]

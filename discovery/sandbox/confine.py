@@ -33,14 +33,17 @@ _libc = ctypes.CDLL(None, use_errno=True)
 def confine(folder: str, result_fd: int, cpu_seconds: int, memory_mb: int) -> dict[str, bool]:
     """Apply every layer that this machine allows; returns which of the optional ones took effect."""
     mapped = _virtual_memory_bytes()
+    worker = os.getppid()
     os.setpgid(0, 0)
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     _silence_stdio()
     os.environ.clear()
     layers = {"network_namespace": _unshare(_CLONE_NEWNET)}
     layers["filesystem_jail"] = _jail(folder)
     _keep_only_fd(result_fd)
     layers["unprivileged_user"] = _drop_privileges()
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after the uid switch, which clears it
+    if os.getppid() != worker:  # the worker died before the signal was armed
+        os._exit(1)
     _set_limits(cpu_seconds, mapped + memory_mb * 1024 * 1024)
     _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     _libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)

@@ -16,23 +16,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel
+from discovery.sandbox.verdict import Verdict
 
 _PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 _STARTUP_SECONDS = 180.0
 _ANSWER_SLACK_SECONDS = 30.0
-
-
-class Verdict(BaseModel):
-    """The outcome for one candidate: valid, or the stage that rejected it and a reason for its author."""
-
-    ok: bool
-    stage: Literal["static", "runtime", "functional"] | None
-    reason: str | None
-    fingerprint: list[float] | None
-    seconds: float
 
 
 class WorkerUnavailable(RuntimeError):
@@ -100,9 +89,9 @@ class Validator:
                     "ok": False,
                     "stage": "runtime",
                     "reason": "the sandbox worker died while running it",
+                    "fingerprint": None,
                 }
         self.isolation = answer.pop("layers", self.isolation)
-        answer.setdefault("fingerprint", None)
         return Verdict(**answer, seconds=time.perf_counter() - start)
 
     def _exchange(self, request: dict) -> dict | None:

@@ -34,6 +34,7 @@ from discovery.objectives.objective import load_objective
 from discovery.sandbox.checks import SOURCE_FILENAME, Rejection, describe, run_checks
 from discovery.sandbox.confine import RESULT_FD, confine
 from discovery.sandbox.static import check_source
+from discovery.sandbox.verdict import Verdict
 
 _MAX_RESULT_BYTES = 4 * 1024 * 1024
 _SHOWN_VIOLATIONS = 3
@@ -68,11 +69,20 @@ def _run_child(source: str, gate: bool, timeout_s: float, memory_mb: int, folder
     _, status = os.waitpid(pid, 0)
     shutil.rmtree(folder, ignore_errors=True)
     if data:
-        try:
-            return json.loads(data)
-        except ValueError:
-            return _runtime("the candidate's process produced an unreadable result")
+        return _parse_result(data)
     return _runtime(_death_reason(status, timed_out, timeout_s))
+
+
+def _parse_result(data: bytes) -> dict:
+    """The child's answer, checked field by field: the caller must never choke on what a child wrote."""
+    try:
+        result = json.loads(data)
+        outcome = {key: result[key] for key in ("ok", "stage", "reason", "fingerprint")}
+        Verdict.model_validate({**outcome, "seconds": 0.0})
+        layers = {str(key): bool(value) for key, value in result.get("layers", {}).items()}
+    except (ValueError, KeyError, TypeError, AttributeError):  # pydantic's ValidationError is a ValueError
+        return _runtime("the candidate's process produced an unreadable result")
+    return outcome | {"layers": layers}
 
 
 def _child(source: str, gate: bool, folder: str, write_fd: int, timeout_s: float, memory_mb: int) -> None:

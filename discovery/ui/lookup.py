@@ -1,8 +1,9 @@
-"""Find a candidate by what a user types: an id or a name in a run, `RUN/ID`, or a shipped objective.
+"""Find a candidate by what a user types: `RUN/ID`, a shipped objective or file, an id or name in a run.
 
-`show`, `export` and the browser all go through here, so an identifier means the same thing
-everywhere. A shipped objective outside any run becomes a `CandidateRecord` of the pseudo-run
-`shipped`, carrying the paper's figures, so the views have one shape to draw.
+`show` and `export` go through here, with the precedence of `discovery.resolve` (which gives
+`evaluate` and `retrain` their objective), so an identifier means the same thing everywhere. A
+shipped objective outside any run becomes a `CandidateRecord` of the pseudo-run `shipped`,
+carrying the paper's figures, so the views have one shape to draw.
 """
 
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from discovery.archive import ARCHIVE_FILE, Archive, ArchiveError
 from discovery.errors import UserError
-from discovery.objectives import load_objective, shipped_catalog
+from discovery.objectives import Objective, load_objective, shipped_catalog
 from discovery.objectives.objective import reported_source
 from discovery.records import CandidateRecord, CandidateStatus, ExchangeRecord, ReportedFigures, RunRecord
 from discovery.ui.curves import DEFAULT_BETA
@@ -67,9 +68,8 @@ def view_in_archive(archive: Archive, candidate: CandidateRecord) -> CandidateVi
     return CandidateView(candidate, archive.run(), parents, archive.children(candidate.id), exchange)
 
 
-def shipped_view(spec: str) -> CandidateView:
-    """A shipped objective (name or alias) or an objective `.py` file, outside any run."""
-    objective = load_objective(spec)
+def shipped_view(objective: Objective) -> CandidateView:
+    """A shipped objective or an objective file, outside any run (shipped ones carry the paper's figures)."""
     entry = shipped_catalog().get(objective.name) if objective.origin == "shipped" else None
     reported = ReportedFigures(source=reported_source(), figures=entry["reported"]) if entry else None
     candidate = CandidateRecord(
@@ -88,24 +88,44 @@ def shipped_view(spec: str) -> CandidateView:
 
 
 def find_view(spec: str, runs_dir: Path, run_id: str | None = None) -> CandidateView:
-    """Resolve `spec` in run `run_id` (newest when None), `RUN/ID`, then among shipped objectives."""
+    """Resolve `spec` with the precedence every command uses (see `discovery.resolve`).
+
+    `RUN/ID` names a candidate of that run. A shipped name (or alias) or a `.py` file comes next, so
+    `dpo` always means the shipped DPO; when the run (`run_id`, else the newest) was seeded with it,
+    the run's seed is shown, with its measured figures. Otherwise an id or name in that run.
+    """
     if run_id is None and "/" in spec and not spec.endswith(".py"):
-        run_id, spec = spec.split("/", 1)
+        run_id, _, key = spec.rpartition("/")
+        with Archive.open(runs_dir, run_id) as archive:
+            candidate = archive.find_candidate(key)
+            if candidate is None:
+                run = archive.run_dir.name
+                raise UserError(f"no candidate '{key}' in run {run} (see `discover archive {run}`)")
+            return view_in_archive(archive, candidate)
+    try:
+        objective = load_objective(spec)
+    except UserError:
+        objective = None
+    in_a_run = run_id is not None or _has_runs(runs_dir)
+    if objective is not None:
+        if objective.origin == "shipped" and in_a_run:
+            with Archive.open(runs_dir, run_id) as archive:
+                seeds = archive.candidates(generation=0)
+                seeds = [c for c in seeds if c.is_seed and c.name == objective.name]
+                if seeds:
+                    return view_in_archive(archive, seeds[0])
+        return shipped_view(objective)
     searched = None
-    if run_id is not None or _has_runs(runs_dir):
+    if in_a_run:
         with Archive.open(runs_dir, run_id) as archive:
             candidate = archive.find_candidate(spec)
             if candidate is not None:
                 return view_in_archive(archive, candidate)
             searched = archive.run_dir.name
-    try:
-        return shipped_view(spec)
-    except UserError:
-        pass
     where = f"not in run {searched} and " if searched else ""
     known = ", ".join(shipped_catalog())
     raise UserError(
-        f"unknown candidate '{spec}': {where}not a shipped objective ({known}); "
+        f"unknown candidate '{spec}': {where}not a shipped objective ({known}) nor a .py file; "
         "see `discover archive` for ids and names"
     )
 

@@ -27,7 +27,7 @@ class GenerationSettings(BaseModel):
 
     max_new_tokens: int = Field(1024, gt=0, description="answer length limit per turn (FastChat's default)")
     temperature: float = Field(0.0, ge=0, description="0: greedy decoding, repeatable answers")
-    batch_size: int = Field(16, gt=0, description="conversations per transformers generate call")
+    answer_batch_size: int = Field(16, gt=0, description="conversations per transformers generate call")
     backend: Literal["auto", "transformers", "vllm"] = Field(
         "auto", description="auto: vLLM when installed and a GPU is present, else transformers"
     )
@@ -104,8 +104,8 @@ def _transformers(
         ]
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # similar lengths pad less
         replies: list[str] = [""] * len(prompts)
-        for start in range(0, len(order), settings.batch_size):
-            batch = order[start : start + settings.batch_size]
+        for start in range(0, len(order), settings.answer_batch_size):
+            batch = order[start : start + settings.answer_batch_size]
             encoded = tokenizer(
                 [prompts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False
             ).to(device)

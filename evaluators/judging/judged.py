@@ -92,7 +92,7 @@ class JudgedEvaluator(Evaluator):
         return {
             "evaluator": self.name,
             "training": self.training_config(),
-            "generation": self.generation.model_dump(mode="json", exclude={"batch_size", "backend"}),
+            "generation": self.generation.model_dump(mode="json", exclude={"answer_batch_size", "backend"}),
             "judge": self.judge.model_dump(
                 mode="json", include={"model", "base_url", "temperature", "max_tokens", "parse_attempts"}
             ),

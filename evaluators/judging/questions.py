@@ -97,7 +97,8 @@ def _stable_id(text: str) -> str:
 
 
 def _load_rows(spec: str, option: str) -> list[dict[str, Any]]:
-    """Rows of a local .json / .jsonl file, a remote JSON file (hf:// or https://) or a hub dataset."""
+    """Rows of a local .json / .jsonl file, a remote JSON file (hf:// or https://), or a hub dataset
+    (by id, or a local folder holding a download of one)."""
     path = Path(spec).expanduser()
     if path.suffix in LOCAL_SUFFIXES and "://" not in spec:
         if not path.is_file():
@@ -110,18 +111,27 @@ def _load_rows(spec: str, option: str) -> list[dict[str, Any]]:
             return list(datasets.load_dataset("json", data_files=spec, split="train"))
         return list(datasets.load_dataset(spec, split="train"))
     except (OSError, ConnectionError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
+        hint = _download_hint(spec, option)
         raise UserError(
-            f"cannot load the prompt set '{spec}' (no network, or not in the local cache): download it on a "
-            f"machine with internet (e.g. `hf download {_hub_repo(spec)} --repo-type dataset`), "
-            f"copy it here and pass --set {option}=PATH to a local .json or .jsonl file"
+            f"cannot load the prompt set '{spec}' (no network, or not in the local cache): {hint}"
         ) from error
 
 
-def _hub_repo(spec: str) -> str:
-    """The dataset repository of a hub id or of an `hf://datasets/ORG/NAME/file` address."""
+def _download_hint(spec: str, option: str) -> str:
+    """What to download on a machine with internet, and the option that points at the copy."""
     if spec.startswith("hf://datasets/"):
-        return "/".join(spec.removeprefix("hf://datasets/").split("/")[:2])
-    return spec
+        parts = spec.removeprefix("hf://datasets/").split("/")
+        repo, file = "/".join(parts[:2]), "/".join(parts[2:])
+        local = f"./{parts[1]}"
+        return (
+            f"run `hf download {repo} {file} --repo-type dataset --local-dir {local}` where there is "
+            f"internet, copy the folder here and pass --set {option}={local}/{file}"
+        )
+    local = f"./{spec.rsplit('/', 1)[-1]}"
+    return (
+        f"run `hf download {spec} --repo-type dataset --local-dir {local}` where there is internet, copy the "
+        f"folder here and pass --set {option}={local} (a local .json / .jsonl file works too)"
+    )
 
 
 def _read_local(path: Path) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ class Scores:
     fitness: float
     reward: float
     kl: float
-    accuracy: float
+    accuracy: float | None  # None when the held-out set has no untied pairs (tiny presets)
 
 
 def score(
@@ -58,5 +58,5 @@ def score(
         fitness=sum(wins) / len(wins),
         reward=sum(rewards) / len(rewards),
         kl=kl.mean().item(),
-        accuracy=(implicit > 0).double().mean().item() if len(implicit) else float("nan"),
+        accuracy=(implicit > 0).double().mean().item() if len(implicit) else None,
     )

@@ -20,18 +20,18 @@ class TaskSettings:
 
     data_seed: int = 1234
     corpus_reviews: int = 20_000
-    hidden_size: int = 128
-    layers: int = 4
+    hidden_size: int = 64
+    layers: int = 2
     heads: int = 4
-    ffn_size: int = 512
-    sft_steps: int = 700
+    ffn_size: int = 256
+    sft_steps: int = 400
     sft_batch: int = 64
-    sft_lr: float = 3e-3
+    sft_lr: float = 5e-3
     train_pairs: int = 2000
     heldout_prompts: int = 1000
     heldout_pairs: int = 500
     bradley_terry_temperature: float = 0.05
-    max_new_tokens: int = 40
+    max_new_tokens: int = 32
 
     def digest(self) -> str:
         """Short hash of the settings and build version: the cache folder's name."""
@@ -54,13 +54,14 @@ PRESETS: dict[str, tuple[TaskSettings, TrainSettings]] = {
     # Seconds to build and to evaluate: for tests, not for figures.
     "tiny": (
         TaskSettings(
-            corpus_reviews=600,
+            corpus_reviews=1000,
             hidden_size=32,
             layers=1,
             heads=2,
             ffn_size=64,
-            sft_steps=40,
+            sft_steps=150,
             sft_batch=32,
+            sft_lr=1e-2,
             train_pairs=64,
             heldout_prompts=32,
             heldout_pairs=16,
