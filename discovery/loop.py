@@ -30,6 +30,7 @@ from discovery.records import (
 from discovery.sandbox import Validator, Verdict, same_objective
 from discovery.seed_scores import SeedScoreCache
 from evaluators import Evaluator, get_evaluator
+from evaluators.base import EvaluatorUnavailable
 
 
 class LoopObserver(Protocol):
@@ -193,6 +194,8 @@ class DiscoveryLoop:
                     self.config.training_seeds,
                     lambda phase, fraction: self.observer.candidate_phase(candidate, phase, fraction),
                 )
+            except EvaluatorUnavailable:
+                raise  # the task's infrastructure failed, not the candidate: stop, resume later
             except Exception as error:  # a candidate's failure is feedback, never the run's end
                 candidate.status = CandidateStatus.FAILED
                 candidate.reason = _failure_text(error)

@@ -15,13 +15,14 @@ from rich.table import Table
 from discovery.archive import Archive
 from discovery.config import RunConfig
 from discovery.loop import DiscoveryLoop, SilentObserver, open_run
-from discovery.proposers.registry import make_proposer
 from discovery.proposers.base import ProposerUnavailable
+from discovery.proposers.registry import make_proposer
 from discovery.records import CandidateRecord, RunRecord, RunStatus
 from discovery.sandbox import Validator
 from discovery.seed_scores import SeedScoreCache, evaluator_key
 from discovery.ui.live import LiveRunDisplay
 from evaluators import get_evaluator
+from evaluators.base import EvaluatorUnavailable
 
 
 @dataclass
@@ -119,7 +120,7 @@ def _drive(archive: Archive, config: RunConfig, proposer, runs_dir: Path, show_p
         loop = DiscoveryLoop(archive, config, proposer, evaluator, validator, seed_scores, display)
         try:
             run = loop.run()
-        except ProposerUnavailable as error:
+        except (ProposerUnavailable, EvaluatorUnavailable) as error:
             stopped_reason = f"{error} — the archive is intact; continue with: discover run --resume {run.id}"
             run = _mark_interrupted(archive)
         except KeyboardInterrupt:

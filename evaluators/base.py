@@ -1,9 +1,11 @@
 """The evaluator interface shared by `discover evaluate`, `discover run` and `discover retrain`."""
 
 import math
+import os
 import statistics
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
@@ -13,6 +15,21 @@ from discovery.objectives import Objective
 # progress(phase, fraction): phase is a short label ("reference", "train", "score"); fraction in
 # [0, 1] or None when unknown. Evaluators call it often; it must be cheap.
 Progress = Callable[[str, float | None], None]
+
+
+CACHE_ENV = "DISCOVER_CACHE"
+
+
+def default_cache_dir() -> Path:
+    """Where evaluators keep built tasks and judgments: `$DISCOVER_CACHE`, else `runs/cache`."""
+    return Path(os.environ.get(CACHE_ENV) or "runs/cache")
+
+
+class EvaluatorUnavailable(RuntimeError):
+    """The evaluator's own infrastructure failed (a judge endpoint is down, say): not the candidate's fault.
+
+    The loop stops the run on it, with the archive intact, instead of recording a failed candidate.
+    """
 
 
 def no_progress(phase: str, fraction: float | None) -> None:

@@ -102,3 +102,16 @@ def test_malformed_config_file_is_a_user_error(tmp_path) -> None:
     config.write_text("generations: [1, 2\n")
     result = discover("run", "--config", str(config), "--run-dir", str(tmp_path), cwd=tmp_path, timeout=120)
     assert result.returncode == 2 and "not valid YAML" in result.stderr
+
+
+def test_mtbench_dry_run_prints_the_paper_scale_plan_offline(tmp_path) -> None:
+    import json
+
+    result = discover("run", "--evaluator", "mtbench", "--dry-run", "--json", cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    training, judge = plan["evaluator_plan"]["training"], plan["evaluator_plan"]["judge"]
+    assert training["hyperparameters"]["beta"] == 0.05 and training["total_batch"] == 128
+    assert judge["calls_per_candidate"] == 160  # 80 questions x 2 turns
+    assert plan["candidates_at_most"] == {"seeds": 11, "proposed": 10}
+    assert not any(tmp_path.iterdir()), "a dry run writes nothing"

@@ -10,6 +10,8 @@ from discovery.archive import Archive
 from discovery.objectives import load_objective
 from discovery.records import CandidateStatus
 from discovery.retrain.job import _trainer_class
+from discovery.retrain.plan import make_plan
+from discovery.retrain.recipe import load_recipe
 from tests.cli import discover
 from tests.fixtures.tiny_chat import build_all, write_recipe
 
@@ -52,6 +54,12 @@ def test_retrain_on_cpu_writes_a_loadable_model_a_card_and_an_archive_run(tiny, 
             and candidate.code_hash == load_objective("discopop").code_hash
         )
         assert candidate.metrics.seeds[0].extra["train/train_loss"] > 0
+        run_id = archive.run().id
+
+    # the recorded objective can be retrained again by its archive name
+    recipe, origin = load_recipe(str(recipe))
+    again = make_plan(f"{run_id}/retrain", recipe, origin, overrides={}, runs_dir=runs)
+    assert again.objective.origin == f"archive:{run_id}/retrain" and again.validation.ok
 
 
 def _trainer(

@@ -155,6 +155,25 @@ def test_every_confinement_layer_is_active(validator):
     }
 
 
+def test_no_file_or_socket_can_be_opened_at_all(validator, tmp_path):
+    report = _probe(
+        validator,
+        f"""
+import socket
+results = []
+for attempt in (lambda: open("{tmp_path}/new.txt", "w"), lambda: socket.socket()):
+    try:
+        attempt()
+        results.append("opened")
+    except OSError as error:
+        results.append(str(error.errno))
+raise ValueError(f"REPORT[{{' '.join(results)}}]")
+""",
+    )
+    assert report == "24 24"  # EMFILE: the descriptor limit leaves no room for a new one
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="the network namespace needs root")
 def test_connection_attempt_fails(validator, listener):
     port = listener.getsockname()[1]
     report = _probe(
@@ -175,6 +194,7 @@ raise ValueError(f"REPORT[{{result}}]")
     assert report.startswith("blocked")
 
 
+@pytest.mark.skipif(not IS_ROOT, reason="the file-system jail needs root")
 def test_files_outside_the_sandbox_folder_cannot_be_read_or_written(validator, tmp_path):
     report = _probe(
         validator,

@@ -76,7 +76,9 @@ def test_candidates_train_without_running_the_reference(evaluator, monkeypatch):
     assert calls == []  # every reference log-prob came from the cache built once
     assert sorted(p.name for p in train_folder.iterdir()) == files_before
     assert 0.0 <= result.fitness <= 1.0 and 0.0 <= result.reward <= 1.0
-    assert result.kl is not None and result.train_seconds is not None and result.seconds >= result.train_seconds
+    assert (
+        result.kl is not None and result.train_seconds is not None and result.seconds >= result.train_seconds
+    )
 
 
 def test_same_seed_gives_the_same_figures(evaluator):

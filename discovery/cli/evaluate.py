@@ -12,19 +12,12 @@ from rich.table import Table
 
 from discovery.cli import app
 from discovery.errors import UserError
-from discovery.objectives import Objective, load_objective
+from discovery.objectives import Objective
 from discovery.objectives.compile import ObjectiveRejected
+from discovery.resolve import resolve_objective
 from evaluators.base import EvaluationResult
 
 _console = Console(stderr=True)
-
-
-def resolve_objective(spec: str) -> Objective:
-    """The single place where an OBJECTIVE argument becomes an `Objective` (shipped name or .py path).
-
-    Extend here to accept archived candidates; everything downstream takes an `Objective`.
-    """
-    return load_objective(spec)
 
 
 def _compiled(objective: Objective) -> None:
@@ -36,12 +29,16 @@ def _compiled(objective: Objective) -> None:
     except ObjectiveRejected as error:
         raise UserError(f"objective {objective.name} rejected: {error}") from error
     except Exception as error:  # the source ran at import time and failed: the user's code, not ours
-        raise UserError(f"objective {objective.name} failed to load: {type(error).__name__}: {error}") from error
+        raise UserError(
+            f"objective {objective.name} failed to load: {type(error).__name__}: {error}"
+        ) from error
     inputs = [torch.randn(4, dtype=torch.float64) - 10 for _ in range(4)]
     try:
         losses = loss(*inputs, 0.1)
     except Exception as error:
-        raise UserError(f"objective {objective.name} failed on a test batch: {type(error).__name__}: {error}") from error
+        raise UserError(
+            f"objective {objective.name} failed on a test batch: {type(error).__name__}: {error}"
+        ) from error
     if not isinstance(losses, torch.Tensor) or losses.shape != (4,):
         shape = tuple(losses.shape) if isinstance(losses, torch.Tensor) else type(losses).__name__
         raise UserError(f"objective {objective.name} must return per-pair losses of shape (N,), got {shape}")
@@ -80,11 +77,19 @@ def _table(results: list) -> Table:
 
 @app.command("evaluate")
 def evaluate(
-    objectives: list[str] = typer.Argument(..., help="Shipped objective names (see `discover objectives`) or .py files."),
+    objectives: list[str] = typer.Argument(
+        ..., help="Shipped names (see `discover objectives`), .py files, or archived RUN/CANDIDATE."
+    ),
     evaluator: str = typer.Option("sentiment", "--evaluator", "-e", help="The task to train and score on."),
-    seeds: int = typer.Option(1, "--seeds", "-s", min=1, help="Train and score with seeds 0..K-1; report mean ± s.e."),
-    beta: float | None = typer.Option(None, "--beta", help="KL strength passed to the objective (task default if unset)."),
-    preset: str = typer.Option("default", "--preset", help="Task size: 'default' for figures, 'tiny' for smoke tests."),
+    seeds: int = typer.Option(
+        1, "--seeds", "-s", min=1, help="Train and score with seeds 0..K-1; report mean ± s.e."
+    ),
+    beta: float | None = typer.Option(
+        None, "--beta", help="KL strength passed to the objective (task default if unset)."
+    ),
+    preset: str = typer.Option(
+        "default", "--preset", help="Task size: 'default' for figures, 'tiny' for smoke tests."
+    ),
     cache_dir: Path | None = typer.Option(
         None, "--cache-dir", help="Where built tasks are cached (default $DISCOVER_CACHE or runs/cache)."
     ),
@@ -102,7 +107,12 @@ def evaluate(
     task = get_evaluator(evaluator, beta=beta, preset=preset, cache_dir=cache_dir)
 
     summaries = []
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[phase]}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[phase]}"),
+        TimeElapsedColumn(),
+    )
     # Libraries may print to stdout; with --json stdout carries the JSON document only
     with contextlib.redirect_stdout(sys.stderr), Progress(*columns, console=_console, transient=True) as bar:
         current = bar.add_task("preparing task", total=1.0, phase="")

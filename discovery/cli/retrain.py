@@ -10,7 +10,9 @@ from discovery.cli import app
 @app.command("retrain")
 def retrain_command(
     objective: str = typer.Argument(
-        ..., help="Shipped objective name (see `discover objectives`) or a .py file defining `loss`."
+        ...,
+        help="Shipped objective name (see `discover objectives`), a .py file defining `loss`, or an "
+        "archived candidate as RUN/CANDIDATE.",
     ),
     recipe: str = typer.Option(
         "zephyr-7b-gemma", "--recipe", help="Shipped recipe name or a YAML file in TRL's field names."
@@ -47,7 +49,6 @@ def retrain_command(
     The objective is validated first; the model, tokenizer and a model card (objective code, recipe,
     figures) are written to the output folder, and the run is recorded in the archive.
     """
-    from discovery.archive import default_runs_dir
     from discovery.retrain.plan import make_plan
     from discovery.retrain.recipe import load_recipe, parse_overrides
 
@@ -62,7 +63,6 @@ def retrain_command(
         model=model,
         dataset=dataset,
         output_dir=output_dir,
-        runs_dir=default_runs_dir(),
     )
     if dry_run:
         if as_json:

@@ -22,6 +22,11 @@ def _parse_assignments(assignments: list[str]) -> dict:
     return options
 
 
+def _judge_options(model: str | None, base_url: str | None) -> dict:
+    options = {"judge_model": model, "judge_base_url": base_url}
+    return {key: value for key, value in options.items() if value is not None}
+
+
 @app.command("run")
 def run_command(
     generations: int | None = typer.Option(
@@ -49,11 +54,18 @@ def run_command(
         "--seed-objectives",
         help="Comma-separated shipped objectives to seed the archive [default: all].",
     ),
+    judge_model: str | None = typer.Option(None, "--judge-model", help="Judge model (mtbench, alpaca)."),
+    judge_base_url: str | None = typer.Option(
+        None, "--judge-base-url", help="OpenAI-compatible endpoint of the judge (mtbench, alpaca)."
+    ),
     runs_dir: Path | None = typer.Option(None, "--run-dir", help="Folder of runs [default: runs/]."),
     resume: str | None = typer.Option(
         None, "--resume", help="Continue the run with this id where it stopped."
     ),
     config_file: Path | None = typer.Option(None, "--config", help="YAML file with any of these options."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the plan of the run (training, scoring); run nothing."
+    ),
     as_json: bool = typer.Option(
         False, "--json", help="Print one JSON document (run id, leaderboard) at the end."
     ),
@@ -74,8 +86,15 @@ def run_command(
         "base_url": base_url,
         "seeds": seeds,
         "seed_objectives": seed_objectives.split(",") if seed_objectives else None,
-        "evaluator_options": _parse_assignments(evaluator_options) or None,
+        "evaluator_options": _judge_options(judge_model, judge_base_url)
+        | _parse_assignments(evaluator_options)
+        or None,
     }
+    if dry_run:
+        from discovery.dry_run import print_plan
+
+        print_plan(build_config(load_config_file(config_file) if config_file else {}, overrides), as_json)
+        return
     if resume:
         outcome = resume_run(runs_dir, resume, generations=generations, show_progress=not as_json)
     else:

@@ -11,8 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from discovery.archive import default_runs_dir
 from discovery.errors import UserError
-from discovery.objectives import Objective, load_objective
+from discovery.objectives import Objective
+from discovery.resolve import resolve_objective
 from discovery.retrain import distributed
 from discovery.retrain.data import count_rows
 from discovery.retrain.recipe import Recipe
@@ -76,11 +78,6 @@ class Plan(BaseModel):
 
     def to_recipe(self) -> Recipe:
         return Recipe.model_validate(self.recipe)
-
-
-def resolve_objective(spec: str) -> Objective:
-    """A shipped name or alias, or a `.py` file, as an `Objective`. Archived candidates come here too."""
-    return load_objective(spec)
 
 
 def validate_objective(objective: Objective) -> Validation:
@@ -177,10 +174,15 @@ def make_plan(
     model: str | None = None,
     dataset: str | None = None,
     output_dir: str | None = None,
-    runs_dir: Path = Path("runs"),
+    runs_dir: Path | None = None,
 ) -> Plan:
-    """Resolve every figure of a retrain run; raises `UserError` for anything that cannot be kept."""
-    objective = resolve_objective(objective_spec)
+    """Resolve every figure of a retrain run; raises `UserError` for anything that cannot be kept.
+
+    OBJECTIVE means what it means on every command (`discovery.resolve`): a shipped name, a `.py`
+    file, or an archived candidate `RUN/CANDIDATE` from `runs_dir`.
+    """
+    runs_dir = runs_dir or default_runs_dir()
+    objective = resolve_objective(objective_spec, runs_dir)
     gpus = recipe.num_gpus if num_gpus is None else num_gpus
     if gpus < 1:
         raise UserError(f"--num-gpus must be at least 1, got {gpus}")

@@ -30,8 +30,10 @@ _JAIL_BYTES = 4 * 1024 * 1024
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def confine(folder: str, result_fd: int, cpu_seconds: int, memory_mb: int) -> dict[str, bool]:
-    """Apply every layer that this machine allows; returns which of the optional ones took effect."""
+def confine(folder: str, cpu_seconds: int, memory_mb: int) -> dict[str, bool]:
+    """Apply every layer that this machine allows; returns which of the optional ones took effect.
+
+    The caller has put its result pipe on RESULT_FD; every other descriptor above stdio is closed."""
     mapped = _virtual_memory_bytes()
     worker = os.getppid()
     os.setpgid(0, 0)
@@ -39,7 +41,7 @@ def confine(folder: str, result_fd: int, cpu_seconds: int, memory_mb: int) -> di
     os.environ.clear()
     layers = {"network_namespace": _unshare(_CLONE_NEWNET)}
     layers["filesystem_jail"] = _jail(folder)
-    _keep_only_fd(result_fd)
+    os.closerange(RESULT_FD + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
     layers["unprivileged_user"] = _drop_privileges()
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after the uid switch, which clears it
     if os.getppid() != worker:  # the worker died before the signal was armed
@@ -77,14 +79,6 @@ def _jail(folder: str) -> bool:
     os.chroot(".")
     os.chdir("/")
     return True
-
-
-def _keep_only_fd(result_fd: int) -> None:
-    """Move the result pipe to RESULT_FD and close every other descriptor above stdio."""
-    if result_fd != RESULT_FD:
-        os.dup2(result_fd, RESULT_FD)
-        os.close(result_fd)
-    os.closerange(RESULT_FD + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
 def _drop_privileges() -> bool:

@@ -87,8 +87,11 @@ def _parse_result(data: bytes) -> dict:
 
 def _child(source: str, gate: bool, folder: str, write_fd: int, timeout_s: float, memory_mb: int) -> None:
     try:
+        if write_fd != RESULT_FD:
+            os.dup2(write_fd, RESULT_FD)
+            os.close(write_fd)
         try:
-            layers = confine(folder, write_fd, cpu_seconds=math.ceil(timeout_s) + 1, memory_mb=memory_mb)
+            layers = confine(folder, cpu_seconds=math.ceil(timeout_s) + 1, memory_mb=memory_mb)
         except Exception as error:  # never run the candidate half-confined
             outcome = _runtime(f"the sandbox could not be set up: {error}")
         else:

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from discovery.errors import UserError
+from evaluators.base import EvaluatorUnavailable
 
 API_KEY_ENV = "OPENAI_API_KEY"
 LOCAL_PLACEHOLDER_KEY = "local-judge"  # OpenAI-compatible local servers (vLLM, Ollama) ignore the key
 
 
-class JudgeUnavailable(RuntimeError):
+class JudgeUnavailable(EvaluatorUnavailable):
     """The judge endpoint could not be reached or refused the request after the client's retries."""
 
 

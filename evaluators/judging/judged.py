@@ -16,7 +16,7 @@ from discovery.objectives import Objective
 from discovery.retrain.distributed import accelerate_command
 from discovery.retrain.job import RetrainResult
 from discovery.retrain.plan import Batch, count_steps, keep_total_batch
-from evaluators.base import Evaluator, Progress, no_progress
+from evaluators.base import Evaluator, Progress, default_cache_dir, no_progress
 from evaluators.judging import options as option_routing
 from evaluators.judging.answers import GenerationSettings, answer_questions
 from evaluators.judging.cache import JudgmentCache
@@ -25,15 +25,9 @@ from evaluators.judging.grading import Judged
 from evaluators.judging.questions import Question
 from evaluators.judging.recipe_run import TrainingSettings, plan_candidate, train_candidate, training_subset
 
-CACHE_ENV = "DISCOVER_CACHE"  # the cache folder convention of every evaluator
 JUDGMENTS_FILE = "judgments.sqlite"
 MODEL_FOLDER = "model"
 ANSWERS_FILE = "answers.json"
-
-
-def default_cache_dir() -> Path:
-    """`$DISCOVER_CACHE` if set, else `runs/cache` under the current directory."""
-    return Path(os.environ.get(CACHE_ENV) or "runs/cache")
 
 
 def judge_prompts_digest() -> str:

@@ -176,9 +176,8 @@ class ReviewWriter:
         if polarity == 0:
             kind = rng.randrange(3)
             if kind == 0:
-                return ["i", rng.choice(NEUTRAL_VERBS), "it", "with", "my", rng.choice(PEOPLE)] + (
-                    self._maybe(0.5, rng.choice(TIMES)) + ["."]
-                )
+                time = self._maybe(0.5, rng.choice(TIMES))
+                return ["i", rng.choice(NEUTRAL_VERBS), "it", "with", "my", rng.choice(PEOPLE), *time, "."]
             if kind == 1:
                 return ["it", "runs", "about", rng.choice(NUMBERS), "hours", "."]
             return ["the", rng.choice(NOUNS), rng.choice(COPULAS), rng.choice(NEUTRAL_ADJECTIVES), "."]

@@ -1,6 +1,5 @@
 """The `sentiment` evaluator: the embedded, offline analogue of the paper's IMDb experiment."""
 
-import os
 import tempfile
 import time
 from dataclasses import replace
@@ -9,19 +8,12 @@ from typing import Any
 
 from discovery.errors import UserError
 from discovery.objectives import Objective
-from evaluators.base import Evaluator, Progress, SeedResult, no_progress
+from evaluators.base import Evaluator, Progress, SeedResult, default_cache_dir, no_progress
 from evaluators.registry import register
 from evaluators.sentiment.cache import Artefacts, ensure
 from evaluators.sentiment.scoring import score
 from evaluators.sentiment.settings import PRESETS, describe
 from evaluators.sentiment.train import make_trainer
-
-CACHE_ENV = "DISCOVER_CACHE"
-
-
-def default_cache_dir() -> Path:
-    """`$DISCOVER_CACHE` if set, else `runs/cache` under the current directory."""
-    return Path(os.environ.get(CACHE_ENV) or "runs/cache")
 
 
 @register
@@ -54,7 +46,7 @@ class SentimentEvaluator(Evaluator):
 
     def figures(self) -> dict[str, str]:
         return {
-            "fitness": "win rate of the policy's samples against the reference's under the oracle (ties half)",
+            "fitness": "win rate of policy samples against reference samples under the oracle (ties half)",
             "reward": "mean oracle reward of the policy's samples, in [0, 1]",
             "kl": "KL(policy || reference) per completion, estimated from the policy's samples (nats)",
             "accuracy": "share of held-out oracle-ranked pairs the implicit reward orders correctly",

@@ -7,10 +7,12 @@ trainer tokenizes the same dataset the same way, finds that file and never runs 
 """
 
 from pathlib import Path
+from typing import Any
 
 from datasets import Dataset
 from transformers import PreTrainedModel, PreTrainedTokenizerFast, TrainerCallback
 from transformers.trainer_callback import PrinterCallback
+from trl import DPOConfig
 
 from discovery.objectives import LossFunction
 from evaluators.base import Progress, no_progress
@@ -28,18 +30,9 @@ class _ReportSteps(TrainerCallback):
         self.progress("train", state.global_step / max(1, state.max_steps))
 
 
-def make_trainer(
-    policy: PreTrainedModel,
-    tokenizer: PreTrainedTokenizerFast,
-    train_dataset: Dataset,
-    objective: LossFunction,
-    settings: TrainSettings,
-    seed: int,
-    output_dir: Path,
-    progress: Progress = no_progress,
-) -> ObjectiveDPOTrainer:
-    """An `ObjectiveDPOTrainer` with precomputed reference log-probs (the policy starts as the reference)."""
-    args = dpo_config(
+def training_args(settings: TrainSettings, seed: int, output_dir: Path, **overrides: Any) -> DPOConfig:
+    """The `DPOConfig` of a candidate's training run (`overrides` for comparisons, e.g. a built-in loss)."""
+    return dpo_config(
         output_dir=str(output_dir),
         beta=settings.beta,
         learning_rate=settings.learning_rate,
@@ -52,10 +45,24 @@ def make_trainer(
         data_seed=seed,
         lr_scheduler_type="linear",
         warmup_steps=0,
+        **overrides,
     )
+
+
+def make_trainer(
+    policy: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerFast,
+    train_dataset: Dataset,
+    objective: LossFunction,
+    settings: TrainSettings,
+    seed: int,
+    output_dir: Path,
+    progress: Progress = no_progress,
+) -> ObjectiveDPOTrainer:
+    """An `ObjectiveDPOTrainer` with precomputed reference log-probs (the policy starts as the reference)."""
     trainer = ObjectiveDPOTrainer(
         model=policy,
-        args=args,
+        args=training_args(settings, seed, output_dir),
         train_dataset=train_dataset,
         processing_class=tokenizer,
         objective=objective,

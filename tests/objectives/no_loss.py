@@ -1,5 +1,5 @@
 """Defines a function, but not the one the objective format asks for."""
 
 
-def objective(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, reference_rejected_logps, beta):
+def objective(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, beta):
     return policy_chosen_logps - policy_rejected_logps

@@ -1,0 +1,84 @@
+"""Speed of the sentiment evaluator: one candidate, one seed, and our trainer against TRL's own.
+
+Builds (or loads) the task cache, then
+1. times `evaluate_seed` for DPO (train + score; target <= 60 s on a 2-core CPU machine);
+2. times the training phase alone of `ObjectiveDPOTrainer` with the DPO objective and of plain
+   `trl.DPOTrainer` with `loss_type="sigmoid"`, on the same data, steps and model, alternating
+   the two and keeping each one's fastest run (target ratio <= 1.05).
+
+    python benchmarks/bench_evaluate.py [--preset default] [--repeats 2]
+"""
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+import datasets
+import torch
+import transformers
+from transformers.trainer_callback import PrinterCallback
+from trl import DPOTrainer
+
+from discovery.objectives import load_objective
+from evaluators.sentiment import SentimentEvaluator
+from evaluators.sentiment.train import make_trainer, training_args
+
+
+def time_training(evaluator: SentimentEvaluator, builtin: bool) -> float:
+    """Seconds of `trainer.train()` for DPO, through our trainer or TRL's built-in sigmoid loss."""
+    artefacts = evaluator.artefacts
+    with tempfile.TemporaryDirectory() as output:
+        if builtin:
+            trainer = DPOTrainer(
+                model=artefacts.policy(),
+                args=training_args(evaluator.train, 0, Path(output), loss_type=["sigmoid"]),
+                train_dataset=artefacts.train_dataset(),
+                processing_class=artefacts.tokenizer,
+            )
+            trainer.remove_callback(PrinterCallback)
+        else:
+            objective = load_objective("dpo").compile()
+            policy, data = artefacts.policy(), artefacts.train_dataset()
+            trainer = make_trainer(
+                policy, artefacts.tokenizer, data, objective, evaluator.train, 0, Path(output)
+            )
+        started = time.perf_counter()
+        trainer.train()
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="default")
+    parser.add_argument("--repeats", type=int, default=2)
+    options = parser.parse_args()
+    datasets.disable_progress_bars()
+    transformers.logging.set_verbosity_error()
+
+    evaluator = SentimentEvaluator(preset=options.preset)
+    started = time.perf_counter()
+    evaluator.prepare()
+    print(f"cache: {evaluator.artefacts.folder} (ready in {time.perf_counter() - started:.1f} s; "
+          f"build took {evaluator.artefacts.manifest['build_seconds']} s when it was built)")  # fmt: skip
+    print(f"torch threads: {torch.get_num_threads()}, load average: {os.getloadavg()[0]:.1f}")
+
+    result = evaluator.evaluate_seed(load_objective("dpo"), seed=0)
+    print(f"one candidate, one seed (dpo): {result.seconds:.1f} s (train {result.train_seconds:.1f} s), "
+          f"fitness {result.fitness:.3f}, KL {result.kl:.2f}")  # fmt: skip
+
+    ours, theirs = [], []
+    for _ in range(options.repeats):
+        ours.append(time_training(evaluator, builtin=False))
+        theirs.append(time_training(evaluator, builtin=True))
+    print(f"training phase, ObjectiveDPOTrainer + dpo objective: {' / '.join(f'{s:.1f}' for s in ours)} s")
+    print(f"training phase, trl.DPOTrainer loss_type=sigmoid:    {' / '.join(f'{s:.1f}' for s in theirs)} s")
+    print(f"ratio (fastest ours / fastest TRL): {min(ours) / min(theirs):.3f} (target <= 1.05)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""`discover evaluate` as a user runs it: JSON figures on stdout, one-line errors with exit code 2."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli import discover
+
+OBJECTIVES = Path(__file__).parent / "objectives"
+
+
+def test_json_run_trains_and_scores_and_prints_only_the_document():
+    done = discover(
+        "evaluate", "dpo", str(OBJECTIVES / "flipped_dpo.py"), "--preset", "tiny", "--seeds", "2", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)  # nothing but the document on stdout
+    dpo, flipped = document["results"]
+    assert (dpo["objective"], flipped["objective"]) == ("dpo", "flipped_dpo")
+    for result in (dpo, flipped):
+        assert {"fitness", "fitness_se", "reward", "kl", "accuracy", "seconds", "seeds"} <= set(result)
+        assert [seed["seed"] for seed in result["seeds"]] == [0, 1]
+        assert 0.0 <= result["fitness"] <= 1.0 and result["fitness_se"] >= 0.0
+
+
+def test_table_run_prints_one_row_per_objective():
+    done = discover("evaluate", "slic", "--preset", "tiny")
+    assert done.returncode == 0, done.stderr
+    assert "slic" in done.stdout and "fitness" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("missing/objective.py", "not found"),
+        ("no-such-objective", "unknown objective"),
+        (str(OBJECTIVES / "no_loss.py"), "rejected"),
+    ],
+)
+def test_bad_objectives_get_one_line_and_exit_code_2(argument: str, message: str):
+    done = discover("evaluate", argument, "--preset", "tiny")
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert done.stdout == ""
+
+
+def test_unknown_preset_is_a_user_error():
+    done = discover("evaluate", "dpo", "--preset", "enormous")
+    assert done.returncode == 2 and "preset" in done.stderr
