@@ -6,11 +6,8 @@ that were validated but not scored are trained again, and a generation whose pro
 recorded is finished rather than proposed anew.
 """
 
-import secrets
 import time
 import traceback
-from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +16,7 @@ from discovery.config import RunConfig
 from discovery.objectives import Objective, load_objective, shipped_catalog
 from discovery.objectives.objective import reported_source
 from discovery.proposers.base import Proposal, ProposalContext, Proposer
+from discovery.provenance import library_versions, new_run_id
 from discovery.records import (
     CandidateRecord,
     CandidateStatus,
@@ -56,22 +54,6 @@ class SilentObserver:
 
     def notice(self, message: str) -> None:
         pass
-
-
-def new_run_id() -> str:
-    """Sortable by start time, unique without coordination."""
-    return f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-
-
-def library_versions() -> dict[str, str]:
-    """Versions that decide whether figures are comparable across runs."""
-    versions = {}
-    for package in ("discover", "torch", "trl", "transformers", "datasets", "accelerate"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "missing"
-    return versions
 
 
 class DiscoveryLoop:

@@ -40,6 +40,10 @@ class ObjectiveDPOTrainer(DPOTrainer):
                 f"objective returned shape {tuple(losses.shape)}, expected {tuple(policy_chosen.shape)}"
             )
         self._record_metrics(mode, policy_chosen, policy_rejected, reference_chosen, reference_rejected)
+        if mode == "train":  # TRL's token count, which throughput figures are computed from
+            tokens = self.accelerator.gather_for_metrics(inputs["attention_mask"].sum()).sum().item()
+            self._total_train_tokens += tokens // self._tp_size
+            self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
         loss = losses.mean()
         return (loss, {}) if return_outputs else loss
 

@@ -33,7 +33,7 @@ def test_table_run_prints_one_row_per_objective():
 @pytest.mark.parametrize(
     ("argument", "message"),
     [
-        ("missing/objective.py", "not found"),
+        ("missing/objective.py", "missing"),
         ("no-such-objective", "unknown objective"),
         (str(OBJECTIVES / "no_loss.py"), "rejected"),
     ],

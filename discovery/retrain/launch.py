@@ -9,16 +9,14 @@ traceback from every rank.
 import contextlib
 import importlib.util
 import json
-import secrets
 import subprocess
 import sys
-from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 
 import yaml
 
 from discovery.errors import UserError
+from discovery.provenance import library_versions, new_run_id
 from discovery.retrain import distributed
 from discovery.retrain.data import hub_hint, load_split
 from discovery.retrain.job import RESULT_FILE, RetrainResult, run
@@ -68,8 +66,8 @@ def check_machine(plan: Plan, gpus_here: int, has_deepspeed: bool) -> None:
         )
 
 
-def retrain(plan: Plan) -> tuple[RetrainResult, str]:
-    """Train the plan to the end and record it; returns the figures the job wrote and the archive run id."""
+def train(plan: Plan) -> RetrainResult:
+    """Train the plan to the end: in this process without a GPU, under `accelerate launch` with them."""
     import torch
 
     if not plan.validation.ok:
@@ -81,8 +79,13 @@ def retrain(plan: Plan) -> tuple[RetrainResult, str]:
     check_machine(plan, gpus_here, has_deepspeed=importlib.util.find_spec("deepspeed") is not None)
     check_sources(plan)
     out = write_launch_files(plan)
+    return _train(plan, out, gpus_here)
+
+
+def retrain(plan: Plan) -> tuple[RetrainResult, str]:
+    """Train the plan and record it; returns the figures the job wrote and the archive run id."""
     try:
-        result = _train(plan, out, gpus_here)
+        result = train(plan)
     except UserError:
         raise
     except Exception as error:
@@ -115,7 +118,7 @@ def record(plan: Plan, result: RetrainResult | None, failure: str | None = None)
     from evaluators.base import EvaluationResult, SeedResult
 
     objective = plan.objective
-    run_id = f"retrain-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    run_id = new_run_id(prefix="retrain-")
     candidate = CandidateRecord(
         id="retrain",
         run_id=run_id,
@@ -144,7 +147,7 @@ def record(plan: Plan, result: RetrainResult | None, failure: str | None = None)
     run_record = RunRecord(
         id=run_id,
         config=plan.model_dump(mode="json"),
-        versions=_library_versions(),
+        versions=library_versions(),
         evaluator=RETRAIN_EVALUATOR,
         proposer="none",
         generations_done=1,
@@ -154,14 +157,3 @@ def record(plan: Plan, result: RetrainResult | None, failure: str | None = None)
     with Archive.create(default_runs_dir(), run_record) as archive:
         archive.add_candidate(candidate)
     return run_id
-
-
-def _library_versions() -> dict[str, str]:
-    """The versions that decide whether a retrain can be reproduced (as `discover run` records them)."""
-    versions = {}
-    for package in ("discover", "torch", "trl", "transformers", "datasets", "accelerate", "deepspeed"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "missing"
-    return versions

@@ -127,10 +127,16 @@ def keep_total_batch(recipe: Recipe, num_gpus: int) -> Batch:
     )
 
 
+def steps_per_epoch(rows: int, batch: Batch) -> int:
+    """Optimizer steps per epoch as `Trainer` counts them: each process gets ceil(batches / GPUs)
+    batches (accelerate pads the last round) and an epoch ends with a partial accumulation step."""
+    batches_per_process = math.ceil(math.ceil(rows / batch.per_device) / batch.num_gpus)
+    return math.ceil(batches_per_process / batch.accumulation)
+
+
 def count_steps(recipe: Recipe, batch: Batch, dataset_name: str) -> Steps:
-    """Optimizer steps as `Trainer` counts them: each process gets ceil(batches / GPUs) batches
-    (accelerate pads the last round), an epoch ends with a partial accumulation step, fractional
-    epochs round the total up, and a positive `max_steps` overrides it all."""
+    """Optimizer steps as `Trainer` counts them (`steps_per_epoch`); fractional epochs round the
+    total up, and a positive `max_steps` overrides it all."""
     rows, source = count_rows(dataset_name, recipe.dataset_config, recipe.dataset_train_split)
     if rows is None:
         return Steps(
@@ -141,8 +147,7 @@ def count_steps(recipe: Recipe, batch: Batch, dataset_name: str) -> Steps:
             warmup_steps=None,
             evaluations_during_training=None,
         )
-    batches_per_process = math.ceil(math.ceil(rows / batch.per_device) / batch.num_gpus)
-    per_epoch = math.ceil(batches_per_process / batch.accumulation)
+    per_epoch = steps_per_epoch(rows, batch)
     max_steps = (recipe.model_extra or {}).get("max_steps", -1)
     total = max_steps if max_steps > 0 else math.ceil(recipe.num_train_epochs * per_epoch)
     warmup = int(recipe.warmup_steps) if recipe.warmup_steps >= 1 else math.ceil(total * recipe.warmup_steps)
@@ -166,7 +171,7 @@ def _default_max_grad_norm() -> float:
 
 
 def make_plan(
-    objective_spec: str,
+    objective_spec: str | Objective,
     recipe: Recipe,
     recipe_origin: str,
     overrides: dict[str, Any],
@@ -179,10 +184,14 @@ def make_plan(
     """Resolve every figure of a retrain run; raises `UserError` for anything that cannot be kept.
 
     OBJECTIVE means what it means on every command (`discovery.resolve`): a shipped name, a `.py`
-    file, or an archived candidate `RUN/CANDIDATE` from `runs_dir`.
+    file, or an archived candidate `RUN/CANDIDATE` from `runs_dir`; callers that already hold an
+    `Objective` (the evaluators) pass it as is.
     """
     runs_dir = runs_dir or default_runs_dir()
-    objective = resolve_objective(objective_spec, runs_dir)
+    if isinstance(objective_spec, Objective):
+        objective = objective_spec
+    else:
+        objective = resolve_objective(objective_spec, runs_dir)
     gpus = recipe.num_gpus if num_gpus is None else num_gpus
     if gpus < 1:
         raise UserError(f"--num-gpus must be at least 1, got {gpus}")

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from discovery.objectives import Objective
 from discovery.retrain.distributed import accelerate_command
 from discovery.retrain.job import RetrainResult
-from discovery.retrain.plan import Batch, count_steps, keep_total_batch
+from discovery.retrain.launch import train
+from discovery.retrain.plan import count_steps, keep_total_batch, steps_per_epoch
 from evaluators.base import Evaluator, Progress, default_cache_dir, no_progress
 from evaluators.judging import options as option_routing
 from evaluators.judging.answers import GenerationSettings, answer_questions
@@ -23,7 +24,7 @@ from evaluators.judging.cache import JudgmentCache
 from evaluators.judging.client import API_KEY_ENV, JudgeSettings, Usage
 from evaluators.judging.grading import Judged
 from evaluators.judging.questions import Question
-from evaluators.judging.recipe_run import TrainingSettings, plan_candidate, train_candidate, training_subset
+from evaluators.judging.recipe_run import TrainingSettings, plan_candidate, training_subset
 
 JUDGMENTS_FILE = "judgments.sqlite"
 MODEL_FOLDER = "model"
@@ -134,7 +135,7 @@ class JudgedEvaluator(Evaluator):
         progress("train", None)
         plan = plan_candidate(self.training, objective, seed, model_dir, dataset=self._subset)
         try:
-            result = train_candidate(plan)
+            result = train(plan)
             answers = answer_questions(str(model_dir), questions, self.generation, seed, progress)
         finally:
             if not self.keep_models:
@@ -165,7 +166,7 @@ class JudgedEvaluator(Evaluator):
         rows, optimizer = steps.train_rows, steps.optimizer_steps
         if rows is not None and self.training.data_fraction is not None:
             rows = max(1, math.floor(rows * self.training.data_fraction))
-            optimizer = optimizer_steps(rows, recipe.num_train_epochs, batch)
+            optimizer = math.ceil(recipe.num_train_epochs * steps_per_epoch(rows, batch))
         if optimizer is not None and self.training.max_steps is not None:
             optimizer = min(optimizer, self.training.max_steps)
         arguments = recipe.training_arguments()
@@ -218,9 +219,3 @@ def _key_source(judge: JudgeSettings) -> str:
     return (
         "placeholder (local endpoint)" if judge.base_url else f"MISSING: set {API_KEY_ENV} or judge_base_url"
     )
-
-
-def optimizer_steps(rows: int, epochs: float, batch: Batch) -> int:
-    """Optimizer steps as transformers' `Trainer` counts them (the arithmetic of the retrain planner)."""
-    batches_per_process = math.ceil(math.ceil(rows / batch.per_device) / batch.num_gpus)
-    return math.ceil(epochs * math.ceil(batches_per_process / batch.accumulation))

@@ -2,27 +2,22 @@
 
 Everything is `discovery.retrain`'s: the recipe, the plan (batch arithmetic, launch files), the job
 (TRL with the objective) and its launch (accelerate + DeepSpeed on GPUs, one process on CPU). This
-module only adds what discovery needs on top: the candidate's seed, an optional `max_steps`, an
-optional `data_fraction` of the training split (a fixed subset, the same for every candidate), and
-no archive record per candidate (the discovery run records it).
+module only adds what discovery needs on top: the candidate's seed, an optional `max_steps`, and an
+optional `data_fraction` of the training split (a fixed subset, the same for every candidate).
+Candidates are trained with `discovery.retrain.launch.train`, without an archive record of their
+own (the discovery run records them).
 """
 
-import contextlib
 import hashlib
-import importlib.util
 import math
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from discovery.errors import UserError
 from discovery.objectives import Objective
 from discovery.retrain.data import load_split
-from discovery.retrain.job import RESULT_FILE, RetrainResult
 from discovery.retrain.plan import Plan, make_plan
 from discovery.retrain.recipe import DEFAULT_RECIPE, Recipe, load_recipe
 
@@ -60,51 +55,22 @@ def plan_candidate(
     """The retrain plan of one candidate and seed, writing its model to `output_dir`.
 
     Seed k trains with the recipe's seed + k, so a single-seed run trains exactly as the recipe says
-    (seed 42 in the paper's). `make_plan` resolves objectives by name or file, so the candidate's
-    code goes through a file and the plan then carries the candidate's own `Objective` record.
+    (seed 42 in the paper's).
     """
     recipe, origin = settings.load()
     training_seed = recipe.seed + seed
     recipe = recipe.model_copy(update={"seed": training_seed})
     output_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as folder:
-        source = Path(folder, "candidate.py")
-        source.write_text(objective.source)
-        plan = make_plan(
-            str(source),
-            recipe,
-            origin,
-            {**settings.recipe_set, "seed": training_seed},
-            num_gpus=settings.num_gpus,
-            model=settings.model,
-            dataset=dataset or settings.dataset,
-            output_dir=str(output_dir),
-        )
-    return plan.model_copy(update={"objective": objective})
-
-
-def train_candidate(plan: Plan) -> RetrainResult:
-    """Run the plan's job to the end: in this process without a GPU, under `accelerate launch` with one."""
-    import torch
-
-    from discovery.retrain.job import run
-    from discovery.retrain.launch import check_machine, check_sources, write_launch_files
-
-    if not plan.validation.ok:
-        raise UserError(
-            f"objective {plan.objective.name} failed the {plan.validation.checker}: {plan.validation.reason}"
-        )
-    gpus = torch.cuda.device_count()
-    check_machine(plan, gpus, has_deepspeed=importlib.util.find_spec("deepspeed") is not None)
-    check_sources(plan)
-    out = write_launch_files(plan)
-    if gpus == 0:
-        with contextlib.redirect_stdout(sys.stderr):  # stdout belongs to the command's own output
-            return run(plan)
-    finished = subprocess.run(plan.launch.command, stdout=sys.stderr, check=False)
-    if finished.returncode != 0:
-        raise RuntimeError(f"the training job exited with code {finished.returncode} (its log is above)")
-    return RetrainResult.model_validate_json((out / RESULT_FILE).read_text())
+    return make_plan(
+        objective,
+        recipe,
+        origin,
+        {**settings.recipe_set, "seed": training_seed},
+        num_gpus=settings.num_gpus,
+        model=settings.model,
+        dataset=dataset or settings.dataset,
+        output_dir=str(output_dir),
+    )
 
 
 def training_subset(settings: TrainingSettings, cache_dir: Path) -> str | None:
