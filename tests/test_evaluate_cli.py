@@ -43,8 +43,3 @@ def test_bad_objectives_get_one_line_and_exit_code_2(argument: str, message: str
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert done.stdout == ""
-
-
-def test_unknown_preset_is_a_user_error():
-    done = discover("evaluate", "dpo", "--preset", "enormous")
-    assert done.returncode == 2 and "preset" in done.stderr

@@ -9,11 +9,26 @@ like a usable preference objective (`functional`). Valid candidates get a behavi
         verdict = validator.validate(source)
 """
 
-# The objectives package compiles through the static gate, and the gate reads the objective contract:
-# importing objectives first settles that cycle whichever sandbox module a caller imports first.
-import discovery.objectives  # noqa: F401
-from discovery.sandbox.probes import same_objective
-from discovery.sandbox.validator import Validator, WorkerUnavailable, validate_source
-from discovery.sandbox.verdict import Verdict
+import importlib
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from discovery.sandbox.probes import same_objective
+    from discovery.sandbox.validator import Validator, WorkerUnavailable, validate_source
+    from discovery.sandbox.verdict import Verdict
+
+# Loaded on first use: the probes import torch, and reading archives or printing --help must not.
+_EXPORTS = {
+    "Validator": "validator",
+    "WorkerUnavailable": "validator",
+    "validate_source": "validator",
+    "Verdict": "verdict",
+    "same_objective": "probes",
+}
 __all__ = ["Validator", "Verdict", "WorkerUnavailable", "same_objective", "validate_source"]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
