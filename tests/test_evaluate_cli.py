@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from evaluators.base import default_cache_dir
+from evaluators.sentiment.cache import folder_for
+from evaluators.sentiment.settings import PRESETS
 from tests.cli import discover
 
 OBJECTIVES = Path(__file__).parent / "objectives"
@@ -24,10 +27,14 @@ def test_json_run_trains_and_scores_and_prints_only_the_document():
         assert 0.0 <= result["fitness"] <= 1.0 and result["fitness_se"] >= 0.0
 
 
-def test_table_run_prints_one_row_per_objective():
+def test_table_run_prints_one_row_per_objective_and_reuses_the_reference_log_probs():
     done = discover("evaluate", "slic", "--preset", "tiny")
     assert done.returncode == 0, done.stderr
     assert "slic" in done.stdout and "fitness" in done.stdout
+    # TRL's cached files (EOS added, tokenized, reference log-probs) were written once, by the build;
+    # a later process that computed anything again would have added files with new fingerprints
+    train = folder_for(default_cache_dir(), PRESETS["tiny"][0]) / "train"
+    assert len(list(train.glob("cache-*.arrow"))) == 3
 
 
 @pytest.mark.parametrize(

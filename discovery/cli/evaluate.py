@@ -4,6 +4,7 @@ import contextlib
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import typer
@@ -49,6 +50,8 @@ def _quiet_libraries() -> None:
     import datasets
     import transformers
 
+    # e.g. the rename of `gradient_checkpointing`: addressed to library authors, not to our users
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
     os.environ.setdefault("TQDM_DISABLE", "1")  # TRL's reference log-prob pass reads this
     datasets.disable_progress_bars()
     transformers.logging.set_verbosity_error()
@@ -87,8 +90,8 @@ def evaluate(
     beta: float | None = typer.Option(
         None, "--beta", help="KL strength passed to the objective (task default if unset)."
     ),
-    preset: str = typer.Option(
-        "default", "--preset", help="Task size: 'default' for figures, 'tiny' for smoke tests."
+    preset: str | None = typer.Option(
+        None, "--preset", help="Task size, e.g. sentiment's 'default' (for figures) or 'tiny' (smoke tests)."
     ),
     cache_dir: Path | None = typer.Option(
         None, "--cache-dir", help="Where built tasks are cached (default $DISCOVER_CACHE or runs/cache)."
@@ -104,7 +107,8 @@ def evaluate(
     for objective in resolved:
         _compiled(objective)
     _quiet_libraries()
-    task = get_evaluator(evaluator, beta=beta, preset=preset, cache_dir=cache_dir)
+    given = {"beta": beta, "preset": preset, "cache_dir": cache_dir}
+    task = get_evaluator(evaluator, **{key: value for key, value in given.items() if value is not None})
 
     summaries = []
     columns = (

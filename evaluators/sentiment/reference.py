@@ -70,7 +70,7 @@ def train_reference(
         for group in optimizer.param_groups:
             group["lr"] = settings.sft_lr * scale
         rows = torch.randint(len(ids), (settings.sft_batch,), generator=generator).tolist()
-        batch = _right_padded([ids[row] for row in rows])
+        batch = _right_padded([ids[row] for row in rows], tokenizer.pad_token_id)
         labels = batch.masked_fill(batch == tokenizer.pad_token_id, -100)
         loss = model(input_ids=batch, attention_mask=(labels != -100).long(), labels=labels).loss
         loss.backward()
@@ -82,6 +82,6 @@ def train_reference(
     return model
 
 
-def _right_padded(rows: list[list[int]]) -> torch.Tensor:
+def _right_padded(rows: list[list[int]], pad: int) -> torch.Tensor:
     width = max(len(row) for row in rows)
-    return torch.tensor([row + [0] * (width - len(row)) for row in rows])
+    return torch.tensor([row + [pad] * (width - len(row)) for row in rows])

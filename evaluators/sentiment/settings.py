@@ -28,7 +28,7 @@ class TaskSettings:
     sft_batch: int = 64
     sft_lr: float = 5e-3
     train_pairs: int = 2000
-    heldout_prompts: int = 1000
+    heldout_prompts: int = 2000
     heldout_pairs: int = 500
     bradley_terry_temperature: float = 0.05
     max_new_tokens: int = 32
@@ -44,8 +44,8 @@ class TrainSettings:
     """How one candidate trains from the reference."""
 
     beta: float = 0.1
-    learning_rate: float = 5e-4
-    epochs: int = 2
+    learning_rate: float = 1e-3
+    epochs: int = 3
     batch_pairs: int = 32
 
 
