@@ -16,6 +16,8 @@ def resolve_objective(spec: str, runs_dir: Path | None = None) -> Objective:
     try:
         return load_objective(spec)
     except UserError as not_shipped:
+        if spec.endswith(".py"):
+            raise  # a file was meant: say that it is missing, not that no run has it
         archived = _archived(spec, runs_dir or default_runs_dir())
         if archived is None:
             raise UserError(f"{not_shipped}, or RUN/CANDIDATE for an archived candidate") from None

@@ -4,11 +4,12 @@ import json
 
 import pytest
 
+from discovery.assignments import parse_assignments
 from discovery.errors import UserError
 from discovery.retrain.data import load_split, truncate_pair
 from discovery.retrain.launch import check_machine, check_sources, retrain
 from discovery.retrain.plan import keep_total_batch, make_plan
-from discovery.retrain.recipe import load_recipe, parse_overrides
+from discovery.retrain.recipe import load_recipe
 from tests.cli import discover
 
 
@@ -88,11 +89,13 @@ def test_hub_failures_say_what_to_download_and_which_option_to_use(tmp_path):
 
 
 def test_overrides_are_typed_and_checked():
-    recipe, _ = load_recipe(overrides=parse_overrides(["learning_rate=1e-6", "beta=0.1", "report_to=wandb"]))
+    recipe, _ = load_recipe(
+        overrides=parse_assignments(["learning_rate=1e-6", "beta=0.1", "report_to=wandb"])
+    )
     assert recipe.learning_rate == 1e-6 and recipe.beta == 0.1
     assert recipe.training_arguments()["report_to"] == "wandb"
     with pytest.raises(UserError, match="key=value"):
-        parse_overrides(["beta"])
+        parse_assignments(["beta"])
     with pytest.raises(UserError, match="learning_rate"):
         load_recipe(overrides={"learning_rate": "fast"})
     with pytest.raises(UserError, match="max_prompt_length"):

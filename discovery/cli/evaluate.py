@@ -11,12 +11,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from discovery.assignments import parse_assignments
 from discovery.cli import app
 from discovery.errors import UserError
 from discovery.objectives import Objective
 from discovery.objectives.compile import ObjectiveRejected
 from discovery.resolve import resolve_objective
-from evaluators.base import EvaluationResult
+from evaluators.base import EvaluationResult, EvaluatorUnavailable, SeedResult
 
 _console = Console(stderr=True)
 
@@ -43,6 +44,18 @@ def _compiled(objective: Objective) -> None:
     if not isinstance(losses, torch.Tensor) or losses.shape != (4,):
         shape = tuple(losses.shape) if isinstance(losses, torch.Tensor) else type(losses).__name__
         raise UserError(f"objective {objective.name} must return per-pair losses of shape (N,), got {shape}")
+
+
+def _evaluate_seed(task, objective: Objective, seed: int, report) -> SeedResult:
+    """One seed; an objective that breaks training (NaN, shape errors) is the user's, in one line."""
+    try:
+        return task.evaluate_seed(objective, seed, report)
+    except (UserError, EvaluatorUnavailable, KeyboardInterrupt):
+        raise
+    except Exception as error:
+        raise UserError(
+            f"training or scoring {objective.name} (seed {seed}) failed: {type(error).__name__}: {error}"
+        ) from error
 
 
 def _quiet_libraries() -> None:
@@ -81,7 +94,9 @@ def _table(results: list) -> Table:
 @app.command("evaluate")
 def evaluate(
     objectives: list[str] = typer.Argument(
-        ..., help="Shipped names (see `discover objectives`), .py files, or archived RUN/CANDIDATE."
+        ...,
+        metavar="OBJECTIVE",
+        help="Shipped names (see `discover objectives`), .py files, or archived RUN/CANDIDATE.",
     ),
     evaluator: str = typer.Option("sentiment", "--evaluator", "-e", help="The task to train and score on."),
     seeds: int = typer.Option(
@@ -96,6 +111,9 @@ def evaluate(
     cache_dir: Path | None = typer.Option(
         None, "--cache-dir", help="Where built tasks are cached (default $DISCOVER_CACHE or runs/cache)."
     ),
+    evaluator_options: list[str] = typer.Option(
+        [], "--set", help="Evaluator option as key=value, e.g. --set judge_model=gpt-4o. Repeatable."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else."),
 ) -> None:
     """Train a policy with each OBJECTIVE and score it against the reference (fitness = win rate)."""
@@ -108,7 +126,8 @@ def evaluate(
         _compiled(objective)
     _quiet_libraries()
     given = {"beta": beta, "preset": preset, "cache_dir": cache_dir}
-    task = get_evaluator(evaluator, **{key: value for key, value in given.items() if value is not None})
+    options = {key: value for key, value in given.items() if value is not None}
+    task = get_evaluator(evaluator, **options, **parse_assignments(evaluator_options))
 
     summaries = []
     columns = (
@@ -129,7 +148,7 @@ def evaluate(
             per_seed = []
             for seed in range(seeds):
                 bar.update(current, description=f"{objective.name} seed {seed}", completed=0.0)
-                per_seed.append(task.evaluate_seed(objective, seed, report))
+                per_seed.append(_evaluate_seed(task, objective, seed, report))
             summaries.append(EvaluationResult.from_seeds(objective.name, per_seed))
     if as_json:
         typer.echo(json.dumps({"results": [summary.model_dump() for summary in summaries]}))

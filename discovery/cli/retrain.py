@@ -49,10 +49,11 @@ def retrain_command(
     The objective is validated first; the model, tokenizer and a model card (objective code, recipe,
     figures) are written to the output folder, and the run is recorded in the archive.
     """
+    from discovery.assignments import parse_assignments
     from discovery.retrain.plan import make_plan
-    from discovery.retrain.recipe import load_recipe, parse_overrides
+    from discovery.retrain.recipe import load_recipe
 
-    overrides = parse_overrides(assignments)
+    overrides = parse_assignments(assignments)
     loaded, origin = load_recipe(recipe, overrides)
     plan = make_plan(
         objective,

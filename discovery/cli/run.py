@@ -5,21 +5,8 @@ from pathlib import Path
 
 import typer
 
+from discovery.assignments import parse_assignments
 from discovery.cli import app, error_console
-from discovery.errors import UserError
-
-
-def _parse_assignments(assignments: list[str]) -> dict:
-    """`key=value` pairs, values read as YAML scalars (numbers, booleans, strings)."""
-    import yaml
-
-    options = {}
-    for item in assignments:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"--set expects key=value, got '{item}'")
-        options[key.strip().replace("-", "_")] = yaml.safe_load(value)
-    return options
 
 
 def _judge_options(model: str | None, base_url: str | None) -> dict:
@@ -87,7 +74,7 @@ def run_command(
         "seeds": seeds,
         "seed_objectives": seed_objectives.split(",") if seed_objectives else None,
         "evaluator_options": _judge_options(judge_model, judge_base_url)
-        | _parse_assignments(evaluator_options)
+        | parse_assignments(evaluator_options)
         or None,
     }
     if dry_run:

@@ -17,4 +17,6 @@ PARAMETERS = (
 ALLOWED_IMPORTS = frozenset({"torch", "torch.nn.functional", "math"})
 
 # (policy_chosen, policy_rejected, reference_chosen, reference_rejected, beta) -> per-pair losses (N,)
-LossFunction = Callable[["torch.Tensor", "torch.Tensor", "torch.Tensor", "torch.Tensor", float], "torch.Tensor"]
+LossFunction = Callable[
+    ["torch.Tensor", "torch.Tensor", "torch.Tensor", "torch.Tensor", float], "torch.Tensor"
+]

@@ -7,7 +7,6 @@ meant for) and `accelerate_config` (a shipped accelerate / DeepSpeed configurati
 """
 
 import dataclasses
-from contextlib import suppress
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -21,7 +20,6 @@ from discovery.errors import UserError
 RECIPES_PACKAGE = "discovery.recipes"
 DEFAULT_RECIPE = "zephyr-7b-gemma"
 ACCELERATE_SUFFIX = ".accelerate.yaml"  # launch configurations live beside the recipes
-YAML11_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})  # booleans to YAML 1.1, words to users
 
 # Fields a recipe may carry that are not `DPOConfig` fields, by the TRL class that defines them.
 MODEL_FIELDS = ("model_name_or_path", "model_revision", "dtype", "attn_implementation")
@@ -116,34 +114,6 @@ def read_recipe_text(spec: str) -> tuple[str, str]:
     raise UserError(
         f"unknown recipe '{spec}': give a shipped name ({', '.join(shipped_recipes())}) or a .yaml file"
     )
-
-
-def parse_overrides(assignments: list[str]) -> dict[str, Any]:
-    """`key=value` strings into a dict; values are read as YAML, so numbers, booleans and lists work."""
-    overrides: dict[str, Any] = {}
-    for assignment in assignments:
-        key, separator, raw = assignment.partition("=")
-        if not separator or not key.strip():
-            raise UserError(f"bad --set '{assignment}': write key=value, e.g. --set beta=0.1")
-        if raw.strip().lower() in YAML11_WORDS:  # `save_strategy=no` means "no", not False
-            overrides[key.strip()] = raw.strip()
-            continue
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError as error:
-            raise UserError(
-                f"bad --set '{assignment}': the value is not valid YAML ({error.problem})"
-            ) from error
-        overrides[key.strip()] = _number_or_text(value)
-    return overrides
-
-
-def _number_or_text(value: Any) -> Any:
-    """YAML 1.1 reads `5e-7` (no dot) as text; a user typing it means the number."""
-    if isinstance(value, str):
-        with suppress(ValueError):
-            return float(value)
-    return value
 
 
 def load_recipe(spec: str = DEFAULT_RECIPE, overrides: dict[str, Any] | None = None) -> tuple[Recipe, str]:

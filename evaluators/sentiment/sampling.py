@@ -48,7 +48,9 @@ def sample(
     tokenizer.padding_side = "left"
     completions: list[Completion] = []
     for start in range(0, len(prompts), BATCH):
-        batch = tokenizer(list(prompts[start : start + BATCH]), return_tensors="pt", padding=True)
+        batch = tokenizer(list(prompts[start : start + BATCH]), return_tensors="pt", padding=True).to(
+            model.device
+        )
         output = model.generate(**batch, generation_config=config)
         for row in output[:, batch["input_ids"].shape[1] :].tolist():
             ids = row[: row.index(tokenizer.eos_token_id) + 1] if tokenizer.eos_token_id in row else row
@@ -81,7 +83,8 @@ def completion_logps(
         for index, (p, row) in enumerate(zip(prompt_ids, rows, strict=True)):
             mask[index, len(p) : len(row)] = 1
             attention[index, : len(row)] = 1
+        input_ids, attention = input_ids.to(model.device), attention.to(model.device)
         logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1].double()
         token_logps = logits.log_softmax(-1).gather(-1, input_ids[:, 1:, None]).squeeze(-1)
-        totals.append((token_logps * mask[:, 1:]).sum(-1))
+        totals.append((token_logps * mask[:, 1:].to(model.device)).sum(-1).cpu())
     return torch.cat(totals) if totals else torch.zeros(0, dtype=torch.float64)
