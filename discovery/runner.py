@@ -6,17 +6,18 @@ leaves the archive consistent and says how to resume.
 """
 
 import contextlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from discovery.archive import Archive
 from discovery.config import RunConfig
 from discovery.loop import DiscoveryLoop, SilentObserver, open_run
 from discovery.proposers.base import ProposerUnavailable
 from discovery.proposers.registry import make_proposer
+from discovery.quiet import quiet_libraries
 from discovery.records import CandidateRecord, RunRecord, RunStatus
 from discovery.sandbox import Validator
 from discovery.seed_scores import SeedScoreCache, evaluator_key
@@ -54,26 +55,11 @@ class RunOutcome:
         }
 
     def print_leaderboard(self) -> None:
-        table = Table(title=f"Leaderboard of run {self.run.id} ({self.run.status.value})")
-        for column in ("#", "id", "name", "gen", "fitness ± s.e.", "reward", "KL", "accuracy"):
-            table.add_column(column, justify="right" if column not in ("id", "name") else "left")
-        for rank, c in enumerate(self.leaderboard, start=1):
-            m = c.metrics
-            table.add_row(
-                str(rank),
-                c.id,
-                c.name + (" (seed)" if c.is_seed else ""),
-                str(c.generation),
-                f"{m.fitness:.3f} ± {m.fitness_se:.3f}",
-                _figure(m.reward),
-                _figure(m.kl, 2),
-                _figure(m.accuracy),
-            )
-        Console().print(table)
+        from discovery.ui.views import leaderboard_table
 
-
-def _figure(value: float | None, digits: int = 3) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
+        rows = list(enumerate(self.leaderboard, start=1))
+        title = f"Leaderboard of run {self.run.id} ({self.run.status.value})"
+        Console().print(leaderboard_table(rows, title))
 
 
 def start_run(runs_dir: Path, config: RunConfig, show_progress: bool = True) -> RunOutcome:
@@ -101,6 +87,7 @@ def resume_run(
 
 
 def _drive(archive: Archive, config: RunConfig, proposer, runs_dir: Path, show_progress: bool) -> RunOutcome:
+    quiet_libraries()
     evaluator = get_evaluator(config.evaluator, **config.evaluator_options)
     key = evaluator_key(evaluator.name, evaluator.config(), config.training_seeds)
     run = archive.run()
@@ -111,6 +98,7 @@ def _drive(archive: Archive, config: RunConfig, proposer, runs_dir: Path, show_p
     )
     stopped_reason = None
     with contextlib.ExitStack() as stack:
+        stack.enter_context(contextlib.redirect_stdout(sys.stderr))  # stdout is for the result alone
         stack.callback(archive.close)
         validator = stack.enter_context(Validator())
         seed_scores = SeedScoreCache(runs_dir / "cache" / "seed-scores.sqlite", key)

@@ -1,6 +1,7 @@
 """Evaluator names -> classes."""
 
 import importlib
+import inspect
 
 from discovery.errors import UserError
 from evaluators.base import Evaluator
@@ -31,4 +32,11 @@ def get_evaluator(name: str, **options) -> Evaluator:
         importlib.import_module(_SHIPPED[name])
     if name not in _REGISTERED:
         raise UserError(f"unknown evaluator '{name}': choose one of {', '.join(evaluator_names())}")
-    return _REGISTERED[name](**options)
+    cls = _REGISTERED[name]
+    accepted = inspect.signature(cls.__init__).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    unknown = sorted(set(options) - set(accepted)) if not takes_any else []
+    if unknown:
+        known = ", ".join(p for p in accepted if p != "self") or "none"
+        raise UserError(f"the {name} evaluator has no option {', '.join(unknown)} (its options: {known})")
+    return cls(**options)

@@ -2,9 +2,7 @@
 
 import contextlib
 import json
-import os
 import sys
-import warnings
 from pathlib import Path
 
 import typer
@@ -16,6 +14,7 @@ from discovery.cli import app
 from discovery.errors import UserError
 from discovery.objectives import Objective
 from discovery.objectives.compile import ObjectiveRejected
+from discovery.quiet import quiet_libraries
 from discovery.resolve import resolve_objective
 from evaluators.base import EvaluationResult, EvaluatorUnavailable, SeedResult
 
@@ -56,19 +55,6 @@ def _evaluate_seed(task, objective: Objective, seed: int, report) -> SeedResult:
         raise UserError(
             f"training or scoring {objective.name} (seed {seed}) failed: {type(error).__name__}: {error}"
         ) from error
-
-
-def _quiet_libraries() -> None:
-    """Silence the libraries' own progress bars and notices: the rich display replaces them."""
-    import datasets
-    import transformers
-
-    # e.g. the rename of `gradient_checkpointing`: addressed to library authors, not to our users
-    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
-    os.environ.setdefault("TQDM_DISABLE", "1")  # TRL's reference log-prob pass reads this
-    datasets.disable_progress_bars()
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
 
 
 def _table(results: list) -> Table:
@@ -124,7 +110,7 @@ def evaluate(
     resolved = [resolve_objective(spec) for spec in objectives]
     for objective in resolved:
         _compiled(objective)
-    _quiet_libraries()
+    quiet_libraries()
     given = {"beta": beta, "preset": preset, "cache_dir": cache_dir}
     options = {key: value for key, value in given.items() if value is not None}
     task = get_evaluator(evaluator, **options, **parse_assignments(evaluator_options))

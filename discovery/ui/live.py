@@ -50,6 +50,7 @@ class LiveRunDisplay:
 
     def candidate_finished(self, candidate: CandidateRecord) -> None:
         self.current = None
+        self.message = ""
         self.finished.append(candidate)
         if candidate.fitness is not None and (
             self.best is None or candidate.fitness > (self.best.fitness or 0)

@@ -43,9 +43,13 @@ def number(value: float | None, digits: int = 3) -> str:
 
 
 def fitness_text(candidate: CandidateRecord) -> str:
-    """`0.812 ± 0.004`, or empty when the candidate was never scored."""
+    """`0.812 ± 0.004` (`0.812` from one seed, which has no error estimate), or empty when unscored."""
     metrics = candidate.metrics
-    return "" if metrics is None else f"{metrics.fitness:.3f} ± {metrics.fitness_se:.3f}"
+    if metrics is None:
+        return ""
+    if len(metrics.seeds) < 2:
+        return f"{metrics.fitness:.3f}"
+    return f"{metrics.fitness:.3f} ± {metrics.fitness_se:.3f}"
 
 
 def display_name(candidate: CandidateRecord) -> Text:
