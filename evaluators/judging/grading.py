@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from evaluators.base import Progress, no_progress
 from evaluators.judging.cache import JudgmentCache, Key, content_hash
 from evaluators.judging.client import JudgeClient, JudgeSettings, Reply, Usage
-from evaluators.judging.prompts import load_prompt, parse_rating, parse_verdict
+from evaluators.judging.prompts import load_judge_prompt, parse_rating, parse_verdict
 from evaluators.judging.questions import Question
 
 Parser = Callable[[str], float | None]
@@ -50,12 +50,12 @@ def single_grades(
         for turn, answer in enumerate(answers[question.id]):
             reference = _reference_block(question.reference(turn))
             if turn == 0:
-                messages = load_prompt("judge_single").messages(
+                messages = load_judge_prompt("judge_single").messages(
                     question=question.turns[0], answer=answer, reference_block=reference
                 )
             else:
                 conversation = _transcript(question.turns[: turn + 1], answers[question.id][: turn + 1])
-                messages = load_prompt("judge_multi").messages(
+                messages = load_judge_prompt("judge_multi").messages(
                     conversation=conversation, reference_block=reference
                 )
             key = Key("single", question.id, turn, content_hash(messages), judge_model)
@@ -65,7 +65,7 @@ def single_grades(
 
 def pairwise_preference(question: Question, answer_a: str, answer_b: str, judge_model: str) -> Request:
     """The preference for `answer_a` over `answer_b` (1, 0.5 tie, 0) on a single-turn instruction."""
-    messages = load_prompt("judge_pairwise").messages(
+    messages = load_judge_prompt("judge_pairwise").messages(
         instruction=question.turns[0], answer_a=answer_a, answer_b=answer_b
     )
     key = Key("pairwise", question.id, 0, content_hash(messages), judge_model)
@@ -116,7 +116,7 @@ def judge_all(
 def _reference_block(reference: str) -> str:
     if not reference.strip():
         return ""
-    return "\n" + load_prompt("judge_reference").user.substitute(reference=reference) + "\n"
+    return "\n" + load_judge_prompt("judge_reference").user.substitute(reference=reference) + "\n"
 
 
 def _transcript(turns: tuple[str, ...] | list[str], answers: list[str]) -> str:

@@ -33,9 +33,11 @@ ANSWERS_FILE = "answers.json"
 
 def judge_prompts_digest() -> str:
     """Hash of the judge prompt files: edited prompts give different (not comparable) figures."""
-    folder = resources.files(__package__).joinpath("prompts")
+    folder = resources.files("prompts")
     texts = sorted(
-        (entry.name, entry.read_text()) for entry in folder.iterdir() if entry.name.endswith(".txt")
+        (entry.name, entry.read_text())
+        for entry in folder.iterdir()
+        if entry.name.startswith("judge_") and entry.name.endswith(".txt")
     )
     return hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:12]
 

@@ -8,8 +8,9 @@ A prompt file is the system message, a line holding only `---`, then the user me
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from string import Template
+
+import prompts
 
 SEPARATOR = "\n---\n"
 RATING = re.compile(r"\[\[\s*(\d+(?:\.\d+)?)\s*\]\]")
@@ -35,9 +36,9 @@ class JudgePrompt:
 
 
 @cache
-def load_prompt(name: str) -> JudgePrompt:
-    """`prompts/<name>.txt` of this package."""
-    text = resources.files(__package__).joinpath("prompts", f"{name}.txt").read_text()
+def load_judge_prompt(name: str) -> JudgePrompt:
+    """The judge prompt `prompts/<name>.txt`."""
+    text = prompts.load_prompt(name)
     system, separator, user = text.partition(SEPARATOR)
     if not separator:  # a prompt without a system part (a block inserted into another prompt)
         system, user = "", text
