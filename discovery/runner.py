@@ -14,6 +14,7 @@ from rich.console import Console
 
 from discovery.archive import Archive
 from discovery.config import RunConfig
+from discovery.errors import UserError
 from discovery.loop import DiscoveryLoop, SilentObserver, open_run
 from discovery.proposers.base import ProposerUnavailable
 from discovery.proposers.registry import make_proposer
@@ -76,6 +77,9 @@ def resume_run(
 ) -> RunOutcome:
     """Continue a stopped run from its archive, optionally with a new generation target."""
     archive = Archive.open(runs_dir, run_id)
+    if archive.status() is RunStatus.RUNNING:
+        archive.close()
+        raise UserError(f"run {run_id} is still being written by another live process; stop it first")
     run = archive.run()
     stored = {k: v for k, v in run.config.items() if k != "evaluator_config"}
     config = RunConfig(**{**stored, **({"generations": generations} if generations is not None else {})})

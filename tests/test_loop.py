@@ -89,6 +89,7 @@ def test_resume_extends_a_finished_run_without_rescoring(tmp_path) -> None:
         (["--config", "missing.yaml"], "cannot read config"),
         (["--resume", "20990101-000000-dead"], "20990101-000000-dead"),
         (["--set", "bogus=1"], "the sentiment evaluator has no option bogus"),
+        (["--resume", "x", "--evaluator", "probe"], "only --generations may change"),
     ],
 )
 def test_bad_input_gets_one_line_and_exit_code_2(tmp_path, args, message) -> None:

@@ -7,6 +7,7 @@ import typer
 
 from discovery.assignments import parse_assignments
 from discovery.cli import app, error_console
+from discovery.errors import UserError
 
 
 def _judge_options(model: str | None, base_url: str | None) -> dict:
@@ -83,6 +84,14 @@ def run_command(
         print_plan(build_config(load_config_file(config_file) if config_file else {}, overrides), as_json)
         return
     if resume:
+        changed = [
+            f"--{key.replace('_', '-')}" for key, value in overrides.items() if value and key != "generations"
+        ]
+        if changed or config_file:
+            raise UserError(
+                f"--resume continues with the run's stored configuration; only --generations may change "
+                f"(drop {', '.join(changed + (['--config'] if config_file else []))})"
+            )
         outcome = resume_run(runs_dir, resume, generations=generations, show_progress=not as_json)
     else:
         file_values = load_config_file(config_file) if config_file else {}
