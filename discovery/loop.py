@@ -127,8 +127,12 @@ class DiscoveryLoop:
         """Propose (unless this generation's proposals were recorded before a crash), then advance each."""
         pending = self.archive.candidates(generation=generation)
         if not pending:
-            for index, proposal in enumerate(self._propose(generation)):
-                pending.append(self._record_proposal(generation, index, proposal))
+            proposals = self._propose(generation)
+            pending = [
+                self._record_of(generation, index, proposal) for index, proposal in enumerate(proposals)
+            ]
+            # one transaction: a generation's proposals are recorded whole or not at all
+            self.archive.add_candidates(pending)
         for candidate in pending:
             self._advance(candidate)
 
@@ -248,7 +252,8 @@ class DiscoveryLoop:
             recent=proposals[-self.config.context_recent :] if self.config.context_recent else [],
         )
 
-    def _record_proposal(self, generation: int, index: int, proposal: Proposal) -> CandidateRecord:
+    def _record_of(self, generation: int, index: int, proposal: Proposal) -> CandidateRecord:
+        """The candidate record of a proposal, after storing the LLM exchanges that produced it."""
         exchange_id = None
         for exchange in proposal.exchanges:
             exchange_id = self.archive.add_exchange(exchange)
@@ -265,12 +270,8 @@ class DiscoveryLoop:
             exchange_id=exchange_id,
         )
         if proposal.error:
-            candidate.status, candidate.stage, candidate.reason = (
-                CandidateStatus.INVALID,
-                "reply",
-                proposal.error,
-            )
-        self.archive.add_candidate(candidate)
+            candidate.status = CandidateStatus.INVALID
+            candidate.stage, candidate.reason = "reply", proposal.error
         return candidate
 
 
