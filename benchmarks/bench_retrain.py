@@ -35,7 +35,7 @@ def main() -> None:
 
     import torch
 
-    from discovery.assignments import parse_assignments
+    from discovery.options import parse_options
     from discovery.retrain.job import build_trainer
     from discovery.retrain.plan import make_plan
     from discovery.retrain.recipe import load_recipe
@@ -46,7 +46,7 @@ def main() -> None:
         if recipe_spec is None:
             model_dir, data_dir = build_all(Path(folder))
             recipe_spec = str(write_recipe(Path(folder) / "tiny.yaml", model_dir, data_dir))
-        overrides = parse_assignments([*args.assignments, f"max_steps={args.steps}", "eval_strategy=no"])
+        overrides = parse_options([*args.assignments, f"max_steps={args.steps}", "eval_strategy=no"])
         recipe, origin = load_recipe(recipe_spec, overrides)
         plan = make_plan(
             args.objective,

@@ -37,8 +37,7 @@ from discovery.records import (
 )
 
 ARCHIVE_FILE = "archive.sqlite"
-SCHEMA_VERSION = 1
-RUNS_DIR_ENV = "DISCOVER_RUNS_DIR"
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE run (
@@ -50,6 +49,7 @@ CREATE TABLE run (
     started TEXT NOT NULL,
     ended TEXT,
     config TEXT NOT NULL,
+    evaluator_config TEXT NOT NULL DEFAULT '{}',
     versions TEXT NOT NULL,
     writer_pid INTEGER,
     writer_host TEXT,
@@ -100,11 +100,31 @@ _CANDIDATE_COLUMNS = (
     "id, run_id, generation, name, thought, code, code_hash, is_seed, parents, status, stage, reason, "
     "fingerprint, metrics, fitness, reported, exchange_id, seconds, created"
 )
-_RUN_COLUMNS = "id, evaluator, proposer, generations_done, status, started, ended, config, versions"
+_RUN_COLUMNS = (
+    "id, evaluator, proposer, generations_done, status, started, ended, config, evaluator_config, versions"
+)
 _EXCHANGE_COLUMNS = (
     "run_id, generation, messages, response, error, prompt_tokens, completion_tokens, cost_usd, "
     "seconds, created"
 )
+
+
+def _migrate_1_to_2(db: sqlite3.Connection) -> None:
+    """Version 1 kept the evaluator's settings inside the run config (and a retrain's plan as the
+    config itself); version 2 keeps them in a column of their own beside a typed run config."""
+    db.execute("ALTER TABLE run ADD COLUMN evaluator_config TEXT NOT NULL DEFAULT '{}'")
+    db.execute(
+        "UPDATE run SET evaluator_config = config, "
+        "config = json_object('evaluator', 'retrain', 'generations', 0) WHERE evaluator = 'retrain'"
+    )
+    db.execute(
+        "UPDATE run SET evaluator_config = coalesce(json_extract(config, '$.evaluator_config'), '{}'), "
+        "config = json_remove(config, '$.evaluator_config') WHERE evaluator != 'retrain'"
+    )
+
+
+# schema version -> the step that upgrades an archive from it to the next version
+_MIGRATIONS = {1: _migrate_1_to_2}
 
 
 class ArchiveError(UserError):
@@ -130,11 +150,6 @@ class RunSummary(BaseModel):
     @property
     def candidates(self) -> int:
         return sum(self.counts.values())
-
-
-def default_runs_dir() -> Path:
-    """`$DISCOVER_RUNS_DIR`, else `runs/` in the working directory."""
-    return Path(os.environ.get(RUNS_DIR_ENV) or "runs")
 
 
 def _dump(value: Any) -> str | None:
@@ -195,6 +210,8 @@ class Archive:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
                 self._create_schema()
+            elif version < SCHEMA_VERSION:
+                self._migrate(version)
             elif version > SCHEMA_VERSION:
                 raise ArchiveError(
                     f"archive {self.path} has schema version {version}; this discover reads up to "
@@ -211,6 +228,13 @@ class Archive:
                     self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    def _migrate(self, version: int) -> None:
+        """Bring an archive written by an older discover up to `SCHEMA_VERSION`, one step at a time."""
+        with self._write():
+            for step in range(version, SCHEMA_VERSION):
+                _MIGRATIONS[step](self._db)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
     # -- opening --------------------------------------------------------------------------------
 
     @classmethod
@@ -224,7 +248,8 @@ class Archive:
         try:
             with archive._errors("create run"), archive._write():
                 archive._db.execute(
-                    f"INSERT INTO run ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _run_values(run)
+                    f"INSERT INTO run ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _run_values(run),
                 )
                 archive._claim_if_running(run)
         except ArchiveError:
@@ -276,7 +301,7 @@ class Archive:
         with self._errors("update run"), self._write():
             updated = self._db.execute(
                 "UPDATE run SET evaluator = ?, proposer = ?, generations_done = ?, status = ?, started = ?, "
-                "ended = ?, config = ?, versions = ? WHERE id = ?",
+                "ended = ?, config = ?, evaluator_config = ?, versions = ? WHERE id = ?",
                 (*_run_values(run)[1:], run.id),
             ).rowcount
             if not updated:
@@ -487,19 +512,24 @@ def _check_run_id(run_id: str) -> None:
 def _run_values(run: RunRecord) -> tuple:
     return (
         run.id,
-        run.evaluator,
+        run.config.evaluator,
         run.proposer,
         run.generations_done,
         run.status.value,
         run.started.isoformat(),
         run.ended.isoformat() if run.ended else None,
         _dump(run.config),
+        _dump(run.evaluator_config),
         _dump(run.versions),
     )
 
 
 def _run_fields(row: sqlite3.Row) -> dict[str, Any]:
-    return {**dict(row), "config": _load(row["config"]), "versions": _load(row["versions"])}
+    fields = dict(row)
+    del fields["evaluator"]  # derived from the config
+    for name in ("config", "evaluator_config", "versions"):
+        fields[name] = _load(fields[name])
+    return fields
 
 
 def _candidate_values(candidate: CandidateRecord) -> tuple:

@@ -7,6 +7,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from discovery.errors import UserError
+from discovery.llm import EndpointSettings
 
 
 class RunConfig(BaseModel):
@@ -25,7 +26,26 @@ class RunConfig(BaseModel):
     seed_objectives: list[str] | None = Field(None, description="shipped objectives to seed (default: all)")
     context_best: int = Field(5, ge=0, description="best candidates shown to the proposer")
     context_recent: int = Field(5, ge=0, description="most recent candidates shown to the proposer")
-    random_seed: int = 0
+    random_seed: int = Field(0, description="seed of the built-in proposer's draws")
+    request_timeout: float = Field(
+        300.0, gt=0, le=86_400, description="seconds for a whole request to the proposer's endpoint"
+    )
+    connect_timeout: float = Field(10.0, gt=0, le=3600, description="seconds to connect to the endpoint")
+    max_retries: int = Field(4, ge=0, le=100, description="retries of rate limits, 5xx and timeouts")
+    max_reply_bytes: int = Field(
+        200_000, ge=1024, description="a longer reply from the endpoint is cut off and counts as malformed"
+    )
+
+    def endpoint(self, model: str) -> EndpointSettings:
+        """The proposer's endpoint settings, for `model`."""
+        return EndpointSettings(
+            model=model,
+            base_url=self.base_url,
+            timeout=self.request_timeout,
+            connect_timeout=self.connect_timeout,
+            max_retries=self.max_retries,
+            max_reply_bytes=self.max_reply_bytes,
+        )
 
     @property
     def training_seeds(self) -> list[int]:

@@ -13,10 +13,10 @@ from typing import Protocol
 
 from discovery.archive import Archive
 from discovery.config import RunConfig
+from discovery.errors import ServiceUnavailable
 from discovery.objectives import Objective, load_objective, shipped_catalog
 from discovery.objectives.objective import reported_source
 from discovery.proposers.base import Proposal, ProposalContext, Proposer
-from discovery.provenance import library_versions, new_run_id
 from discovery.records import (
     CandidateRecord,
     CandidateStatus,
@@ -27,13 +27,14 @@ from discovery.records import (
 )
 from discovery.sandbox import Validator, Verdict, same_objective
 from discovery.seed_scores import SeedScoreCache
-from evaluators import Evaluator, get_evaluator
-from evaluators.base import EvaluatorUnavailable
+from evaluators import Evaluator
 
 
 class LoopObserver(Protocol):
     """What a display needs to follow a run; every method must be cheap."""
 
+    def run_started(self, run: RunRecord, proposer: str) -> None: ...
+    def llm_spend(self, prompt_tokens: int, completion_tokens: int) -> None: ...
     def generation_started(self, generation: int, total: int) -> None: ...
     def candidate_phase(self, candidate: CandidateRecord, phase: str, fraction: float | None) -> None: ...
     def candidate_finished(self, candidate: CandidateRecord) -> None: ...
@@ -42,6 +43,12 @@ class LoopObserver(Protocol):
 
 class SilentObserver:
     """An observer that shows nothing (used with --json and in tests)."""
+
+    def run_started(self, run: RunRecord, proposer: str) -> None:
+        pass
+
+    def llm_spend(self, prompt_tokens: int, completion_tokens: int) -> None:
+        pass
 
     def generation_started(self, generation: int, total: int) -> None:
         pass
@@ -53,6 +60,12 @@ class SilentObserver:
         pass
 
     def notice(self, message: str) -> None:
+        pass
+
+    def __enter__(self) -> "SilentObserver":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
         pass
 
 
@@ -85,6 +98,8 @@ class DiscoveryLoop:
         run = self.archive.run()
         run.status = RunStatus.RUNNING
         self.archive.update_run(run)
+        self.observer.run_started(run, self.proposer.name)
+        self.observer.llm_spend(*self.archive.tokens_spent())
         self.evaluator.prepare(lambda phase, fraction: self.observer.notice(f"preparing task: {phase}"))
         self._seed()
         for generation in range(run.generations_done + 1, self.config.generations + 1):
@@ -180,7 +195,7 @@ class DiscoveryLoop:
                     self.config.training_seeds,
                     lambda phase, fraction: self.observer.candidate_phase(candidate, phase, fraction),
                 )
-            except EvaluatorUnavailable:
+            except ServiceUnavailable:
                 raise  # the task's infrastructure failed, not the candidate: stop, resume later
             except Exception as error:  # a candidate's failure is feedback, never the run's end
                 candidate.status = CandidateStatus.FAILED
@@ -257,6 +272,8 @@ class DiscoveryLoop:
         exchange_id = None
         for exchange in proposal.exchanges:
             exchange_id = self.archive.add_exchange(exchange)
+        if proposal.exchanges:
+            self.observer.llm_spend(*self.archive.tokens_spent())
         objective = Objective(name=proposal.name, source=proposal.code, origin="proposal")
         candidate = CandidateRecord(
             id=f"g{generation}-c{index + 1}",
@@ -280,16 +297,3 @@ def _failure_text(error: BaseException) -> str:
     frames = traceback.extract_tb(error.__traceback__)
     where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
     return f"{type(error).__name__}: {error}{where}"[:2000]
-
-
-def open_run(config: RunConfig, runs_dir: Path, proposer_name: str) -> Archive:
-    """Create the archive of a new run."""
-    evaluator = get_evaluator(config.evaluator, **config.evaluator_options)
-    run = RunRecord(
-        id=new_run_id(),
-        config={**config.model_dump(mode="json"), "evaluator_config": evaluator.config()},
-        versions=library_versions(),
-        evaluator=config.evaluator,
-        proposer=proposer_name,
-    )
-    return Archive.create(runs_dir, run)

@@ -1,12 +1,14 @@
 """The records that flow between proposer, loop, archive and browser (pydantic in, pydantic out)."""
 
+import math
+import statistics
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from evaluators.base import EvaluationResult
+from discovery.config import RunConfig
 
 
 def now() -> datetime:
@@ -32,17 +34,22 @@ class RunStatus(str, Enum):
 
 
 class RunRecord(BaseModel):
-    """One `discover run`: its full configuration and library versions, for reproduction."""
+    """One `discover run` (or retrain): its typed configuration, the evaluator's resolved settings
+    and the library versions, so that `--resume` and a reader need nothing else."""
 
     id: str
-    config: dict[str, Any]
+    config: RunConfig
+    evaluator_config: dict[str, Any] = Field(default_factory=dict)  # what `Evaluator.config()` said
     versions: dict[str, str]
-    evaluator: str
     proposer: str
     generations_done: int = 0
     status: RunStatus = RunStatus.RUNNING
     started: datetime = Field(default_factory=now)
     ended: datetime | None = None
+
+    @property
+    def evaluator(self) -> str:
+        return self.config.evaluator
 
 
 class ReportedFigures(BaseModel):
@@ -50,6 +57,55 @@ class ReportedFigures(BaseModel):
 
     source: str
     figures: dict[str, float]
+
+
+class SeedResult(BaseModel):
+    """Figures of one training-and-scoring run of one objective with one seed."""
+
+    seed: int
+    fitness: float
+    reward: float | None = None
+    kl: float | None = None
+    accuracy: float | None = None
+    seconds: float
+    train_seconds: float | None = None
+    extra: dict[str, float] = Field(default_factory=dict)
+
+
+class EvaluationResult(BaseModel):
+    """Mean and standard error over seeds, plus the per-seed figures."""
+
+    objective: str
+    fitness: float
+    fitness_se: float
+    reward: float | None = None
+    kl: float | None = None
+    accuracy: float | None = None
+    seconds: float
+    seeds: list[SeedResult]
+
+    @classmethod
+    def from_seeds(cls, objective: str, seeds: list[SeedResult]) -> "EvaluationResult":
+        """Aggregate per-seed figures; the standard error is 0 for a single seed."""
+        if not seeds:
+            raise ValueError("at least one seed result is needed")
+
+        def mean(name: str) -> float | None:
+            values = [getattr(s, name) for s in seeds if getattr(s, name) is not None]
+            return statistics.fmean(values) if values else None
+
+        fitnesses = [s.fitness for s in seeds]
+        se = statistics.stdev(fitnesses) / math.sqrt(len(fitnesses)) if len(fitnesses) > 1 else 0.0
+        return cls(
+            objective=objective,
+            fitness=statistics.fmean(fitnesses),
+            fitness_se=se,
+            reward=mean("reward"),
+            kl=mean("kl"),
+            accuracy=mean("accuracy"),
+            seconds=sum(s.seconds for s in seeds),
+            seeds=seeds,
+        )
 
 
 class CandidateRecord(BaseModel):

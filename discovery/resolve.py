@@ -1,41 +1,153 @@
-"""One meaning for OBJECTIVE on every command: a shipped name, a `.py` file, or an archived candidate.
+"""One meaning for OBJECTIVE and CANDIDATE on every command and in the browser.
 
-Archived candidates are named `RUN/CANDIDATE` (id or name), or by id or name alone for the newest
-run. Shipped names and files win over archived names, so `dpo` always means the shipped DPO.
+A user names an objective or candidate as `RUN/CANDIDATE` (id or name), as a shipped objective
+(`dpo`, `discopop`, ...) or a `.py` file, or by id or name alone in a run (`--run`, else the newest
+run). Shipped names and files win over archived names, so `dpo` always means the shipped DPO; when
+the run was seeded with it, the run's seed (with its measured figures) is what `show` displays.
+A shipped objective outside any run becomes a `CandidateRecord` of the pseudo-run `shipped`,
+carrying the paper's figures, so every view has one shape to draw.
 """
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from discovery.archive import ARCHIVE_FILE, Archive, default_runs_dir
+from discovery.archive import ARCHIVE_FILE, Archive, ArchiveError
 from discovery.errors import UserError
-from discovery.objectives import Objective, load_objective
+from discovery.objectives import PAPER_BETA, Objective, load_objective, shipped_catalog
+from discovery.objectives.objective import reported_source
+from discovery.paths import default_runs_dir
+from discovery.records import CandidateRecord, CandidateStatus, ExchangeRecord, ReportedFigures, RunRecord
+
+SHIPPED_RUN = "shipped"
 
 
-def resolve_objective(spec: str, runs_dir: Path | None = None) -> Objective:
-    """The objective `spec` names; a user error that lists the ways to name one otherwise."""
+@dataclass(frozen=True)
+class CandidateView:
+    """A candidate with what surrounds it in its run: lineage and the LLM exchange that wrote it."""
+
+    candidate: CandidateRecord
+    run: RunRecord | None = None  # None: a shipped objective or a file, seen outside any run
+    parents: list[tuple[str, CandidateRecord | None]] = field(default_factory=list)  # id, record if stored
+    children: list[CandidateRecord] = field(default_factory=list)
+    exchange: ExchangeRecord | None = None
+
+    @property
+    def objective(self) -> Objective:
+        """The candidate's code as an objective, its origin naming the run and candidate."""
+        origin = f"archive:{self.run.id}/{self.candidate.id}" if self.run else SHIPPED_RUN
+        return Objective(name=self.candidate.name, source=self.candidate.code, origin=origin)
+
+    @property
+    def beta(self) -> float:
+        """The run's beta (the first `beta` in its evaluator's settings), else the paper's."""
+        found = _find_beta(self.run.evaluator_config) if self.run else None
+        return PAPER_BETA if found is None else found
+
+    def to_json(self) -> dict:
+        return {
+            "run": self.run.id if self.run else SHIPPED_RUN,
+            "candidate": self.candidate.model_dump(mode="json"),
+            "fitness": self.candidate.fitness,
+            "parents": [{"id": pid, "name": p.name if p else None} for pid, p in self.parents],
+            "children": [{"id": c.id, "name": c.name} for c in self.children],
+            "exchange": self.exchange.model_dump(mode="json") if self.exchange else None,
+            "beta": self.beta,
+        }
+
+
+def resolve_objective(spec: str, runs_dir: Path | None = None, run_id: str | None = None) -> Objective:
+    """The objective `spec` names (see the module docstring); a user error listing the ways otherwise."""
     try:
         return load_objective(spec)
-    except UserError as not_shipped:
+    except UserError:
         if spec.endswith(".py"):
             raise  # a file was meant: say that it is missing, not that no run has it
-        archived = _archived(spec, runs_dir or default_runs_dir())
-        if archived is None:
-            raise UserError(f"{not_shipped}, or RUN/CANDIDATE for an archived candidate") from None
-        return archived
+    return resolve_candidate(spec, runs_dir, run_id).objective
 
 
-def _archived(spec: str, runs_dir: Path) -> Objective | None:
-    run_id, _, key = spec.rpartition("/")
-    if not run_id and not _has_runs(runs_dir):
+def resolve_candidate(spec: str, runs_dir: Path | None = None, run_id: str | None = None) -> CandidateView:
+    """The candidate `spec` names, with its lineage and exchange (see the module docstring)."""
+    runs_dir = runs_dir or default_runs_dir()
+    if run_id is None and "/" in spec and not spec.endswith(".py"):
+        run_id, _, key = spec.rpartition("/")
+        with Archive.open(runs_dir, run_id) as archive:
+            candidate = archive.find_candidate(key)
+            if candidate is None:
+                run = archive.run_dir.name
+                raise UserError(f"no candidate '{key}' in run {run} (see `discover archive {run}`)")
+            return view_in_archive(archive, candidate)
+    try:
+        objective = load_objective(spec)
+    except UserError:
+        objective = None
+    in_a_run = run_id is not None or has_runs(runs_dir)
+    if objective is not None:
+        if objective.origin == "shipped" and in_a_run:
+            with Archive.open(runs_dir, run_id) as archive:
+                seeds = [
+                    c for c in archive.candidates(generation=0) if c.is_seed and c.name == objective.name
+                ]
+                if seeds:
+                    return view_in_archive(archive, seeds[0])
+        return shipped_view(objective)
+    searched = None
+    if in_a_run:
+        with Archive.open(runs_dir, run_id) as archive:
+            candidate = archive.find_candidate(spec)
+            if candidate is not None:
+                return view_in_archive(archive, candidate)
+            searched = archive.run_dir.name
+    where = f"not in run {searched} and " if searched else ""
+    known = ", ".join(shipped_catalog())
+    raise UserError(
+        f"unknown objective or candidate '{spec}': {where}not a shipped objective ({known}) nor a .py "
+        "file; see `discover archive` for ids and names, or give RUN/CANDIDATE"
+    )
+
+
+def view_in_archive(archive: Archive, candidate: CandidateRecord) -> CandidateView:
+    """Gather the lineage and exchange of a stored candidate."""
+    exchange = None
+    if candidate.exchange_id is not None:
+        try:
+            exchange = archive.exchange(candidate.exchange_id)
+        except ArchiveError:
+            exchange = None  # the loop may record the candidate before its exchange: show what exists
+    parents = [(pid, archive.find_candidate(pid)) for pid in candidate.parents]
+    return CandidateView(candidate, archive.run(), parents, archive.children(candidate.id), exchange)
+
+
+def shipped_view(objective: Objective) -> CandidateView:
+    """A shipped objective or an objective file, outside any run (shipped ones carry the paper's figures)."""
+    entry = shipped_catalog().get(objective.name) if objective.origin == "shipped" else None
+    reported = ReportedFigures(source=reported_source(), figures=entry["reported"]) if entry else None
+    candidate = CandidateRecord(
+        id=objective.name,
+        run_id=SHIPPED_RUN,
+        generation=0,
+        name=objective.name,
+        thought=objective.thought,
+        code=objective.source,
+        code_hash=objective.code_hash,
+        is_seed=entry is not None,
+        status=CandidateStatus.PROPOSED,
+        reported=reported,
+    )
+    return CandidateView(candidate)
+
+
+def has_runs(runs_dir: Path) -> bool:
+    """Whether `runs_dir` holds at least one run's archive (a missing folder holds none)."""
+    try:
+        return any((folder / ARCHIVE_FILE).is_file() for folder in runs_dir.iterdir())
+    except OSError:
+        return False
+
+
+def _find_beta(config: object) -> float | None:
+    if not isinstance(config, dict):
         return None
-    with Archive.open(runs_dir, run_id or None) as archive:
-        candidate = archive.find_candidate(key)
-        if candidate is None:
-            return None
-        return Objective(
-            name=candidate.name, source=candidate.code, origin=f"archive:{candidate.run_id}/{candidate.id}"
-        )
-
-
-def _has_runs(runs_dir: Path) -> bool:
-    return runs_dir.is_dir() and any((folder / ARCHIVE_FILE).is_file() for folder in runs_dir.iterdir())
+    value = config.get("beta")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return next((b for b in map(_find_beta, config.values()) if b is not None), None)

@@ -1,8 +1,9 @@
-"""Assemble a discovery run from its configuration: archive, proposer, evaluator, sandbox, display.
+"""Assemble a discovery run from its configuration: archive, proposer, evaluator, sandbox.
 
-`loop.py` holds the algorithm; this module holds the wiring and the ways a run ends (finished,
-interrupted by the user, stopped because the proposer's endpoint died), so that every ending
-leaves the archive consistent and says how to resume.
+`loop.py` holds the algorithm; this module builds each part once and handles the ways a run ends
+(finished, interrupted by the user, stopped because a service it needs died), so that every ending
+leaves the archive consistent and says how to resume. The caller hands in the observer that shows
+progress (the live display, or nothing).
 """
 
 import contextlib
@@ -10,21 +11,29 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.console import Console
-
 from discovery.archive import Archive
 from discovery.config import RunConfig
-from discovery.errors import UserError
-from discovery.loop import DiscoveryLoop, SilentObserver, open_run
-from discovery.proposers.base import ProposerUnavailable
+from discovery.errors import ServiceUnavailable, UserError
+from discovery.loop import DiscoveryLoop, LoopObserver, SilentObserver
+from discovery.paths import cache_root
+from discovery.proposers.base import Proposer
 from discovery.proposers.registry import make_proposer
+from discovery.provenance import library_versions, new_run_id
 from discovery.quiet import quiet_libraries
 from discovery.records import CandidateRecord, RunRecord, RunStatus
 from discovery.sandbox import Validator
 from discovery.seed_scores import SeedScoreCache, evaluator_key
-from discovery.ui.live import LiveRunDisplay
-from evaluators import get_evaluator
-from evaluators.base import EvaluatorUnavailable
+from evaluators import Evaluator, get_evaluator
+
+SEED_SCORES_FILE = "seed-scores.sqlite"
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The user stopped the run (Ctrl-C); the archive says `interrupted` and `run_id` resumes it."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
 
 
 @dataclass
@@ -55,25 +64,27 @@ class RunOutcome:
             ],
         }
 
-    def print_leaderboard(self) -> None:
-        from discovery.ui.views import leaderboard_table
 
-        rows = list(enumerate(self.leaderboard, start=1))
-        title = f"Leaderboard of run {self.run.id} ({self.run.status.value})"
-        Console().print(leaderboard_table(rows, title))
-
-
-def start_run(runs_dir: Path, config: RunConfig, show_progress: bool = True) -> RunOutcome:
-    """Create a new run and run it."""
-    proposer, notice = make_proposer(config.proposer, config.model, config.base_url, config.random_seed)
-    if notice and show_progress:
-        Console(stderr=True).print(notice, style="yellow", highlight=False)
-    archive = open_run(config, runs_dir, proposer.name)
-    return _drive(archive, config, proposer, runs_dir, show_progress)
+def start_run(runs_dir: Path, config: RunConfig, observer: LoopObserver | None = None) -> RunOutcome:
+    """Create a new run and run it to the end."""
+    proposer, notice = make_proposer(config)
+    observer = observer or SilentObserver()
+    if notice:
+        observer.notice(notice)
+    evaluator = get_evaluator(config.evaluator, **config.evaluator_options)
+    run = RunRecord(
+        id=new_run_id(),
+        config=config,
+        evaluator_config=evaluator.config(),
+        versions=library_versions(),
+        proposer=proposer.name,
+    )
+    archive = Archive.create(runs_dir, run)
+    return _run_to_end(archive, proposer, evaluator, runs_dir, observer)
 
 
 def resume_run(
-    runs_dir: Path, run_id: str, generations: int | None, show_progress: bool = True
+    runs_dir: Path, run_id: str, generations: int | None, observer: LoopObserver | None = None
 ) -> RunOutcome:
     """Continue a stopped run from its archive, optionally with a new generation target."""
     archive = Archive.open(runs_dir, run_id)
@@ -81,44 +92,37 @@ def resume_run(
         archive.close()
         raise UserError(f"run {run_id} is still being written by another live process; stop it first")
     run = archive.run()
-    stored = {k: v for k, v in run.config.items() if k != "evaluator_config"}
-    config = RunConfig(**{**stored, **({"generations": generations} if generations is not None else {})})
-    if config.generations != stored.get("generations"):
-        run.config = {**run.config, "generations": config.generations}
+    if generations is not None and generations != run.config.generations:
+        run.config = run.config.model_copy(update={"generations": generations})
         archive.update_run(run)
-    proposer, _ = make_proposer(run.proposer, config.model, config.base_url, config.random_seed)
-    return _drive(archive, config, proposer, runs_dir, show_progress)
-
-
-def _drive(archive: Archive, config: RunConfig, proposer, runs_dir: Path, show_progress: bool) -> RunOutcome:
-    quiet_libraries()
+    config = run.config
+    proposer, _ = make_proposer(config.model_copy(update={"proposer": run.proposer}))
     evaluator = get_evaluator(config.evaluator, **config.evaluator_options)
-    key = evaluator_key(evaluator.name, evaluator.config(), config.training_seeds)
+    return _run_to_end(archive, proposer, evaluator, runs_dir, observer or SilentObserver())
+
+
+def _run_to_end(
+    archive: Archive, proposer: Proposer, evaluator: Evaluator, runs_dir: Path, observer: LoopObserver
+) -> RunOutcome:
+    quiet_libraries()
     run = archive.run()
-    display = (
-        LiveRunDisplay(run.id, proposer.name, evaluator.name, archive.tokens_spent)
-        if show_progress
-        else SilentObserver()
-    )
+    key = evaluator_key(evaluator.name, evaluator.config(), run.config.training_seeds)
     stopped_reason = None
     with contextlib.ExitStack() as stack:
         stack.enter_context(contextlib.redirect_stdout(sys.stderr))  # stdout is for the result alone
         stack.callback(archive.close)
         validator = stack.enter_context(Validator())
-        seed_scores = SeedScoreCache(runs_dir / "cache" / "seed-scores.sqlite", key)
+        seed_scores = SeedScoreCache(cache_root(runs_dir) / SEED_SCORES_FILE, key)
         stack.callback(seed_scores.close)
-        if isinstance(display, LiveRunDisplay):
-            stack.enter_context(display)
-        loop = DiscoveryLoop(archive, config, proposer, evaluator, validator, seed_scores, display)
+        loop = DiscoveryLoop(archive, run.config, proposer, evaluator, validator, seed_scores, observer)
         try:
             run = loop.run()
-        except (ProposerUnavailable, EvaluatorUnavailable) as error:
+        except ServiceUnavailable as error:
             stopped_reason = f"{error} — the archive is intact; continue with: discover run --resume {run.id}"
             run = _mark_interrupted(archive)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             _mark_interrupted(archive)
-            Console(stderr=True).print(f"interrupted; continue with: discover run --resume {run.id}")
-            raise
+            raise RunInterrupted(run.id) from interrupt
         return RunOutcome(run=run, leaderboard=archive.leaderboard(), stopped_reason=stopped_reason)
 
 

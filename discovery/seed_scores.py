@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from evaluators.base import EvaluationResult
+from discovery.records import EvaluationResult
 
 
 def evaluator_key(name: str, config: dict[str, Any], seeds: list[int]) -> str:

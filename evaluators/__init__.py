@@ -5,15 +5,7 @@ An evaluator is one class implementing `Evaluator` (see `base.py`), registered u
 file plus one line in `_SHIPPED`.
 """
 
-from evaluators.base import EvaluationResult, Evaluator, Progress, SeedResult
+from evaluators.base import Evaluator
 from evaluators.registry import evaluator_names, get_evaluator, register
 
-__all__ = [
-    "EvaluationResult",
-    "Evaluator",
-    "Progress",
-    "SeedResult",
-    "evaluator_names",
-    "get_evaluator",
-    "register",
-]
+__all__ = ["Evaluator", "evaluator_names", "get_evaluator", "register"]

@@ -18,7 +18,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from discovery.objectives import Objective
-from evaluators.base import Progress, SeedResult, no_progress
+from discovery.progress import Progress, no_progress
+from discovery.records import SeedResult
 from evaluators.judging.answers import answer_questions
 from evaluators.judging.grading import Request, judge_all, pairwise_preference
 from evaluators.judging.judged import JudgedEvaluator

@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from discovery.objectives import Objective
-from evaluators.base import Progress, SeedResult, no_progress
+from discovery.progress import Progress, no_progress
+from discovery.records import SeedResult
 from evaluators.judging.grading import judge_all, single_grades
 from evaluators.judging.judged import JudgedEvaluator
 from evaluators.judging.questions import MT_BENCH, MT_BENCH_SIZE, Question, load_questions, questions_digest

@@ -9,18 +9,20 @@ from datetime import timedelta
 from pathlib import Path
 
 from discovery.archive import Archive
+from discovery.config import RunConfig
 from discovery.objectives import load_objective, shipped_catalog
 from discovery.objectives.objective import reported_source
 from discovery.records import (
     CandidateRecord,
     CandidateStatus,
+    EvaluationResult,
     ExchangeRecord,
     ReportedFigures,
     RunRecord,
     RunStatus,
+    SeedResult,
     now,
 )
-from evaluators.base import EvaluationResult, SeedResult
 
 NOVEL_CODE = '''"""Margin-scaled logistic: a logistic loss whose temperature grows with the margin."""
 
@@ -58,9 +60,9 @@ def metrics(name: str, fitness: float, seeds: int = 2) -> EvaluationResult:
 def run_record(run_id: str, status: RunStatus = RunStatus.FINISHED, minutes_ago: int = 0) -> RunRecord:
     return RunRecord(
         id=run_id,
-        config={"generations": 10, "population": 1, "seeds": [0, 1]},
+        config=RunConfig(generations=10, seeds=2),
+        evaluator_config={"evaluator": "sentiment", "beta": 0.1},
         versions={"discover": "0.1.0"},
-        evaluator="sentiment",
         proposer="builtin",
         status=status,
         started=now() - timedelta(minutes=minutes_ago),

@@ -1,7 +1,7 @@
 """A local OpenAI-compatible chat server for tests: replays a script of replies, records requests.
 
     with FakeOpenAI([Reply.status(429), Reply.proposal(name="x", code=CODE)]) as server:
-        proposer = OpenAIProposer(model="fake", base_url=server.base_url)
+        proposer = OpenAIProposer(EndpointSettings(model="fake", base_url=server.base_url))
         ...
         assert len(server.requests) == 2
 

@@ -11,7 +11,8 @@ from typing import ClassVar
 import torch
 
 from discovery.objectives import Objective
-from evaluators import Evaluator, SeedResult, register
+from discovery.records import SeedResult
+from evaluators import Evaluator, register
 
 
 @register

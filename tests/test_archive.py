@@ -13,8 +13,7 @@ import pytest
 
 from discovery.archive import ARCHIVE_FILE, Archive, ArchiveError, list_runs
 from discovery.errors import UserError
-from discovery.records import CandidateStatus, ExchangeRecord, RunStatus
-from evaluators.base import EvaluationResult
+from discovery.records import CandidateStatus, EvaluationResult, ExchangeRecord, RunStatus
 from tests.archive_factory import build_run, metrics, proposal, run_record, seed_candidates
 
 REPO = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluators.base import default_cache_dir
+from discovery.paths import cache_root
 from evaluators.sentiment.cache import folder_for
 from evaluators.sentiment.settings import PRESETS
 from tests.cli import discover
@@ -33,7 +33,7 @@ def test_table_run_prints_one_row_per_objective_and_reuses_the_reference_log_pro
     assert "slic" in done.stdout and "fitness" in done.stdout
     # TRL's cached files (EOS added, tokenized, reference log-probs) were written once, by the build;
     # a later process that computed anything again would have added files with new fingerprints
-    train = folder_for(default_cache_dir(), PRESETS["tiny"][0]) / "train"
+    train = folder_for(cache_root(), PRESETS["tiny"][0]) / "train"
     assert len(list(train.glob("cache-*.arrow"))) == 3
 
 

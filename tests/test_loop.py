@@ -18,7 +18,7 @@ def probe_config(**fields) -> RunConfig:
 
 
 def test_builtin_run_scores_seeds_and_new_candidates(tmp_path) -> None:
-    outcome = start_run(tmp_path, probe_config(generations=4, population=2), show_progress=False)
+    outcome = start_run(tmp_path, probe_config(generations=4, population=2))
 
     assert outcome.run.status == RunStatus.FINISHED and outcome.run.generations_done == 4
     with Archive.open(tmp_path, outcome.run.id) as archive:
@@ -38,13 +38,14 @@ def test_builtin_run_scores_seeds_and_new_candidates(tmp_path) -> None:
         assert fitnesses == sorted(fitnesses, reverse=True)
 
 
-def test_seed_scores_are_reused_by_later_runs_with_the_same_evaluator(tmp_path) -> None:
+def test_seed_scores_are_reused_by_later_runs_with_the_same_evaluator(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DISCOVER_CACHE", str(tmp_path / "cache"))  # a cache no other test has filled
     ProbeEvaluator.evaluations.clear()
-    start_run(tmp_path, probe_config(generations=0), show_progress=False)
+    start_run(tmp_path, probe_config(generations=0))
     first = dict(ProbeEvaluator.evaluations)
-    start_run(tmp_path, probe_config(generations=0), show_progress=False)
+    start_run(tmp_path, probe_config(generations=0))
     assert dict(ProbeEvaluator.evaluations) == first
-    start_run(tmp_path, probe_config(generations=0, evaluator_options={"variant": 2}), show_progress=False)
+    start_run(tmp_path, probe_config(generations=0, evaluator_options={"variant": 2}))
     assert all(count == 2 for count in ProbeEvaluator.evaluations.values())
 
 
@@ -61,7 +62,7 @@ def test_failed_training_is_recorded_with_its_error_and_the_run_goes_on(tmp_path
         "discovery.proposers.builtin.BuiltinProposer.propose",
         lambda self, context, count, check: [Proposal(name="crasher", thought="t", code=crash)],
     )
-    outcome = start_run(tmp_path, probe_config(generations=1), show_progress=False)
+    outcome = start_run(tmp_path, probe_config(generations=1))
     with Archive.open(tmp_path, outcome.run.id) as archive:
         (candidate,) = archive.candidates(generation=1)
     assert candidate.status == CandidateStatus.FAILED
@@ -70,10 +71,10 @@ def test_failed_training_is_recorded_with_its_error_and_the_run_goes_on(tmp_path
 
 
 def test_resume_extends_a_finished_run_without_rescoring(tmp_path) -> None:
-    outcome = start_run(tmp_path, probe_config(generations=1), show_progress=False)
+    outcome = start_run(tmp_path, probe_config(generations=1))
     with Archive.open(tmp_path, outcome.run.id) as archive:
         before = {c.id: c.model_dump_json() for c in archive.candidates()}
-    resumed = resume_run(tmp_path, outcome.run.id, generations=3, show_progress=False)
+    resumed = resume_run(tmp_path, outcome.run.id, generations=3)
     assert resumed.run.generations_done == 3
     with Archive.open(tmp_path, outcome.run.id) as archive:
         after = {c.id: c.model_dump_json() for c in archive.candidates()}

@@ -6,6 +6,7 @@ import json
 import tests.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
 from discovery.archive import Archive
 from discovery.config import RunConfig
+from discovery.llm import EndpointSettings
 from discovery.objectives import PARAMETERS
 from discovery.proposers.llm import OpenAIProposer
 from discovery.records import CandidateStatus, RunStatus
@@ -65,14 +66,16 @@ def test_scripted_endpoint_run_records_every_outcome(tmp_path, monkeypatch) -> N
         monkeypatch.setattr(
             "discovery.runner.make_proposer",
             lambda *args: (
-                OpenAIProposer(model=MODEL, base_url=server.base_url, timeout=1.0, max_retries=2),
+                OpenAIProposer(
+                    EndpointSettings(model=MODEL, base_url=server.base_url, timeout=1.0, max_retries=2)
+                ),
                 None,
             ),
         )
         config = RunConfig(
             generations=10, evaluator="probe", proposer="openai", seed_objectives=["dpo", "slic"]
         )
-        outcome = start_run(tmp_path, config, show_progress=False)
+        outcome = start_run(tmp_path, config)
 
     assert outcome.run.status == RunStatus.FINISHED and outcome.stopped_reason is None
     with Archive.open(tmp_path, outcome.run.id) as archive:

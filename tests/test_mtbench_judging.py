@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from discovery.errors import UserError
+from discovery.errors import ServiceUnavailable, UserError
 from evaluators.judging.cache import JudgmentCache
-from evaluators.judging.client import JudgeSettings, JudgeUnavailable
+from evaluators.judging.client import JudgeSettings
 from evaluators.judging.grading import judge_all, single_grades
 from evaluators.judging.prompts import parse_rating, parse_verdict
 from evaluators.judging.questions import Question, load_instructions, load_questions
@@ -100,5 +100,5 @@ def test_a_changed_answer_is_judged_again_an_unchanged_one_is_not(tmp_path):
 def test_an_unreachable_judge_stops_the_evaluation_instead_of_scoring(tmp_path):
     settings = JudgeSettings(model="fake-judge", base_url=dead_endpoint(), max_retries=0, timeout=5)
     requests = single_grades([QUESTION], {"q1": ["5", "6"]}, "fake-judge")
-    with pytest.raises(JudgeUnavailable, match="fake-judge"):
+    with pytest.raises(ServiceUnavailable, match="fake-judge"):
         judge_all(requests, settings, JudgmentCache(tmp_path / "judgments.sqlite"))

@@ -7,13 +7,12 @@ import torch
 
 from discovery.objectives import load_objective, shipped_names
 from discovery.objectives.compile import compile_objective
+from discovery.objectives.gate import check_source
 from discovery.proposers.base import Proposal, ProposalContext
 from discovery.proposers.builtin import BuiltinProposer
 from discovery.proposers.mutations import Parent, blend, retune
 from discovery.proposers.splice import knobs, loss_function
-from discovery.records import CandidateRecord, CandidateStatus
-from discovery.sandbox.static import check_source
-from evaluators.base import EvaluationResult, SeedResult
+from discovery.records import CandidateRecord, CandidateStatus, EvaluationResult, SeedResult
 
 
 def accept_all(code: str) -> str | None:

@@ -4,13 +4,14 @@ import json
 
 import pytest
 
+from discovery.errors import ServiceUnavailable
+from discovery.llm import EndpointSettings
 from discovery.objectives import load_objective
 from discovery.objectives.contract import FUNCTION_NAME, PARAMETERS
-from discovery.proposers.base import ProposalContext, ProposerUnavailable
+from discovery.objectives.gate import check_source
+from discovery.proposers.base import ProposalContext
 from discovery.proposers.llm import OpenAIProposer
-from discovery.records import CandidateRecord, CandidateStatus
-from discovery.sandbox.static import check_source
-from evaluators.base import EvaluationResult, SeedResult
+from discovery.records import CandidateRecord, CandidateStatus, EvaluationResult, SeedResult
 from tests.fake_openai import FakeOpenAI, Reply, dead_endpoint
 
 GOOD = '''"""Logistic loss with a margin."""
@@ -62,7 +63,8 @@ def context(recent: list[CandidateRecord] | None = None) -> ProposalContext:
 
 
 def proposer(server: FakeOpenAI, **options) -> OpenAIProposer:
-    return OpenAIProposer(model="fake-model", base_url=server.base_url, **({"max_retries": 2} | options))
+    settings = {"model": "fake-model", "base_url": server.base_url, "max_retries": 2} | options
+    return OpenAIProposer(EndpointSettings(**settings))
 
 
 def propose_one(server: FakeOpenAI, ctx: ProposalContext | None = None, **options):
@@ -201,14 +203,14 @@ def test_a_timeout_is_retried() -> None:
 
 def test_dead_endpoint_raises_proposer_unavailable() -> None:
     url = dead_endpoint()
-    dead = OpenAIProposer(model="fake-model", base_url=url, max_retries=1)
+    dead = OpenAIProposer(EndpointSettings(model="fake-model", base_url=url, max_retries=1))
     refused = f"cannot reach {url}: .*Connection refused.* \\(after 1 retry\\)"
-    with pytest.raises(ProposerUnavailable, match=refused):
+    with pytest.raises(ServiceUnavailable, match=refused):
         dead.propose(context(), 1, static_check)
 
 
 def test_endpoint_failing_after_all_retries_raises_proposer_unavailable() -> None:
-    failing = pytest.raises(ProposerUnavailable, match=r"keeps failing with HTTP 500 \(after 2 retries\)")
+    failing = pytest.raises(ServiceUnavailable, match=r"keeps failing with HTTP 500 \(after 2 retries\)")
     with FakeOpenAI([Reply.status(500)] * 3) as server, failing:
         propose_one(server)
     assert len(server.requests) == 3
@@ -216,7 +218,7 @@ def test_endpoint_failing_after_all_retries_raises_proposer_unavailable() -> Non
 
 def test_unknown_model_is_reported_as_unavailable() -> None:
     refused = pytest.raises(
-        ProposerUnavailable, match="does not serve model 'fake-model': model 'fake-model' not"
+        ServiceUnavailable, match="does not serve model 'fake-model': model 'fake-model' not"
     )
     with FakeOpenAI([Reply.status(404, "model 'fake-model' not found")]) as server, refused:
         propose_one(server)
@@ -248,6 +250,6 @@ def test_batch_names_are_unique_and_the_second_prompt_names_the_first() -> None:
 
 def test_priced_model_gets_a_cost_estimate() -> None:
     with FakeOpenAI([Reply.chat(PROPOSAL, prompt_tokens=1_000_000, completion_tokens=0)]) as server:
-        priced = OpenAIProposer(model="gpt-4o-2024-08-06", base_url=server.base_url)
+        priced = OpenAIProposer(EndpointSettings(model="gpt-4o-2024-08-06", base_url=server.base_url))
         (proposal,) = priced.propose(context(), 1, static_check)
     assert proposal.exchanges[0].cost_usd == pytest.approx(2.50)

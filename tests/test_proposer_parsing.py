@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from discovery.llm import EndpointSettings
 from discovery.proposers.naming import snake_case, unique_name
 from discovery.proposers.parsing import ReplyError, parse_reply
-from discovery.proposers.pricing import estimate_cost
 from prompts import load_prompt, render_prompt
 
 CODE = "def loss(a, b, c, d, beta):\n    return a\n"
@@ -85,8 +85,13 @@ def test_taken_names_get_a_numeric_suffix() -> None:
     ],
 )
 def test_cost_is_estimated_only_for_known_models(model: str, cost: float | None) -> None:
-    estimate = estimate_cost(model, 1_000_000, 1_000_000)
+    estimate = EndpointSettings(model=model).cost(1_000_000, 1_000_000)
     assert estimate == (pytest.approx(cost) if cost is not None else None)
+
+
+def test_configured_prices_win_over_the_table() -> None:
+    settings = EndpointSettings(model="gpt-4o", input_price=1.0, output_price=3.0)
+    assert settings.cost(2_000_000, 1_000_000) == pytest.approx(5.0)
 
 
 def test_prompt_files_load_and_fill_their_placeholders() -> None:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from discovery.config import RunConfig
 from discovery.errors import UserError
 from discovery.proposers.builtin import BuiltinProposer
 from discovery.proposers.llm import OpenAIProposer
@@ -19,7 +20,7 @@ def with_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_without_an_endpoint_the_builtin_proposer_is_used_and_said_so(no_key: None) -> None:
-    proposer, notice = make_proposer(None, None, None, seed=7)
+    proposer, notice = make_proposer(RunConfig(proposer=None, model=None, base_url=None, random_seed=7))
     assert isinstance(proposer, BuiltinProposer) and proposer.seed == 7
     assert notice == "no LLM endpoint configured (OPENAI_API_KEY or --base-url): using the built-in proposer"
 
@@ -28,24 +29,26 @@ def test_an_api_key_selects_the_openai_proposer_with_the_default_model(
     with_key: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    proposer, notice = make_proposer(None, None, None, seed=0)
+    proposer, notice = make_proposer(RunConfig(proposer=None, model=None, base_url=None, random_seed=0))
     assert isinstance(proposer, OpenAIProposer) and notice is None
     assert proposer.model == DEFAULT_OPENAI_MODEL and proposer.endpoint == "https://api.openai.com/v1"
 
 
 def test_a_local_base_url_needs_no_key(no_key: None) -> None:
-    proposer, notice = make_proposer(None, "qwen2.5-coder", "http://127.0.0.1:8080/v1", seed=0)
+    proposer, notice = make_proposer(
+        RunConfig(proposer=None, model="qwen2.5-coder", base_url="http://127.0.0.1:8080/v1", random_seed=0)
+    )
     assert isinstance(proposer, OpenAIProposer) and notice is None
     assert proposer.endpoint == "http://127.0.0.1:8080/v1"
 
 
 def test_builtin_on_request_even_with_a_key(with_key: None) -> None:
-    proposer, notice = make_proposer("builtin", None, None, seed=0)
+    proposer, notice = make_proposer(RunConfig(proposer="builtin", model=None, base_url=None, random_seed=0))
     assert isinstance(proposer, BuiltinProposer) and notice is None
 
 
 def test_builtin_says_that_llm_options_are_ignored(no_key: None) -> None:
-    _, notice = make_proposer("builtin", "gpt-4o", None, seed=0)
+    _, notice = make_proposer(RunConfig(proposer="builtin", model="gpt-4o", base_url=None, random_seed=0))
     assert notice == "the built-in proposer uses no LLM: --model and --base-url are ignored"
 
 
@@ -62,5 +65,5 @@ def test_bad_choices_are_user_errors(
     no_key: None, kind: str | None, model: str | None, base_url: str | None, message: str
 ) -> None:
     with pytest.raises(UserError) as raised:
-        make_proposer(kind, model, base_url, seed=0)
+        make_proposer(RunConfig(proposer=kind, model=model, base_url=base_url, random_seed=0))
     assert str(raised.value).startswith(message)

@@ -11,7 +11,7 @@ from discovery.runner import start_run
 
 def test_archived_candidates_resolve_by_run_and_id_or_by_name_in_the_newest_run(tmp_path) -> None:
     config = RunConfig(evaluator="probe", proposer="builtin", seed_objectives=["dpo"], generations=1)
-    run = start_run(tmp_path, config, show_progress=False).run
+    run = start_run(tmp_path, config).run
     by_path = resolve_objective(f"{run.id}/g1-c1", tmp_path)
     by_id = resolve_objective("g1-c1", tmp_path)
     assert by_path.source == by_id.source and by_path.origin == f"archive:{run.id}/g1-c1"

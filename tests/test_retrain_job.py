@@ -9,9 +9,9 @@ import torch
 from discovery.archive import Archive
 from discovery.objectives import load_objective
 from discovery.records import CandidateStatus
-from discovery.retrain.job import _trainer_class
 from discovery.retrain.plan import make_plan
 from discovery.retrain.recipe import load_recipe
+from discovery.training import ObjectiveDPOTrainer
 from tests.cli import discover
 from tests.fixtures.tiny_chat import build_all, write_recipe
 
@@ -70,7 +70,7 @@ def _trainer(
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOTrainer
 
-    from evaluators.training import dpo_config
+    from discovery.training import dpo_config
 
     args = dpo_config(
         output_dir=str(output_dir),
@@ -90,7 +90,7 @@ def _trainer(
     }
     if objective is None:
         return DPOTrainer(**common)
-    return _trainer_class()(**common, objective=objective, max_prompt_length=max_prompt_length)
+    return ObjectiveDPOTrainer(**common, objective=objective, max_prompt_length=max_prompt_length)
 
 
 def _first_batch_loss(trainer) -> torch.Tensor:

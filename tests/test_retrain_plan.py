@@ -4,12 +4,13 @@ import json
 
 import pytest
 
-from discovery.assignments import parse_assignments
 from discovery.errors import UserError
-from discovery.retrain.data import load_split, truncate_pair
-from discovery.retrain.launch import check_machine, check_sources, retrain
+from discovery.options import parse_options
+from discovery.retrain.data import load_split
+from discovery.retrain.launch import check_machine, check_sources, train_and_record
 from discovery.retrain.plan import keep_total_batch, make_plan
 from discovery.retrain.recipe import load_recipe
+from discovery.training.truncation import truncate_pair
 from tests.cli import discover
 
 
@@ -89,13 +90,11 @@ def test_hub_failures_say_what_to_download_and_which_option_to_use(tmp_path):
 
 
 def test_overrides_are_typed_and_checked():
-    recipe, _ = load_recipe(
-        overrides=parse_assignments(["learning_rate=1e-6", "beta=0.1", "report_to=wandb"])
-    )
+    recipe, _ = load_recipe(overrides=parse_options(["learning_rate=1e-6", "beta=0.1", "report_to=wandb"]))
     assert recipe.learning_rate == 1e-6 and recipe.beta == 0.1
     assert recipe.training_arguments()["report_to"] == "wandb"
     with pytest.raises(UserError, match="key=value"):
-        parse_assignments(["beta"])
+        parse_options(["beta"])
     with pytest.raises(UserError, match="learning_rate"):
         load_recipe(overrides={"learning_rate": "fast"})
     with pytest.raises(UserError, match="max_prompt_length"):
@@ -131,4 +130,4 @@ def test_an_objective_the_sandbox_rejects_is_shown_in_the_plan_and_never_trained
     assert plan.validation.checker == "sandbox"
     assert not plan.validation.ok and plan.validation.stage in {"runtime", "functional"}
     with pytest.raises(UserError, match="failed the sandbox"):
-        retrain(plan)
+        train_and_record(plan)

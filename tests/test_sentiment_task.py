@@ -6,9 +6,9 @@ import pytest
 
 from discovery.errors import UserError
 from discovery.objectives import load_objective
+from discovery.training import ObjectiveDPOTrainer
 from evaluators.registry import get_evaluator
 from evaluators.sentiment import SentimentEvaluator, cache
-from evaluators.training import ObjectiveDPOTrainer
 
 
 @pytest.fixture(scope="module")

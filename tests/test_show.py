@@ -79,7 +79,7 @@ def test_show_a_proposal_with_code_metrics_lineage_exchange_and_plot(
         "LLM exchange",
         "Propose objective number 2.",
         "d loss / d rho",
-        "rho (beta = 0.05)",
+        "rho (beta = 0.1)",  # the run's beta, from its evaluator settings
     ):
         assert expected in out, expected
 
@@ -162,10 +162,10 @@ def test_export_warns_when_the_code_fails_the_gate(runs: Path, capsys: pytest.Ca
         (("archive", "nope"), "no run 'nope'"),
         (("archive", "--top", "0"), "--top must be at least 1"),
         (("archive", "--status", "great"), "unknown status 'great'"),
-        (("show", "no_such_objective"), "unknown candidate 'no_such_objective': not in run run-a"),
+        (("show", "no_such_objective"), "candidate 'no_such_objective': not in run run-a"),
         (("show", "blend_2", "--run", "nope"), "no run 'nope'"),
         (("show", "run-a/nope"), "no candidate 'nope' in run run-a"),
-        (("export", "no_such_objective"), "unknown candidate 'no_such_objective'"),
+        (("export", "no_such_objective"), "unknown objective or candidate 'no_such_objective'"),
     ],
 )
 def test_user_mistakes_get_one_line_and_exit_code_2(

@@ -9,7 +9,7 @@ import sys
 import typer
 from rich.console import Console
 
-from discovery.errors import UserError
+from discovery.errors import ServiceUnavailable, UserError
 
 app = typer.Typer(
     name="discover",
@@ -43,11 +43,6 @@ def main() -> None:
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
-    except RuntimeError as error:  # an endpoint (LLM or judge) that stays down: say so, no traceback
-        from discovery.proposers.base import ProposerUnavailable
-        from evaluators.base import EvaluatorUnavailable
-
-        if not isinstance(error, ProposerUnavailable | EvaluatorUnavailable):
-            raise
+    except ServiceUnavailable as error:  # an endpoint (LLM or judge) that stays down: say so, no traceback
         error_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -116,10 +116,10 @@ def show(
     The plot draws the loss and its gradient against the margin rho over [-10/beta, +10/beta], next to
     DPO's. A shipped objective is shown with the figures the paper reported for it.
     """
-    from discovery.ui.lookup import find_view
+    from discovery.resolve import resolve_candidate
     from discovery.ui.views import candidate_detail, curves_panel
 
-    view = find_view(candidate, runs_dir, run)
+    view = resolve_candidate(candidate, runs_dir, run)
     if as_json:
         typer.echo(json.dumps(view.to_json(), indent=2))
         return
@@ -136,10 +136,10 @@ def export(
     runs_dir: Path = RUNS_DIR,
 ) -> None:
     """Write a candidate's code as an objective file for `discover evaluate` and `discover retrain`."""
-    from discovery.sandbox.static import check_source
-    from discovery.ui.lookup import find_view
+    from discovery.objectives.gate import check_source
+    from discovery.resolve import resolve_candidate
 
-    view = find_view(candidate, runs_dir, run)
+    view = resolve_candidate(candidate, runs_dir, run)
     found = view.candidate
     origin = f"run {view.run.id}, candidate {found.id}" if view.run else "the shipped objectives"
     fitness = f", fitness {found.fitness:.4f}" if found.fitness is not None else ""

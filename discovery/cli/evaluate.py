@@ -9,14 +9,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from discovery.assignments import parse_assignments
 from discovery.cli import app
-from discovery.errors import UserError
+from discovery.errors import ServiceUnavailable, UserError
 from discovery.objectives import Objective
 from discovery.objectives.compile import ObjectiveRejected
+from discovery.options import parse_options
 from discovery.quiet import quiet_libraries
+from discovery.records import EvaluationResult, SeedResult
 from discovery.resolve import resolve_objective
-from evaluators.base import EvaluationResult, EvaluatorUnavailable, SeedResult
 
 _console = Console(stderr=True)
 
@@ -49,7 +49,7 @@ def _evaluate_seed(task, objective: Objective, seed: int, report) -> SeedResult:
     """One seed; an objective that breaks training (NaN, shape errors) is the user's, in one line."""
     try:
         return task.evaluate_seed(objective, seed, report)
-    except (UserError, EvaluatorUnavailable, KeyboardInterrupt):
+    except (UserError, ServiceUnavailable, KeyboardInterrupt):
         raise
     except Exception as error:
         raise UserError(
@@ -113,7 +113,7 @@ def evaluate(
     quiet_libraries()
     given = {"beta": beta, "preset": preset, "cache_dir": cache_dir}
     options = {key: value for key, value in given.items() if value is not None}
-    task = get_evaluator(evaluator, **options, **parse_assignments(evaluator_options))
+    task = get_evaluator(evaluator, **options, **parse_options(evaluator_options))
 
     summaries = []
     columns = (

@@ -49,11 +49,11 @@ def retrain_command(
     The objective is validated first; the model, tokenizer and a model card (objective code, recipe,
     figures) are written to the output folder, and the run is recorded in the archive.
     """
-    from discovery.assignments import parse_assignments
+    from discovery.options import parse_options
     from discovery.retrain.plan import make_plan
     from discovery.retrain.recipe import load_recipe
 
-    overrides = parse_assignments(assignments)
+    overrides = parse_options(assignments)
     loaded, origin = load_recipe(recipe, overrides)
     plan = make_plan(
         objective,
@@ -74,9 +74,9 @@ def retrain_command(
             print_plan(plan)
         return
 
-    from discovery.retrain.launch import retrain
+    from discovery.retrain.launch import train_and_record
 
-    result, run_id = retrain(plan)
+    result, run_id = train_and_record(plan)
     if as_json:
         typer.echo(json.dumps({"run_id": run_id, **result.model_dump(mode="json")}, indent=2))
     else:

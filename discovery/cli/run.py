@@ -5,9 +5,9 @@ from pathlib import Path
 
 import typer
 
-from discovery.assignments import parse_assignments
 from discovery.cli import app, error_console
 from discovery.errors import UserError
+from discovery.options import parse_options
 
 
 def _judge_options(model: str | None, base_url: str | None) -> dict:
@@ -60,9 +60,14 @@ def run_command(
 ) -> None:
     """Let a proposer (an LLM, or the offline built-in one) discover objectives, trained and scored by an
     evaluator, with everything recorded in a resumable archive under the runs folder."""
-    from discovery.archive import default_runs_dir
+    from rich.console import Console
+
     from discovery.config import build_config, load_config_file
-    from discovery.runner import resume_run, start_run
+    from discovery.loop import SilentObserver
+    from discovery.paths import default_runs_dir
+    from discovery.runner import RunInterrupted, resume_run, start_run
+    from discovery.ui.live import LiveRunDisplay
+    from discovery.ui.views import leaderboard_table
 
     runs_dir = runs_dir or default_runs_dir()
     overrides = {
@@ -74,8 +79,7 @@ def run_command(
         "base_url": base_url,
         "seeds": seeds,
         "seed_objectives": seed_objectives.split(",") if seed_objectives else None,
-        "evaluator_options": _judge_options(judge_model, judge_base_url)
-        | parse_assignments(evaluator_options)
+        "evaluator_options": _judge_options(judge_model, judge_base_url) | parse_options(evaluator_options)
         or None,
     }
     if dry_run:
@@ -83,25 +87,35 @@ def run_command(
 
         print_plan(build_config(load_config_file(config_file) if config_file else {}, overrides), as_json)
         return
-    if resume:
-        changed = [
-            f"--{key.replace('_', '-')}" for key, value in overrides.items() if value and key != "generations"
-        ]
-        if changed or config_file:
-            raise UserError(
-                f"--resume continues with the run's stored configuration; only --generations may change "
-                f"(drop {', '.join(changed + (['--config'] if config_file else []))})"
-            )
-        outcome = resume_run(runs_dir, resume, generations=generations, show_progress=not as_json)
-    else:
-        file_values = load_config_file(config_file) if config_file else {}
-        config = build_config(file_values, overrides)
-        outcome = start_run(runs_dir, config, show_progress=not as_json)
+    observer = SilentObserver() if as_json else LiveRunDisplay()
+    try:
+        with observer:
+            if resume:
+                changed = [
+                    f"--{key.replace('_', '-')}"
+                    for key, value in overrides.items()
+                    if value and key != "generations"
+                ]
+                if changed or config_file:
+                    dropped = ", ".join(changed + (["--config"] if config_file else []))
+                    raise UserError(
+                        "--resume continues with the run's stored configuration; only --generations "
+                        f"may change (drop {dropped})"
+                    )
+                outcome = resume_run(runs_dir, resume, generations=generations, observer=observer)
+            else:
+                file_values = load_config_file(config_file) if config_file else {}
+                config = build_config(file_values, overrides)
+                outcome = start_run(runs_dir, config, observer=observer)
+    except RunInterrupted as interrupted:  # printed after the display closed, so it stays on screen
+        error_console.print(f"interrupted; continue with: discover run --resume {interrupted.run_id}")
+        raise typer.Exit(130) from None
 
     if as_json:
         typer.echo(json.dumps(outcome.to_json(), indent=2))
     else:
-        outcome.print_leaderboard()
+        title = f"Leaderboard of run {outcome.run.id} ({outcome.run.status.value})"
+        Console().print(leaderboard_table(list(enumerate(outcome.leaderboard, start=1)), title))
     if outcome.stopped_reason:
         error_console.print(f"[red]stopped:[/red] {outcome.stopped_reason}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)

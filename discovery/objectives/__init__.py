@@ -5,11 +5,12 @@ An objective is Python source defining exactly one function,
 returning per-pair losses of shape (N,). Its module docstring is the objective's "thought".
 """
 
-from discovery.objectives.contract import FUNCTION_NAME, PARAMETERS, LossFunction
+from discovery.objectives.contract import FUNCTION_NAME, PAPER_BETA, PARAMETERS, LossFunction
 from discovery.objectives.objective import Objective, load_objective, shipped_catalog, shipped_names
 
 __all__ = [
     "FUNCTION_NAME",
+    "PAPER_BETA",
     "PARAMETERS",
     "LossFunction",
     "Objective",

@@ -8,6 +8,7 @@ executed outside the sandbox.
 import math
 
 from discovery.objectives.contract import FUNCTION_NAME, LossFunction
+from discovery.objectives.gate import check_source, safe_builtins
 
 
 class ObjectiveRejected(ValueError):
@@ -18,9 +19,6 @@ def compile_objective(source: str, filename: str = "<objective>") -> LossFunctio
     """Check `source` statically, then execute it with only safe builtins and return its `loss`."""
     import torch  # imported here so that reading archives never loads torch
     import torch.nn.functional as F
-
-    # imported here because the gate reads the objective contract from this package
-    from discovery.sandbox.static import check_source, safe_builtins
 
     violations = check_source(source)
     if violations:

@@ -15,6 +15,7 @@ PARAMETERS = (
     "beta",
 )
 ALLOWED_IMPORTS = frozenset({"torch", "torch.nn.functional", "math"})
+PAPER_BETA = 0.05  # the beta of every 7B experiment in the DiscoPOP paper
 
 # (policy_chosen, policy_rejected, reference_chosen, reference_rejected, beta) -> per-pair losses (N,)
 LossFunction = Callable[

@@ -35,10 +35,6 @@ class Proposal(BaseModel):
     error: str | None = None  # set when no usable reply came back (malformed even after repair)
 
 
-class ProposerUnavailable(RuntimeError):
-    """The endpoint is unreachable or refuses us for good; the loop stops cleanly with this message."""
-
-
 class Proposer(ABC):
     name: ClassVar[str]
 

@@ -2,6 +2,7 @@
 
 import os
 
+from discovery.config import RunConfig
 from discovery.errors import UserError
 from discovery.proposers.base import Proposer
 
@@ -10,14 +11,13 @@ PROPOSER_KINDS = ("openai", "builtin")
 DEFAULT_OPENAI_MODEL = "gpt-4.1"
 
 
-def make_proposer(
-    kind: str | None, model: str | None, base_url: str | None, seed: int
-) -> tuple[Proposer, str | None]:
+def make_proposer(config: RunConfig) -> tuple[Proposer, str | None]:
     """The proposer to use, and a one-line notice when the choice was made for the user.
 
     `kind=None` means "openai if an endpoint is configured, else builtin". An endpoint is
     configured by `base_url` (a local server needs no key) or by `OPENAI_API_KEY`.
     """
+    kind, model, base_url = config.proposer, config.model, config.base_url
     if kind is not None and kind not in PROPOSER_KINDS:
         raise UserError(f"unknown proposer '{kind}': choose one of {', '.join(PROPOSER_KINDS)}")
     if base_url is not None and not base_url.startswith(("http://", "https://")):
@@ -31,11 +31,11 @@ def make_proposer(
             notice = "no LLM endpoint configured (OPENAI_API_KEY or --base-url): using the built-in proposer"
         elif model is not None or base_url is not None:
             notice = "the built-in proposer uses no LLM: --model and --base-url are ignored"
-        return BuiltinProposer(seed=seed), notice
+        return BuiltinProposer(seed=config.random_seed), notice
     if not configured:
         raise UserError("the openai proposer needs OPENAI_API_KEY, or --base-url for a local server")
     if model is None and base_url is not None:
         raise UserError(f"--model is required with --base-url: the name of a model that {base_url} serves")
     from discovery.proposers.llm import OpenAIProposer
 
-    return OpenAIProposer(model=model or DEFAULT_OPENAI_MODEL, base_url=base_url), None
+    return OpenAIProposer(config.endpoint(model or DEFAULT_OPENAI_MODEL)), None

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import yaml
 
 if TYPE_CHECKING:
-    from discovery.retrain.job import RetrainResult
     from discovery.retrain.plan import Plan
+    from discovery.retrain.result import RetrainResult
 
 CARD_FILE = "README.md"
 

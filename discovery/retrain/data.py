@@ -1,15 +1,6 @@
-"""Data for a retrain: the preference splits (hub name or local copy) and the prompt truncation rule.
-
-TRL 1.16 dropped `max_prompt_length`: its collator only cuts prompt + completion to `max_length`,
-keeping the start, and it drops pairs whose prompt alone fills `max_length`. The DiscoPOP recipe was
-written for TRL's earlier rule, which `truncate_pair` reproduces on the token ids: when prompt plus
-the longer completion exceed `max_length`, keep the last `max_prompt_length` prompt tokens (TRL's
-default `truncation_mode="keep_end"` then), and if still too long cut both completions to
-`max_length - max_prompt_length`.
-"""
+"""Data for a retrain: the preference splits (hub name or local copy), counted without a download."""
 
 from pathlib import Path
-from typing import Any
 
 from discovery.errors import UserError
 
@@ -64,15 +55,3 @@ def hub_hint(kind: str, name: str, option: str) -> str:
         f"internet run `hf download {name}{repo_type} --local-dir {local}` (huggingface_hub's CLI; "
         f"`huggingface-cli download` in versions before 1.0), copy the folder here and pass {option} {local}"
     )
-
-
-def truncate_pair(example: dict[str, Any], max_length: int, max_prompt_length: int) -> dict[str, list[int]]:
-    """Token ids of one tokenized pair, cut by the pre-1.0 TRL rule described in the module docstring."""
-    prompt, chosen, rejected = example["prompt_ids"], example["chosen_ids"], example["rejected_ids"]
-    longer = max(len(chosen), len(rejected))
-    if len(prompt) + longer > max_length:
-        prompt = prompt[-max_prompt_length:]
-    if len(prompt) + longer > max_length:
-        completion_budget = max_length - max_prompt_length
-        chosen, rejected = chosen[:completion_budget], rejected[:completion_budget]
-    return {"prompt_ids": prompt, "chosen_ids": chosen, "rejected_ids": rejected}

@@ -1,68 +1,22 @@
 """The training job every process runs: `python -m discovery.retrain.job PLAN.json`.
 
 Under `accelerate launch` each GPU process runs `main`; on a machine without a GPU the launcher calls
-`run` in its own process. The code is the same: TRL's `DPOTrainer` with the objective's loss
-(`ObjectiveDPOTrainer`), the prompt truncation of `discovery.retrain.data`, reference log-probs
+`train_in_this_process`. The code is the same: TRL's `DPOTrainer` with the objective's loss
+(`ObjectiveDPOTrainer`, with the recipe's prompt truncation), reference log-probs
 precomputed as the recipe asks, and at the end the model, tokenizer and model card in the output
 folder (written by the main process only).
 """
 
-import copy
 import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from discovery.errors import UserError
-from discovery.retrain.data import hub_hint, load_split, truncate_pair
+from discovery.retrain.data import hub_hint, load_split
 from discovery.retrain.plan import Plan
-
-RESULT_FILE = "retrain_result.json"
-
-
-class RetrainResult(BaseModel):
-    """What a finished retrain reports: where the model is, and the figures of the run."""
-
-    output_dir: str
-    train_metrics: dict[str, float]
-    eval_metrics: dict[str, float]
-    log_history: list[dict[str, Any]]
-    seconds: float
-    hardware: str  # e.g. "8 x NVIDIA H100 80GB HBM3" or "1 x cpu"
-
-
-def _trainer_class():
-    """`ObjectiveDPOTrainer` plus the recipe's `max_prompt_length`; built lazily to keep imports light."""
-    from trl.trainer.utils import global_then_local_main_first
-
-    from evaluators.training import ObjectiveDPOTrainer
-
-    class RetrainTrainer(ObjectiveDPOTrainer):
-        """Applies `truncate_pair` after TRL tokenizes, before TRL's own length rules can drop pairs."""
-
-        def __init__(self, *args: Any, max_prompt_length: int | None, **kwargs: Any) -> None:
-            self.max_prompt_length = max_prompt_length
-            super().__init__(*args, **kwargs)
-
-        def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
-            if not self.max_prompt_length or args.max_length is None:
-                return super()._prepare_dataset(dataset, processing_class, args, dataset_name)
-            # TRL would drop pairs whose prompt fills max_length; the recipe's rule cuts them instead
-            untruncated = copy.copy(args)
-            untruncated.max_length = None
-            dataset = super()._prepare_dataset(dataset, processing_class, untruncated, dataset_name)
-            with global_then_local_main_first():
-                return dataset.map(
-                    truncate_pair,
-                    fn_kwargs={"max_length": args.max_length, "max_prompt_length": self.max_prompt_length},
-                    num_proc=args.dataset_num_proc,
-                    desc=f"Truncating {dataset_name} prompts to {self.max_prompt_length} tokens",
-                )
-
-    return RetrainTrainer
+from discovery.retrain.result import RESULT_FILE, RetrainResult
 
 
 def _load_model_and_tokenizer(plan: Plan, config):
@@ -93,7 +47,7 @@ def build_trainer(plan: Plan):
     log-probs precomputed (TRL does both while the trainer is built)."""
     from trl import DPOConfig
 
-    from evaluators.training import hardware_defaults
+    from discovery.training import ObjectiveDPOTrainer, hardware_defaults
 
     loss = plan.objective.compile()  # the static gate runs again: unchecked code never executes here
     recipe = plan.to_recipe()
@@ -108,7 +62,7 @@ def build_trainer(plan: Plan):
     model, tokenizer = _load_model_and_tokenizer(plan, config)
     splits = (recipe.dataset_train_split, recipe.dataset_test_split)
     train, test = (load_split(plan.dataset_name, recipe.dataset_config, s) if s else None for s in splits)
-    trainer = _trainer_class()(
+    trainer = ObjectiveDPOTrainer(
         model=model,
         args=config,
         train_dataset=train,
@@ -120,7 +74,7 @@ def build_trainer(plan: Plan):
     return trainer, tokenizer
 
 
-def run(plan: Plan) -> RetrainResult:
+def train_in_this_process(plan: Plan) -> RetrainResult:
     """Train the plan's objective with the plan's recipe; write model, tokenizer and card."""
     from discovery.retrain.card import write_card
 
@@ -170,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     if len(args) != 1:
         sys.exit("usage: python -m discovery.retrain.job PLAN.json")
     try:
-        run(load_plan(Path(args[0])))
+        train_in_this_process(load_plan(Path(args[0])))
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -19,8 +19,9 @@ from discovery.errors import UserError
 from discovery.provenance import library_versions, new_run_id
 from discovery.retrain import distributed
 from discovery.retrain.data import hub_hint, load_split
-from discovery.retrain.job import RESULT_FILE, RetrainResult, run
+from discovery.retrain.job import train_in_this_process
 from discovery.retrain.plan import Plan
+from discovery.retrain.result import RESULT_FILE, RetrainResult
 
 RETRAIN_EVALUATOR = "retrain"
 
@@ -79,10 +80,10 @@ def train(plan: Plan) -> RetrainResult:
     check_machine(plan, gpus_here, has_deepspeed=importlib.util.find_spec("deepspeed") is not None)
     check_sources(plan)
     out = write_launch_files(plan)
-    return _train(plan, out, gpus_here)
+    return _launch(plan, out, gpus_here)
 
 
-def retrain(plan: Plan) -> tuple[RetrainResult, str]:
+def train_and_record(plan: Plan) -> tuple[RetrainResult, str]:
     """Train the plan and record it; returns the figures the job wrote and the archive run id."""
     try:
         result = train(plan)
@@ -94,11 +95,11 @@ def retrain(plan: Plan) -> tuple[RetrainResult, str]:
     return result, record(plan, result)
 
 
-def _train(plan: Plan, out: Path, gpus_here: int) -> RetrainResult:
+def _launch(plan: Plan, out: Path, gpus_here: int) -> RetrainResult:
     """The job here (no GPU) or under accelerate; its logs go to stderr, stdout is for the result."""
     if gpus_here == 0:
         with contextlib.redirect_stdout(sys.stderr):
-            return run(plan)
+            return train_in_this_process(plan)
     finished = subprocess.run(plan.launch.command, stdout=sys.stderr, check=False)
     if finished.returncode != 0:
         raise RuntimeError(f"the training job exited with code {finished.returncode} (its log is above)")
@@ -113,9 +114,18 @@ def record(plan: Plan, result: RetrainResult | None, failure: str | None = None)
     the one figure comparable across objectives; every other measured figure is kept in the seed's
     `extra`.
     """
-    from discovery.archive import Archive, default_runs_dir
-    from discovery.records import CandidateRecord, CandidateStatus, RunRecord, RunStatus, now
-    from evaluators.base import EvaluationResult, SeedResult
+    from discovery.archive import Archive
+    from discovery.config import RunConfig
+    from discovery.paths import default_runs_dir
+    from discovery.records import (
+        CandidateRecord,
+        CandidateStatus,
+        EvaluationResult,
+        RunRecord,
+        RunStatus,
+        SeedResult,
+        now,
+    )
 
     objective = plan.objective
     run_id = new_run_id(prefix="retrain-")
@@ -146,9 +156,9 @@ def record(plan: Plan, result: RetrainResult | None, failure: str | None = None)
         )
     run_record = RunRecord(
         id=run_id,
-        config=plan.model_dump(mode="json"),
+        config=RunConfig(evaluator=RETRAIN_EVALUATOR, generations=0),
+        evaluator_config=plan.model_dump(mode="json"),
         versions=library_versions(),
-        evaluator=RETRAIN_EVALUATOR,
         proposer="none",
         generations_done=1,
         status=RunStatus.FINISHED,

@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from discovery.archive import default_runs_dir
 from discovery.errors import UserError
 from discovery.objectives import Objective
+from discovery.paths import default_runs_dir
 from discovery.resolve import resolve_objective
 from discovery.retrain import distributed
 from discovery.retrain.data import count_rows

@@ -30,10 +30,10 @@ import torch.nn.functional as F
 
 from discovery.objectives.compile import ObjectiveRejected, compile_objective
 from discovery.objectives.contract import FUNCTION_NAME
+from discovery.objectives.gate import check_source
 from discovery.objectives.objective import load_objective
 from discovery.sandbox.checks import SOURCE_FILENAME, Rejection, describe, run_checks
 from discovery.sandbox.confine import RESULT_FD, confine
-from discovery.sandbox.static import check_source
 from discovery.sandbox.verdict import Verdict
 
 _MAX_RESULT_BYTES = 4 * 1024 * 1024

@@ -19,8 +19,8 @@ from textual.widgets.option_list import Option
 
 from discovery.archive import Archive, ArchiveError, RunSummary, list_runs, summarize
 from discovery.records import CandidateRecord, CandidateStatus
+from discovery.resolve import view_in_archive
 from discovery.ui.charts import fitness_chart
-from discovery.ui.lookup import view_in_archive
 from discovery.ui.views import RUN_STYLES, STATUS_STYLES, candidate_detail, curves_panel, display_name
 
 SORTS = ("fitness", "generation", "name", "status")

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 import plotext
 import torch
 
-from discovery.objectives import Objective, load_objective
+from discovery.objectives import PAPER_BETA, Objective, load_objective
 
 POINTS = 201
-DEFAULT_BETA = 0.05  # the paper's beta in every 7B experiment
 
 
 class CurveError(ValueError):
@@ -32,7 +31,7 @@ class Curves:
     gradient: list[float]
 
 
-def compute_curves(objective: Objective, beta: float = DEFAULT_BETA, points: int = POINTS) -> Curves:
+def compute_curves(objective: Objective, beta: float = PAPER_BETA, points: int = POINTS) -> Curves:
     """Evaluate `objective` (compiled through the static gate) for rho in [-10/beta, +10/beta]."""
     try:
         loss_fn = objective.compile()
@@ -52,7 +51,7 @@ def compute_curves(objective: Objective, beta: float = DEFAULT_BETA, points: int
     return Curves(objective.name, beta, rho.tolist(), losses.detach().tolist(), gradient.tolist())
 
 
-def dpo_curves(beta: float = DEFAULT_BETA) -> Curves:
+def dpo_curves(beta: float = PAPER_BETA) -> Curves:
     return compute_curves(load_objective("dpo"), beta)
 
 

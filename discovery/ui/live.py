@@ -8,7 +8,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from discovery.records import CandidateRecord, CandidateStatus
+from discovery.records import CandidateRecord, CandidateStatus, RunRecord
 
 _STATUS_STYLE = {
     CandidateStatus.SCORED: "green",
@@ -21,10 +21,10 @@ _STATUS_STYLE = {
 class LiveRunDisplay:
     """A `LoopObserver` that redraws a small dashboard on stderr (never on stdout)."""
 
-    def __init__(self, run_id: str, proposer: str, evaluator: str, tokens: callable) -> None:
+    def __init__(self) -> None:
         self.console = Console(stderr=True)
-        self.header = f"run {run_id} · proposer {proposer} · evaluator {evaluator}"
-        self.tokens = tokens  # () -> (prompt, completion) tokens spent so far
+        self.header = "starting the run"
+        self.tokens = (0, 0)  # (prompt, completion) LLM tokens spent so far
         self.generation = "seeds"
         self.current: tuple[CandidateRecord, str, float | None] | None = None
         self.best: CandidateRecord | None = None
@@ -39,6 +39,14 @@ class LiveRunDisplay:
     def __exit__(self, *exc) -> None:
         self._live.update(self._render(), refresh=True)
         self._live.__exit__(*exc)
+
+    def run_started(self, run: RunRecord, proposer: str) -> None:
+        self.header = f"run {run.id} · proposer {proposer} · evaluator {run.evaluator}"
+        self._refresh()
+
+    def llm_spend(self, prompt_tokens: int, completion_tokens: int) -> None:
+        self.tokens = (prompt_tokens, completion_tokens)
+        self._refresh()
 
     def generation_started(self, generation: int, total: int) -> None:
         self.generation = f"generation {generation}/{total}"
@@ -66,7 +74,7 @@ class LiveRunDisplay:
         self._live.update(self._render())
 
     def _render(self) -> Group:
-        prompt_tokens, completion_tokens = self.tokens()
+        prompt_tokens, completion_tokens = self.tokens
         lines = [
             Text(self.header, style="bold"),
             Text(f"{self.generation} · LLM tokens {prompt_tokens:,} in / {completion_tokens:,} out"),

@@ -13,10 +13,10 @@ from rich.text import Text
 
 from discovery.archive import RunSummary
 from discovery.objectives import Objective
+from discovery.objectives.gate import check_source
 from discovery.records import CandidateRecord, CandidateStatus, RunStatus
-from discovery.sandbox.static import check_source
+from discovery.resolve import CandidateView
 from discovery.ui.curves import CurveError, compute_curves, dpo_curves, plot
-from discovery.ui.lookup import CandidateView
 
 STATUS_STYLES = {
     CandidateStatus.SCORED: "green",

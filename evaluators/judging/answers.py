@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from discovery.errors import UserError
-from evaluators.base import Progress, no_progress
+from discovery.progress import Progress, no_progress
 from evaluators.judging.questions import Question
 
 Messages = list[dict[str, str]]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
-from evaluators.base import Progress, no_progress
+from discovery.progress import Progress, no_progress
 from evaluators.judging.cache import JudgmentCache, Key, content_hash
 from evaluators.judging.client import JudgeClient, JudgeSettings, Reply, Usage
 from evaluators.judging.prompts import load_judge_prompt, parse_rating, parse_verdict

@@ -12,16 +12,19 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from discovery.llm import API_KEY_ENV
 from discovery.objectives import Objective
+from discovery.paths import cache_root
+from discovery.progress import Progress, no_progress
 from discovery.retrain.distributed import accelerate_command
-from discovery.retrain.job import RetrainResult
 from discovery.retrain.launch import train
 from discovery.retrain.plan import count_steps, keep_total_batch, steps_per_epoch
-from evaluators.base import Evaluator, Progress, default_cache_dir, no_progress
+from discovery.retrain.result import RetrainResult
+from evaluators.base import Evaluator
 from evaluators.judging import options as option_routing
 from evaluators.judging.answers import GenerationSettings, answer_questions
 from evaluators.judging.cache import JudgmentCache
-from evaluators.judging.client import API_KEY_ENV, JudgeSettings, Usage
+from evaluators.judging.client import JudgeSettings, Usage
 from evaluators.judging.grading import Judged
 from evaluators.judging.questions import Question
 from evaluators.judging.recipe_run import TrainingSettings, plan_candidate, training_subset
@@ -78,7 +81,7 @@ class JudgedEvaluator(Evaluator):
         self.generation: GenerationSettings = settings["generation"]
         self.judge: JudgeSettings = settings["judge"]
         storage: Storage = settings["storage"]
-        self.cache_dir = storage.cache_dir or default_cache_dir()
+        self.cache_dir = storage.cache_dir or cache_root()
         self.work_dir = storage.work_dir or self.cache_dir / self.name / "candidates"
         self.keep_models = storage.keep_models
         self._subset: str | None = None
@@ -195,7 +198,7 @@ class JudgedEvaluator(Evaluator):
         prices = (
             f"{self.judge.input_price} / {self.judge.output_price} USD per million tokens (in / out)"
             if self.judge.input_price is not None or self.judge.output_price is not None
-            else "not set: cost is recorded once judge_input_price / judge_output_price are given"
+            else "list prices of known models (set judge_input_price / judge_output_price for others)"
         )
         return {
             "model": self.judge.model,

@@ -22,7 +22,7 @@ from datasets import Dataset, load_from_disk
 from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
 from discovery.objectives import load_objective
-from evaluators.base import Progress
+from discovery.progress import Progress
 from evaluators.sentiment.language import ReviewWriter
 from evaluators.sentiment.oracle import reward
 from evaluators.sentiment.preferences import bradley_terry_pairs, oracle_pairs

@@ -12,7 +12,7 @@ import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from evaluators.base import Progress
+from discovery.progress import Progress
 from evaluators.sentiment.language import Review, vocabulary
 from evaluators.sentiment.settings import TaskSettings
 

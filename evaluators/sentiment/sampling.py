@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerFast
 
-from evaluators.base import Progress, no_progress
+from discovery.progress import Progress, no_progress
 
 BATCH = 250
 

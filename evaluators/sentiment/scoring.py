@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
-from evaluators.base import Progress
+from discovery.progress import Progress
 from evaluators.sentiment.cache import HeldOut
 from evaluators.sentiment.oracle import reward
 from evaluators.sentiment.sampling import completion_logps, sample

@@ -8,7 +8,10 @@ from typing import Any
 
 from discovery.errors import UserError
 from discovery.objectives import Objective
-from evaluators.base import Evaluator, Progress, SeedResult, default_cache_dir, no_progress
+from discovery.paths import cache_root
+from discovery.progress import Progress, no_progress
+from discovery.records import SeedResult
+from evaluators.base import Evaluator
 from evaluators.registry import register
 from evaluators.sentiment.cache import Artefacts, ensure
 from evaluators.sentiment.scoring import score
@@ -38,7 +41,7 @@ class SentimentEvaluator(Evaluator):
         self.preset = preset
         self.task, train = PRESETS[preset]
         self.train = train if beta is None else replace(train, beta=beta)
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_root()
         self._artefacts: Artefacts | None = None
 
     def config(self) -> dict[str, Any]:

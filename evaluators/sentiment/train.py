@@ -15,9 +15,9 @@ from transformers.trainer_callback import PrinterCallback
 from trl import DPOConfig
 
 from discovery.objectives import LossFunction
-from evaluators.base import Progress, no_progress
+from discovery.progress import Progress, no_progress
+from discovery.training import ObjectiveDPOTrainer, dpo_config
 from evaluators.sentiment.settings import TrainSettings
-from evaluators.training import ObjectiveDPOTrainer, dpo_config
 
 
 class _ReportSteps(TrainerCallback):

@@ -6,22 +6,56 @@ per-token log-probs without materialising logits), reads the reference log-probs
 precomputed into the dataset (or computes them with TRL's own `compute_ref_log_probs`), and hands
 the four summed log-prob vectors to the objective. Everything else (data collation, distributed
 launch, DeepSpeed, logging, checkpoints) is TRL's and accelerate's.
+
+This is the only module that touches TRL names that are not public API; `TRL_PRIVATE_NAMES` lists
+them so that a test fails loudly, naming the missing one, when a TRL upgrade removes any.
 """
 
+import copy
 from typing import Any
 
 import torch
 from trl import DPOConfig, DPOTrainer
+from trl.trainer.utils import global_then_local_main_first
 
 from discovery.objectives import LossFunction
+from discovery.training.truncation import truncate_pair
+
+# (owner, attribute): TRL internals this module relies on.
+TRL_PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
+    ("trl.DPOTrainer", "_prepare_dataset"),
+    ("trl.DPOTrainer instance", "_metrics"),
+    ("trl.DPOTrainer instance", "_total_train_tokens"),
+    ("trl.DPOTrainer instance", "_tp_size"),
+    ("trl.trainer.utils", "global_then_local_main_first"),
+)
 
 
 class ObjectiveDPOTrainer(DPOTrainer):
     """A `DPOTrainer` whose per-pair loss is `objective(pc, pr, rc, rr, beta)` instead of a built-in."""
 
-    def __init__(self, *args: Any, objective: LossFunction, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, objective: LossFunction, max_prompt_length: int | None = None, **kwargs: Any
+    ) -> None:
+        """`max_prompt_length` applies the prompt truncation of TRL before 1.0 (see `truncation`)."""
         self.objective = objective
+        self.max_prompt_length = max_prompt_length
         super().__init__(*args, **kwargs)
+
+    def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+        """Tokenize as TRL does, then cut long prompts before TRL's own length rule can drop pairs."""
+        if not self.max_prompt_length or args.max_length is None:
+            return super()._prepare_dataset(dataset, processing_class, args, dataset_name)
+        untruncated = copy.copy(args)
+        untruncated.max_length = None
+        dataset = super()._prepare_dataset(dataset, processing_class, untruncated, dataset_name)
+        with global_then_local_main_first():
+            return dataset.map(
+                truncate_pair,
+                fn_kwargs={"max_length": args.max_length, "max_prompt_length": self.max_prompt_length},
+                num_proc=args.dataset_num_proc,
+                desc=f"Truncating {dataset_name} prompts to {self.max_prompt_length} tokens",
+            )
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """Mean objective loss over the batch, whose rows are all chosen completions, then all rejected."""

@@ -10,7 +10,7 @@ from discovery.errors import UserError
 YAML11_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})  # booleans to YAML 1.1, words to users
 
 
-def parse_assignments(assignments: list[str]) -> dict[str, Any]:
+def parse_options(assignments: list[str]) -> dict[str, Any]:
     """`key=value` strings into a dict; values are read as YAML, so numbers, booleans and lists work.
 
     Dashes in keys become underscores (`--set max-steps=10` is `max_steps`), and `no` / `yes` stay

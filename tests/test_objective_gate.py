@@ -9,7 +9,7 @@ import pytest
 
 from discovery.objectives import PARAMETERS, load_objective, shipped_names
 from discovery.objectives.compile import ObjectiveRejected, compile_objective
-from discovery.sandbox.static import MAX_SOURCE_CHARS, check_source, safe_builtins
+from discovery.objectives.gate import MAX_SOURCE_CHARS, check_source, safe_builtins
 
 SIGNATURE = f"def loss({', '.join(PARAMETERS)}):"
 
