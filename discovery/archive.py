@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from discovery.errors import UserError
+from discovery.errors import UserError, validation_message
 from discovery.records import (
     CandidateRecord,
     CandidateStatus,
@@ -496,11 +496,8 @@ class Archive:
         try:
             return model.model_validate(fields)
         except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            problem = f"{where}: {first['msg']}"
             raise ArchiveError(
-                f"archive {self.path} holds an unreadable {model.__name__} ({problem})"
+                f"archive {self.path} holds an unreadable {model.__name__} ({validation_message(error)})"
             ) from error
 
 

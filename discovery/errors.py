@@ -23,4 +23,5 @@ def validation_message(error: ValidationError, prefix: str = "") -> str:
     """The first problem pydantic found, as `where: what` (where = `prefix` + the field's dotted path)."""
     first = error.errors()[0]
     where = prefix + ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else first["msg"]
+    message = " ".join(first["msg"].removeprefix("Value error, ").split())  # one line, whatever it says
+    return f"{where}: {message}" if where else message

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, PositiveInt, ValidationError, model_validator
 
-from discovery.errors import UserError
+from discovery.errors import UserError, validation_message
 
 RECIPES_PACKAGE = "discovery.recipes"
 DEFAULT_RECIPE = "zephyr-7b-gemma"
@@ -128,12 +128,4 @@ def load_recipe(spec: str = DEFAULT_RECIPE, overrides: dict[str, Any] | None = N
     try:
         return Recipe.model_validate({**fields, **(overrides or {})}), origin
     except ValidationError as error:
-        raise UserError(f"recipe {origin}: {_first_problem(error)}") from error
-
-
-def _first_problem(error: ValidationError) -> str:
-    """The first validation problem as `field: message`, readable on one line."""
-    problem = error.errors()[0]
-    location = ".".join(str(part) for part in problem["loc"])
-    message = problem["msg"].removeprefix("Value error, ")
-    return f"{location}: {message}" if location else message
+        raise UserError(f"recipe {origin}: {validation_message(error)}") from error
