@@ -75,7 +75,9 @@ CREATE TABLE candidates (
     reported TEXT,
     exchange_id INTEGER,
     seconds REAL,
-    created TEXT NOT NULL
+    created TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    isolation TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX candidates_status ON candidates (status, fitness);
 CREATE INDEX candidates_generation ON candidates (generation);
@@ -98,7 +100,7 @@ CREATE TABLE exchanges (
 
 _CANDIDATE_COLUMNS = (
     "id, run_id, generation, name, thought, code, code_hash, is_seed, parents, status, stage, reason, "
-    "fingerprint, metrics, fitness, reported, exchange_id, seconds, created"
+    "fingerprint, metrics, fitness, reported, exchange_id, seconds, created, attempts, isolation"
 )
 _RUN_COLUMNS = (
     "id, evaluator, proposer, generations_done, status, started, ended, config, evaluator_config, versions"
@@ -111,8 +113,11 @@ _EXCHANGE_COLUMNS = (
 
 def _migrate_1_to_2(db: sqlite3.Connection) -> None:
     """Version 1 kept the evaluator's settings inside the run config (and a retrain's plan as the
-    config itself); version 2 keeps them in a column of their own beside a typed run config."""
+    config itself); version 2 keeps them in a column of their own beside a typed run config, and
+    counts each candidate's evaluation attempts and the confinement its training had."""
     db.execute("ALTER TABLE run ADD COLUMN evaluator_config TEXT NOT NULL DEFAULT '{}'")
+    db.execute("ALTER TABLE candidates ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE candidates ADD COLUMN isolation TEXT NOT NULL DEFAULT '{}'")
     db.execute(
         "UPDATE run SET evaluator_config = config, "
         "config = json_object('evaluator', 'retrain', 'generations', 0) WHERE evaluator = 'retrain'"
@@ -550,13 +555,15 @@ def _candidate_values(candidate: CandidateRecord) -> tuple:
         candidate.exchange_id,
         candidate.seconds,
         candidate.created.isoformat(),
+        candidate.attempts,
+        _dump(candidate.isolation),
     )
 
 
 def _candidate_fields(row: sqlite3.Row) -> dict[str, Any]:
     fields = dict(row)
     del fields["fitness"]  # derived from metrics
-    for name in ("parents", "fingerprint", "metrics", "reported"):
+    for name in ("parents", "fingerprint", "metrics", "reported", "isolation"):
         fields[name] = _load(fields[name])
     fields["is_seed"] = bool(fields["is_seed"])
     return fields

@@ -7,16 +7,15 @@ recorded is finished rather than proposed anew.
 """
 
 import time
-import traceback
-from pathlib import Path
 from typing import Protocol
 
 from discovery.archive import Archive
 from discovery.config import RunConfig
-from discovery.errors import ServiceUnavailable
+from discovery.execution.job import JobOutcome, JobSettings
+from discovery.execution.local import LocalExecutor, WorkerLost
 from discovery.objectives import Objective, load_objective, shipped_catalog
 from discovery.objectives.objective import reported_source
-from discovery.proposers.base import Proposal, ProposalContext, Proposer
+from discovery.proposers.base import Check, Proposal, ProposalContext, Proposer
 from discovery.records import (
     CandidateRecord,
     CandidateStatus,
@@ -28,6 +27,8 @@ from discovery.records import (
 from discovery.sandbox import Validator, Verdict, same_objective
 from discovery.seed_scores import SeedScoreCache
 from evaluators import Evaluator
+
+MAX_ATTEMPTS = 2
 
 
 class LoopObserver(Protocol):
@@ -78,6 +79,8 @@ class DiscoveryLoop:
         config: RunConfig,
         proposer: Proposer,
         evaluator: Evaluator,
+        executor: LocalExecutor,
+        jobs: JobSettings,
         validator: Validator,
         seed_scores: SeedScoreCache,
         observer: LoopObserver,
@@ -86,6 +89,8 @@ class DiscoveryLoop:
         self.config = config
         self.proposer = proposer
         self.evaluator = evaluator
+        self.executor = executor
+        self.jobs = jobs
         self.validator = validator
         self.seed_scores = seed_scores
         self.observer = observer
@@ -184,30 +189,45 @@ class DiscoveryLoop:
         return candidate
 
     def _evaluate(self, candidate: CandidateRecord) -> CandidateRecord:
-        objective = Objective(
-            name=candidate.name, source=candidate.code, origin=f"archive:{candidate.run_id}"
-        )
+        """Train and score a validated candidate; any failure of it is recorded as its own."""
         metrics = self.seed_scores.lookup(candidate.code_hash) if candidate.is_seed else None
         if metrics is None:
-            try:
-                metrics = self.evaluator.evaluate(
-                    objective,
-                    self.config.training_seeds,
-                    lambda phase, fraction: self.observer.candidate_phase(candidate, phase, fraction),
-                )
-            except ServiceUnavailable:
-                raise  # the task's infrastructure failed, not the candidate: stop, resume later
-            except Exception as error:  # a candidate's failure is feedback, never the run's end
-                candidate.status = CandidateStatus.FAILED
-                candidate.reason = _failure_text(error)
+            outcome = self._run_job(candidate)
+            candidate.isolation = outcome.isolation
+            if outcome.result is None:
+                candidate.status, candidate.reason = CandidateStatus.FAILED, outcome.failure
                 self.archive.update_candidate(candidate)
                 return candidate
+            metrics = outcome.result
             if candidate.is_seed:
                 self.seed_scores.store(candidate.code_hash, metrics)
         candidate.metrics = metrics.model_copy(update={"objective": candidate.name})
         candidate.status = CandidateStatus.SCORED
         self.archive.update_candidate(candidate)
         return candidate
+
+    def _run_job(self, candidate: CandidateRecord) -> JobOutcome:
+        """The candidate's job, tried again if the process running it died, at most `MAX_ATTEMPTS`
+        times over the run's whole life: each attempt is committed before it starts, so a candidate
+        whose training keeps killing the process (and `discover` with it) fails on resume."""
+        objective = Objective(
+            name=candidate.name, source=candidate.code, origin=f"archive:{candidate.run_id}"
+        )
+        job = self.jobs.job(
+            objective, self.config.training_seeds, self.archive.run_dir / "jobs" / candidate.id
+        )
+        while candidate.attempts < MAX_ATTEMPTS:
+            candidate.attempts += 1
+            self.archive.update_candidate(candidate)
+            try:
+                return self.executor.evaluate(
+                    job, lambda phase, fraction: self.observer.candidate_phase(candidate, phase, fraction)
+                )
+            except WorkerLost as lost:
+                self.observer.notice(f"{lost}; trying {candidate.id} again")
+        return JobOutcome(
+            failure=f"its evaluation ended the process running it {MAX_ATTEMPTS} times; not tried again"
+        )
 
     def _verdict(self, code: str) -> Verdict:
         """Sandbox verdicts by code, so the proposer's pre-check and the loop share one validation."""
@@ -239,11 +259,12 @@ class DiscoveryLoop:
         self.observer.notice(f"generation {generation}: asking the {self.proposer.name} proposer")
         return self.proposer.propose(self._context(generation), self.config.population, self._check)
 
-    def _check(self, code: str) -> str | None:
-        """The proposer's pre-check: the exact reason a candidate would be rejected, or None."""
+    def _check(self, code: str) -> Check:
+        """The proposers' pre-check: the exact reason a candidate would be rejected, and the
+        sandbox's measure of how it trains."""
         verdict = self._verdict(code)
         if not verdict.ok:
-            return f"rejected at the {verdict.stage} stage: {verdict.reason}"
+            return Check(f"rejected at the {verdict.stage} stage: {verdict.reason}", None)
         probe = CandidateRecord(
             id="", run_id="", generation=0, name="", thought="", code=code,
             code_hash=Objective(name="probe", source=code, origin="probe").code_hash,
@@ -251,10 +272,11 @@ class DiscoveryLoop:
         )  # fmt: skip
         original = self._duplicate_of(probe)
         if original is not None:
-            return (
+            reason = (
                 f"duplicate: behaves the same as {original.name} ({original.id}); propose something different"
             )
-        return None
+            return Check(reason, verdict.behaviour)
+        return Check(None, verdict.behaviour)
 
     def _context(self, generation: int) -> ProposalContext:
         proposals = [c for c in self.archive.candidates() if not c.is_seed]
@@ -290,10 +312,3 @@ class DiscoveryLoop:
             candidate.status = CandidateStatus.INVALID
             candidate.stage, candidate.reason = "reply", proposal.error
         return candidate
-
-
-def _failure_text(error: BaseException) -> str:
-    """The error and the innermost frame, short enough to feed back to a proposer."""
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    return f"{type(error).__name__}: {error}{where}"[:2000]

@@ -128,6 +128,8 @@ class CandidateRecord(BaseModel):
     reported: ReportedFigures | None = None
     exchange_id: int | None = None  # the LLM exchange that produced it
     seconds: float | None = None  # validation + training + scoring
+    attempts: int = 0  # evaluations started (a process killed mid-training leaves one behind)
+    isolation: dict[str, bool] = Field(default_factory=dict)  # confinement layers its training had
     created: datetime = Field(default_factory=now)
 
     @property

@@ -14,6 +14,8 @@ from pathlib import Path
 from discovery.archive import Archive
 from discovery.config import RunConfig
 from discovery.errors import ServiceUnavailable, UserError
+from discovery.execution.job import JobSettings, available_cores
+from discovery.execution.local import LocalExecutor
 from discovery.loop import DiscoveryLoop, LoopObserver, SilentObserver
 from discovery.paths import cache_root
 from discovery.proposers.base import Proposer
@@ -26,6 +28,7 @@ from discovery.seed_scores import SeedScoreCache, evaluator_key
 from evaluators import Evaluator, get_evaluator
 
 SEED_SCORES_FILE = "seed-scores.sqlite"
+WORKER_LOG = "worker.log"  # the evaluation worker's own output: library warnings, tracebacks
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -71,7 +74,7 @@ def start_run(runs_dir: Path, config: RunConfig, observer: LoopObserver | None =
     observer = observer or SilentObserver()
     if notice:
         observer.notice(notice)
-    evaluator = get_evaluator(config.evaluator, **config.evaluator_options)
+    evaluator = get_evaluator(config.evaluator, config.evaluator_options, cache_root(runs_dir))
     run = RunRecord(
         id=new_run_id(),
         config=config,
@@ -97,7 +100,7 @@ def resume_run(
         archive.update_run(run)
     config = run.config
     proposer, _ = make_proposer(config.model_copy(update={"proposer": run.proposer}))
-    evaluator = get_evaluator(config.evaluator, **config.evaluator_options)
+    evaluator = get_evaluator(config.evaluator, config.evaluator_options, cache_root(runs_dir))
     return _run_to_end(archive, proposer, evaluator, runs_dir, observer or SilentObserver())
 
 
@@ -114,7 +117,13 @@ def _run_to_end(
         validator = stack.enter_context(Validator())
         seed_scores = SeedScoreCache(cache_root(runs_dir) / SEED_SCORES_FILE, key)
         stack.callback(seed_scores.close)
-        loop = DiscoveryLoop(archive, run.config, proposer, evaluator, validator, seed_scores, observer)
+        executor = stack.enter_context(LocalExecutor(log=archive.run_dir / WORKER_LOG))
+        jobs = JobSettings.of(
+            evaluator, run.config.evaluator_options, cache_root(runs_dir), threads=available_cores()
+        )
+        loop = DiscoveryLoop(
+            archive, run.config, proposer, evaluator, executor, jobs, validator, seed_scores, observer
+        )
         try:
             run = loop.run()
         except ServiceUnavailable as error:

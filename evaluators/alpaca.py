@@ -13,6 +13,7 @@ import json
 import random
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
@@ -134,7 +135,11 @@ class AlpacaEvaluator(JudgedEvaluator):
                 path.write_text(json.dumps(self._baseline_answers, indent=1))
         return self._baseline_answers
 
-    def evaluate_seed(self, objective: Objective, seed: int, progress: Progress = no_progress) -> SeedResult:
+    def train(self, objective: Objective, seed: int, output_dir: Path, progress: Progress) -> None:
+        if self.task.trained_model is None:  # a finished model is judged as it is
+            super().train(objective, seed, output_dir, progress)
+
+    def score(self, output_dir: Path, seed: int, progress: Progress) -> SeedResult:
         started = time.perf_counter()
         prompts = self.prompts
         baseline = self.baseline_answers(progress)
@@ -142,7 +147,7 @@ class AlpacaEvaluator(JudgedEvaluator):
         if self.task.trained_model is not None:
             answers = answer_questions(self.task.trained_model, prompts, self.generation, seed, progress)
         else:
-            result, answers = self.train_and_answer(objective, seed, prompts, progress)
+            result, answers = self.trained_answers(output_dir, seed, prompts, progress)
             train_seconds = result.seconds
             if "train_loss" in result.train_metrics:
                 extra["train_loss"] = result.train_metrics["train_loss"]

@@ -1,18 +1,39 @@
-"""The evaluator interface shared by `discover evaluate`, `discover run` and `discover retrain`."""
+"""The evaluator interface shared by `discover evaluate`, `discover run` and the judged evaluators.
+
+An evaluator is split along the trust boundary. `train` runs inside a confined process
+(`discovery.execution`), because it calls the candidate's loss; its only output is files in its
+output folder: the trained weights (safetensors) and small logs. `score` runs in a process that
+never executed candidate code: it loads those weights as untrusted data and computes every figure,
+so a candidate can never write its own fitness.
+"""
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
 
 from discovery.objectives import Objective
 from discovery.progress import Progress, no_progress
-from discovery.records import EvaluationResult, SeedResult
+from discovery.records import SeedResult
+
+
+class TrainingLimits(BaseModel):
+    """What one seed's confined training may use; the evaluator proposes, the run config may change."""
+
+    timeout_s: float = Field(gt=0, description="wall-clock seconds before all its processes are killed")
+    memory_mb: int | None = Field(
+        gt=0,
+        description="address space on top of what the trainer maps at its start; None: no limit "
+        "(GPU drivers map far more address space than memory exists, so a GPU trainer gets none)",
+    )
 
 
 class Evaluator(ABC):
     """Build (or load) a task once, then train and score any number of objectives on it.
 
     Subclasses set `name` and `description`, take their options as constructor keywords, and
-    implement `prepare`, `evaluate_seed`, `config` and `figures`.
+    implement `config`, `figures`, `prepare`, `limits`, `train` and `score`.
     """
 
     name: ClassVar[str]
@@ -28,16 +49,32 @@ class Evaluator(ABC):
 
     @abstractmethod
     def prepare(self, progress: Progress = no_progress) -> None:
-        """Build or load everything the task needs (data, reference model, caches). Idempotent."""
+        """Build or load everything the task needs (data, reference model, caches). Idempotent.
+
+        Runs in trusted processes only, before any candidate trains."""
 
     @abstractmethod
-    def evaluate_seed(self, objective: Objective, seed: int, progress: Progress = no_progress) -> SeedResult:
-        """Train a policy with `objective` from the reference, score it, and return the figures."""
+    def limits(self) -> TrainingLimits:
+        """Deadline and memory of one seed's training at this task's size."""
 
-    def evaluate(
-        self, objective: Objective, seeds: list[int], progress: Progress = no_progress
-    ) -> EvaluationResult:
-        """Run `evaluate_seed` for every seed and aggregate."""
-        self.prepare(progress)
-        results = [self.evaluate_seed(objective, seed, progress) for seed in seeds]
-        return EvaluationResult.from_seeds(objective.name, results)
+    def readable_paths(self) -> list[Path]:
+        """Files and folders the confined trainer must read (the built task), mounted read-only."""
+        return []
+
+    def trainer_environment(self) -> dict[str, str]:
+        """Variables the confined trainer needs (where a model cache is); it gets no others."""
+        return {}
+
+    @abstractmethod
+    def train(self, objective: Objective, seed: int, output_dir: Path, progress: Progress) -> None:
+        """Train a policy with the objective from the reference and write it into `output_dir`.
+
+        Runs confined, with `output_dir` as the only writable folder and no network: only here is
+        the objective compiled (`objective.compile()`, which runs the static gate) and called.
+        Everything written there is read back by `score` as untrusted data."""
+
+    @abstractmethod
+    def score(self, output_dir: Path, seed: int, progress: Progress) -> SeedResult:
+        """The figures of the policy `train` wrote into `output_dir`; runs in a trusted process.
+
+        Raises `UntrustedOutput` when the folder does not hold a usable policy."""

@@ -9,11 +9,11 @@ math / reasoning / coding answers against the reference answer). The fitness is 
 
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from discovery.objectives import Objective
 from discovery.progress import Progress, no_progress
 from discovery.records import SeedResult
 from evaluators.judging.grading import judge_all, single_grades
@@ -77,10 +77,10 @@ class MTBenchEvaluator(JudgedEvaluator):
         self.prepare_training(progress)
         _ = self.questions
 
-    def evaluate_seed(self, objective: Objective, seed: int, progress: Progress = no_progress) -> SeedResult:
+    def score(self, output_dir: Path, seed: int, progress: Progress) -> SeedResult:
         started = time.perf_counter()
         questions = self.questions
-        result, answers = self.train_and_answer(objective, seed, questions, progress)
+        result, answers = self.trained_answers(output_dir, seed, questions, progress)
         requests = single_grades(questions, answers, self.judge.model)
         judged = judge_all(requests, self.judge, self.cache, progress)
         grades = [value for value in judged.values if value is not None]

@@ -1,27 +1,32 @@
-"""A test double for the loop: scores an objective in milliseconds, without training.
+"""A test double for the loop: scores an objective in milliseconds, without a model.
 
-Fitness is how strongly the loss pushes the chosen log-prob up on a fixed batch, squashed to
-(0, 1); a source containing the word CRASH raises during "training", as a diverging candidate would.
-Every evaluation is counted per code hash so tests can prove nothing is scored twice.
+"Training" computes how strongly the loss pushes the chosen log-prob up on a fixed batch and writes
+it to a file; scoring squashes that to (0, 1). A source containing the word CRASH raises during
+training, as a diverging candidate would. Each scoring appends the candidate's job folder to a log in
+the cache folder, so tests can prove nothing is trained twice, across processes.
 """
 
-from collections import Counter
-from typing import ClassVar
+import json
+from pathlib import Path
 
 import torch
 
 from discovery.objectives import Objective
 from discovery.records import SeedResult
 from evaluators import Evaluator, register
+from evaluators.base import TrainingLimits
+
+PUSH_FILE = "push.json"
+LOG_NAME = "probe-evaluations.log"
 
 
 @register
 class ProbeEvaluator(Evaluator):
     name = "probe"
     description = "test double: gradient-direction score, no training"
-    evaluations: ClassVar[Counter] = Counter()
 
-    def __init__(self, **options) -> None:
+    def __init__(self, cache_dir: Path, **options) -> None:
+        self.cache_dir = Path(cache_dir)
         self.options = options
 
     def config(self) -> dict:
@@ -31,15 +36,28 @@ class ProbeEvaluator(Evaluator):
         return {"fitness": "sigmoid of the mean push on the chosen log-prob (test double)"}
 
     def prepare(self, progress=None) -> None:
-        pass
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
 
-    def evaluate_seed(self, objective: Objective, seed: int, progress=None) -> SeedResult:
-        ProbeEvaluator.evaluations[objective.code_hash] += 1
+    def limits(self) -> TrainingLimits:
+        return TrainingLimits(timeout_s=60, memory_mb=2048)
+
+    def train(self, objective: Objective, seed: int, output_dir: Path, progress) -> None:
         if "CRASH" in objective.source:
             raise RuntimeError("loss became NaN at step 3")
         generator = torch.Generator().manual_seed(seed)
         inputs = [(-torch.rand(16, generator=generator, dtype=torch.float64) * 40) for _ in range(4)]
         inputs[0].requires_grad_(True)
         objective.compile()(*inputs, 0.1).mean().backward()
-        push = -inputs[0].grad.mean().item()
+        (output_dir / PUSH_FILE).write_text(json.dumps(-inputs[0].grad.mean().item()))
+
+    def score(self, output_dir: Path, seed: int, progress) -> SeedResult:
+        push = float(json.loads((output_dir / PUSH_FILE).read_text()))
+        with open(self.cache_dir / LOG_NAME, "a") as log:
+            log.write(f"{output_dir.parent.name}\n")
         return SeedResult(seed=seed, fitness=float(torch.sigmoid(torch.tensor(push * 100))), seconds=0.0)
+
+
+def evaluations(cache_dir: Path) -> list[str]:
+    """The job folders (candidate ids) scored so far with this cache folder, in order."""
+    log = Path(cache_dir) / LOG_NAME
+    return log.read_text().split() if log.is_file() else []

@@ -8,7 +8,7 @@ from discovery.config import RunConfig
 from discovery.records import CandidateStatus, RunStatus
 from discovery.runner import resume_run, start_run
 from tests.cli import discover
-from tests.probe_evaluator import ProbeEvaluator
+from tests.probe_evaluator import evaluations
 
 SEEDS = ["dpo", "slic", "discopop"]
 
@@ -39,14 +39,15 @@ def test_builtin_run_scores_seeds_and_new_candidates(tmp_path) -> None:
 
 
 def test_seed_scores_are_reused_by_later_runs_with_the_same_evaluator(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("DISCOVER_CACHE", str(tmp_path / "cache"))  # a cache no other test has filled
-    ProbeEvaluator.evaluations.clear()
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("DISCOVER_CACHE", str(cache))  # a cache no other test has filled
     start_run(tmp_path, probe_config(generations=0))
-    first = dict(ProbeEvaluator.evaluations)
+    first = evaluations(cache)
+    assert sorted(first) == sorted(f"seed-{name}" for name in SEEDS)
     start_run(tmp_path, probe_config(generations=0))
-    assert dict(ProbeEvaluator.evaluations) == first
+    assert evaluations(cache) == first
     start_run(tmp_path, probe_config(generations=0, evaluator_options={"variant": 2}))
-    assert all(count == 2 for count in ProbeEvaluator.evaluations.values())
+    assert sorted(evaluations(cache)) == sorted(first * 2)
 
 
 def test_failed_training_is_recorded_with_its_error_and_the_run_goes_on(tmp_path, monkeypatch) -> None:

@@ -6,15 +6,22 @@ import math
 import plotext
 import pytest
 
-from discovery.objectives import Objective, load_objective
+from discovery.objectives import load_objective
+from discovery.sandbox import CurvesUnavailable
 from discovery.ui.charts import best_so_far, fitness_chart
-from discovery.ui.curves import CurveError, compute_curves, dpo_curves, plot
+from discovery.ui.curves import CurveSource, plot
 from tests.archive_factory import proposal, seed_candidates
 
 
-def test_dpo_curves_match_the_closed_form() -> None:
+@pytest.fixture(scope="module")
+def source():
+    with CurveSource() as curves:
+        yield curves
+
+
+def test_dpo_curves_match_the_closed_form(source) -> None:
     beta = 0.1
-    curves = dpo_curves(beta)
+    curves = source.dpo(beta)
     assert curves.rho[0] == pytest.approx(-100) and curves.rho[-1] == pytest.approx(100)
     for rho, loss, gradient in zip(curves.rho[::20], curves.loss[::20], curves.gradient[::20], strict=True):
         z = beta * rho
@@ -22,23 +29,20 @@ def test_dpo_curves_match_the_closed_form() -> None:
         assert gradient == pytest.approx(-beta / (1 + math.exp(z)), rel=1e-4, abs=1e-6)
 
 
-def test_objectives_that_cannot_be_drawn_say_why() -> None:
+def test_objectives_that_cannot_be_drawn_say_why(source) -> None:
     header = (
         "def loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, "
         "reference_rejected_logps, beta):\n"
     )
-    gated = Objective(
-        name="os", source="import os\n" + header + "    return policy_chosen_logps\n", origin="t"
-    )
-    with pytest.raises(CurveError, match="os"):
-        compute_curves(gated)
-    scalar = Objective(name="mean", source=header + "    return policy_chosen_logps.mean()\n", origin="t")
-    with pytest.raises(CurveError, match=r"loss returned \(\), expected \(201,\)"):
-        compute_curves(scalar)
+    with pytest.raises(CurvesUnavailable, match="os"):
+        source.curves("import os\n" + header + "    return policy_chosen_logps\n")
+    with pytest.raises(CurvesUnavailable, match=r"loss returned \(\), expected \(201,\)"):
+        source.curves(header + "    return policy_chosen_logps.mean()\n")
 
 
-def test_the_plot_names_both_curves_and_flags_clipping() -> None:
-    text = plotext.uncolorize(plot(compute_curves(load_objective("ipo")), dpo_curves(), width=100, height=16))
+def test_the_plot_names_both_curves_and_flags_clipping(source) -> None:
+    ipo = source.curves(load_objective("ipo").source)
+    text = plotext.uncolorize(plot("ipo", ipo, source.dpo(), width=100, height=16))
     assert "ipo" in text and "dpo" in text and "loss (clipped)" in text and "rho (beta = 0.05)" in text
 
 

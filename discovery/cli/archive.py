@@ -117,6 +117,7 @@ def show(
     DPO's. A shipped objective is shown with the figures the paper reported for it.
     """
     from discovery.resolve import resolve_candidate
+    from discovery.ui.curves import CurveSource
     from discovery.ui.views import candidate_detail, curves_panel
 
     view = resolve_candidate(candidate, runs_dir, run)
@@ -124,7 +125,8 @@ def show(
         typer.echo(json.dumps(view.to_json(), indent=2))
         return
     console = Console()
-    console.print(candidate_detail(view, curves_panel(view, min(console.width, 120))))
+    with CurveSource() as curves:
+        console.print(candidate_detail(view, curves_panel(view, curves, min(console.width, 120))))
 
 
 @app.command("export")

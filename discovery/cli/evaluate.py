@@ -3,6 +3,7 @@
 import contextlib
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import typer
@@ -10,51 +11,14 @@ from rich.console import Console
 from rich.table import Table
 
 from discovery.cli import app
-from discovery.errors import ServiceUnavailable, UserError
-from discovery.objectives import Objective
-from discovery.objectives.compile import ObjectiveRejected
+from discovery.errors import UserError
 from discovery.options import parse_options
+from discovery.paths import cache_root
 from discovery.quiet import quiet_libraries
-from discovery.records import EvaluationResult, SeedResult
 from discovery.resolve import resolve_objective
 
 _console = Console(stderr=True)
-
-
-def _compiled(objective: Objective) -> None:
-    """Fail fast, before any training, on source that does not pass the gate or does not run."""
-    import torch
-
-    try:
-        loss = objective.compile()
-    except ObjectiveRejected as error:
-        raise UserError(f"objective {objective.name} rejected: {error}") from error
-    except Exception as error:  # the source ran at import time and failed: the user's code, not ours
-        raise UserError(
-            f"objective {objective.name} failed to load: {type(error).__name__}: {error}"
-        ) from error
-    inputs = [torch.randn(4, dtype=torch.float64) - 10 for _ in range(4)]
-    try:
-        losses = loss(*inputs, 0.1)
-    except Exception as error:
-        raise UserError(
-            f"objective {objective.name} failed on a test batch: {type(error).__name__}: {error}"
-        ) from error
-    if not isinstance(losses, torch.Tensor) or losses.shape != (4,):
-        shape = tuple(losses.shape) if isinstance(losses, torch.Tensor) else type(losses).__name__
-        raise UserError(f"objective {objective.name} must return per-pair losses of shape (N,), got {shape}")
-
-
-def _evaluate_seed(task, objective: Objective, seed: int, report) -> SeedResult:
-    """One seed; an objective that breaks training (NaN, shape errors) is the user's, in one line."""
-    try:
-        return task.evaluate_seed(objective, seed, report)
-    except (UserError, ServiceUnavailable, KeyboardInterrupt):
-        raise
-    except Exception as error:
-        raise UserError(
-            f"training or scoring {objective.name} (seed {seed}) failed: {type(error).__name__}: {error}"
-        ) from error
+WORKER_LOG = "evaluate-worker.log"  # the evaluation worker's own output, beside the built tasks
 
 
 def _table(results: list) -> Table:
@@ -102,20 +66,36 @@ def evaluate(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else."),
 ) -> None:
-    """Train a policy with each OBJECTIVE and score it against the reference (fitness = win rate)."""
+    """Train a policy with each OBJECTIVE and score it against the reference (fitness = win rate).
+
+    Each objective is validated by the sandbox first; training runs in a confined process, scoring
+    in one that never ran the objective's code. An objective whose training fails is reported as
+    failed (exit code 1); the others are still scored."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from discovery.execution.job import JobSettings, available_cores
+    from discovery.execution.local import LocalExecutor
+    from discovery.sandbox import Validator
     from evaluators.registry import get_evaluator
 
     resolved = [resolve_objective(spec) for spec in objectives]
-    for objective in resolved:
-        _compiled(objective)
+    given = {"beta": beta, "preset": preset}
+    options = {key: value for key, value in given.items() if value is not None} | parse_options(
+        evaluator_options
+    )
+    cache = cache_dir or cache_root()
+    task = get_evaluator(evaluator, options, cache)
+    with Validator() as validator:  # a verdict the loop would act on is a note here: users measure
+        for objective in resolved:
+            verdict = validator.validate(objective.source)
+            if verdict.stage == "static":
+                raise UserError(f"objective {objective.name} fails the static gate: {verdict.reason}")
+            if not verdict.ok:
+                note = f"note: {objective.name} fails the sandbox's {verdict.stage} check ({verdict.reason})"
+                _console.print(f"{note}; training it anyway", highlight=False, markup=False)
     quiet_libraries()
-    given = {"beta": beta, "preset": preset, "cache_dir": cache_dir}
-    options = {key: value for key, value in given.items() if value is not None}
-    task = get_evaluator(evaluator, **options, **parse_options(evaluator_options))
-
-    summaries = []
+    settings = JobSettings.of(task, options, cache, threads=available_cores())
+    results, failures = [], {}
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -123,20 +103,34 @@ def evaluate(
         TimeElapsedColumn(),
     )
     # Libraries may print to stdout; with --json stdout carries the JSON document only
-    with contextlib.redirect_stdout(sys.stderr), Progress(*columns, console=_console, transient=True) as bar:
+    with (
+        contextlib.redirect_stdout(sys.stderr),
+        Progress(*columns, console=_console, transient=True) as bar,
+        LocalExecutor(log=cache / WORKER_LOG) as executor,
+        tempfile.TemporaryDirectory(prefix="discover-evaluate-") as work,
+    ):
         current = bar.add_task("preparing task", total=1.0, phase="")
 
         def report(phase: str, fraction: float | None) -> None:
             bar.update(current, completed=fraction or 0.0, phase=phase)
 
         task.prepare(report)
-        for objective in resolved:
-            per_seed = []
-            for seed in range(seeds):
-                bar.update(current, description=f"{objective.name} seed {seed}", completed=0.0)
-                per_seed.append(_evaluate_seed(task, objective, seed, report))
-            summaries.append(EvaluationResult.from_seeds(objective.name, per_seed))
+        for index, objective in enumerate(resolved):
+            bar.update(
+                current, description=f"{objective.name} ({seeds} seed{'s' * (seeds > 1)})", completed=0.0
+            )
+            job = settings.job(objective, list(range(seeds)), Path(work) / str(index))
+            outcome = executor.evaluate(job, report)
+            if outcome.result is None:
+                failures[objective.name] = outcome.failure
+            else:
+                results.append(outcome.result)
     if as_json:
-        typer.echo(json.dumps({"results": [summary.model_dump() for summary in summaries]}))
+        document = {"results": [result.model_dump() for result in results], "failures": failures}
+        typer.echo(json.dumps(document))
     else:
-        Console().print(_table(summaries))
+        Console().print(_table(results))
+        for name, reason in failures.items():
+            _console.print(f"{name} failed: {reason}", highlight=False, markup=False)
+    if failures:
+        raise typer.Exit(1)

@@ -2,15 +2,24 @@
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
 from discovery.records import CandidateRecord, ExchangeRecord
 
-# check(code) -> None when the code passes the sandbox and is no duplicate, else the exact reason.
-# Proposers use it to spend their one repair turn on a rejected candidate.
-Checker = Callable[[str], str | None]
+
+@dataclass(frozen=True)
+class Check:
+    """What the loop says of a draft before it is offered: proposers spend a repair turn on `reason`,
+    and the built-in one steers away from behaviours it has already tried."""
+
+    reason: str | None  # None: it passes the sandbox and duplicates nothing archived
+    behaviour: list[float] | None  # its unit gradient signature from the sandbox; None if rejected there
+
+
+Checker = Callable[[str], Check]
 
 
 class ProposalContext(BaseModel):

@@ -2,29 +2,29 @@
 
 Each proposal applies one move from `mutations` (blend two objectives, modulate their mix by the
 margin, add a margin, a tail or a temperature, retune named constants) to parents drawn by
-tournament on fitness, with some purely random draws for exploration. Drafts are screened in
-process (they must run, favour the chosen answer, and train differently from every known
-objective) and then offered to the loop's `check`; a draft `check` rejects is replaced by another,
-up to a few times. Everything is drawn from a generator seeded by (seed, generation), so a run with
-the same seed and the same archive proposes the same objectives.
+tournament on fitness, with some purely random draws for exploration. Drafts are screened in the
+sandbox through the loop's `check` (they must pass it, and train differently from every known
+objective: the sandbox measures each draft's gradient signature); a draft the archive already has
+is replaced by another, up to a few times. Everything is drawn from a generator seeded by (seed,
+generation), so a run with the same seed and the same archive proposes the same objectives.
 
 It lets the whole product run offline, and it is the baseline an LLM proposer has to beat.
 """
 
+import math
 import random
-
-import torch
 
 from discovery.objectives import load_objective, shipped_names
 from discovery.proposers.base import Checker, Proposal, ProposalContext, Proposer
 from discovery.proposers.mutations import MOVES, Draft, Parent
 from discovery.proposers.naming import unique_name
-from discovery.proposers.screening import same_behaviour, screen
 from discovery.proposers.splice import spliceable
 from discovery.records import CandidateStatus
 
 _TOURNAMENT = 3
 _EXPLORE = 0.25  # share of parent draws made uniformly at random instead of by tournament
+# Gradient signatures this aligned (cosine) mean the same training signal up to a learning-rate factor.
+_SAME_BEHAVIOUR = 0.9999
 
 
 class BuiltinProposer(Proposer):
@@ -33,17 +33,17 @@ class BuiltinProposer(Proposer):
     name = "builtin"
 
     def __init__(self, seed: int = 0, max_checks: int = 4, max_drafts: int = 60) -> None:
-        """`max_checks` bounds the calls to `check` per proposal; `max_drafts` the drafts screened."""
+        """`max_checks` bounds the drafts offered per proposal that the sandbox passes but the archive
+        already has; `max_drafts` bounds the drafts tried."""
         self.seed = seed
         self.max_checks = max_checks
         self.max_drafts = max_drafts
-        self._behaviours: dict[str, torch.Tensor | None] = {}  # source -> gradient signature
 
     def propose(self, context: ProposalContext, count: int, check: Checker) -> list[Proposal]:
         # A string seed keeps runs with neighbouring seeds from replaying each other's generations.
         rng = random.Random(f"builtin:{self.seed}:{context.generation}")
         pool = _parents(context)
-        known = [behaviour for parent in pool if (behaviour := self._behaviour(parent.code)) is not None]
+        known = [behaviour for parent in pool if (behaviour := check(parent.code).behaviour) is not None]
         taken = {candidate.name for candidate in [*context.best, *context.recent]} | set(shipped_names())
         proposals = []
         for _ in range(count):
@@ -57,7 +57,7 @@ class BuiltinProposer(Proposer):
         self,
         rng: random.Random,
         pool: list[Parent],
-        known: list[torch.Tensor],
+        known: list[list[float]],
         check: Checker,
         generation: int,
     ) -> Proposal:
@@ -67,13 +67,12 @@ class BuiltinProposer(Proposer):
             draft = _draft(rng, pool)
             if draft is None:
                 continue
-            verdict = screen(draft.code)
+            verdict = check(draft.code)
             behaviour = verdict.behaviour
             if behaviour is None or any(same_behaviour(behaviour, other) for other in known):
-                continue
+                continue  # broken in the sandbox, or it trains like an objective already tried
             known.append(behaviour)  # never offer the same behaviour twice, accepted or not
-            reason = check(draft.code)
-            if reason is None:
+            if verdict.reason is None:
                 return _proposal(draft)
             rejected, checks = draft, checks + 1
             if checks >= self.max_checks:
@@ -87,10 +86,12 @@ class BuiltinProposer(Proposer):
             error=f"the built-in proposer found no new working objective in {self.max_drafts} drafts",
         )
 
-    def _behaviour(self, source: str) -> torch.Tensor | None:
-        if source not in self._behaviours:
-            self._behaviours[source] = screen(source).behaviour
-        return self._behaviours[source]
+
+def same_behaviour(first: list[float], second: list[float]) -> bool:
+    """Whether two unit gradient signatures train alike (equal up to a positive scale)."""
+    if len(first) != len(second):
+        return False
+    return math.fsum(a * b for a, b in zip(first, second, strict=True)) > _SAME_BEHAVIOUR
 
 
 def _parents(context: ProposalContext) -> list[Parent]:

@@ -127,5 +127,5 @@ def _parse_and_check(text: str | None, check: Checker) -> tuple[ProposalReply | 
         reply = parse_reply(text)
     except ReplyError as error:
         return None, f"it is not a JSON object with the string fields thought, name and code: {error}"
-    reason = check(reply.code)
+    reason = check(reply.code).reason
     return reply, (None if reason is None else f"the candidate was rejected: {reason}")

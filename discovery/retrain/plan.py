@@ -86,11 +86,11 @@ def validate_objective(objective: Objective) -> Validation:
     A sandbox that cannot start is a failed validation, not a skipped one: the job would otherwise
     train code that only the static gate has seen.
     """
-    from discovery.sandbox import WorkerUnavailable, validate_source
+    from discovery.sandbox import HelperUnavailable, validate_source
 
     try:
         verdict = validate_source(objective.source)
-    except WorkerUnavailable as error:
+    except HelperUnavailable as error:
         reason = f"sandbox unavailable: {error}"
         return Validation(ok=False, checker="sandbox", stage="runtime", reason=reason)
     return Validation(ok=verdict.ok, checker="sandbox", stage=verdict.stage, reason=verdict.reason)
@@ -180,12 +180,14 @@ def make_plan(
     dataset: str | None = None,
     output_dir: str | None = None,
     runs_dir: Path | None = None,
+    validation: Validation | None = None,
 ) -> Plan:
     """Resolve every figure of a retrain run; raises `UserError` for anything that cannot be kept.
 
     OBJECTIVE means what it means on every command (`discovery.resolve`): a shipped name, a `.py`
     file, or an archived candidate `RUN/CANDIDATE` from `runs_dir`; callers that already hold an
-    `Objective` (the evaluators) pass it as is.
+    `Objective` (the evaluators) pass it as is, with the `validation` it already had (else the
+    sandbox validates it here).
     """
     runs_dir = runs_dir or default_runs_dir()
     if isinstance(objective_spec, Objective):
@@ -217,7 +219,7 @@ def make_plan(
     )
     return Plan(
         objective=objective,
-        validation=validate_objective(objective),
+        validation=validation or validate_objective(objective),
         recipe_origin=recipe_origin,
         recipe=recipe.model_dump(),
         overrides=overrides,

@@ -4,6 +4,8 @@ Three stages, each with a short reason for the candidate's author: the static ga
 confined child process with hard limits (`runtime`), and functional checks that the loss behaves
 like a usable preference objective (`functional`). Valid candidates get a behavioural fingerprint
 (losses and gradients on a fixed probe set) so functional duplicates can be spotted before training.
+The confined process itself (`confine`, `process`) is the security boundary, here and wherever a
+candidate trains; what such a process writes is read back by `outputs` as untrusted data.
 
     with Validator() as validator:
         verdict = validator.validate(source)
@@ -13,19 +15,30 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from discovery.sandbox.channel import HelperUnavailable
     from discovery.sandbox.probes import same_objective
-    from discovery.sandbox.validator import Validator, WorkerUnavailable, validate_source
-    from discovery.sandbox.verdict import Verdict
+    from discovery.sandbox.validator import CurvesUnavailable, Validator, validate_source
+    from discovery.sandbox.verdict import Curves, Verdict
 
 # Loaded on first use: the probes import torch, and reading archives or printing --help must not.
 _EXPORTS = {
+    "Curves": "verdict",
+    "CurvesUnavailable": "validator",
+    "HelperUnavailable": "channel",
     "Validator": "validator",
-    "WorkerUnavailable": "validator",
-    "validate_source": "validator",
     "Verdict": "verdict",
     "same_objective": "probes",
+    "validate_source": "validator",
 }
-__all__ = ["Validator", "Verdict", "WorkerUnavailable", "same_objective", "validate_source"]
+__all__ = [
+    "Curves",
+    "CurvesUnavailable",
+    "HelperUnavailable",
+    "Validator",
+    "Verdict",
+    "same_objective",
+    "validate_source",
+]
 
 
 def __getattr__(name: str):

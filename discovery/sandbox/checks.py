@@ -12,7 +12,15 @@ from dataclasses import dataclass
 
 import torch
 
-from discovery.sandbox.probes import BETAS, Pairs, fingerprint_pairs, typical_pairs, wide_pairs
+from discovery.sandbox.probes import (
+    BETAS,
+    Pairs,
+    fingerprint_pairs,
+    training_like_batch,
+    typical_pairs,
+    wide_pairs,
+)
+from discovery.sandbox.verdict import Curves
 
 SOURCE_FILENAME = "<candidate>"
 SIZES = (1, 2, 7, 64)
@@ -58,6 +66,31 @@ def fingerprint(loss: Callable, memory_mb: int) -> list[float]:
         for tensor in (losses, chosen_grad, rejected_grad):
             values.extend(float(v) for v in tensor.detach().double())
     return values
+
+
+def behaviour(loss: Callable, beta: float = 0.1) -> list[float]:
+    """The unit vector of the policy gradients on a training-like batch: two objectives whose
+    vectors align train alike up to a learning-rate factor (the built-in proposer avoids those)."""
+    chosen, rejected, reference_chosen, reference_rejected = training_like_batch()
+    inputs = (chosen.clone().requires_grad_(True), rejected.clone().requires_grad_(True))
+    losses = _call_inputs(loss, (*inputs, reference_chosen, reference_rejected), beta, "functional", "", 0)
+    signature = torch.cat(_gradients(losses, inputs)).double()
+    norm = signature.norm()
+    return (signature / norm if norm > 0 else signature).tolist()
+
+
+def curves(loss: Callable, beta: float, points: int) -> Curves:
+    """Loss and d loss / d rho for rho in [-10/beta, +10/beta], on a batch where only the policy's
+    chosen log-probability varies (pc = rho, pr = rc = rr = 0), so the margin rho equals pc;
+    objectives that mix pairs (batch means, as in KTO) see the whole grid as their batch."""
+    rho = torch.linspace(-10 / beta, 10 / beta, points, requires_grad=True)
+    zeros = torch.zeros(points)
+    losses = _call_inputs(loss, (rho, zeros, zeros, zeros), beta, "functional", "", 0)
+    if tuple(losses.shape) != (points,):
+        raise Rejection("functional", f"loss returned {tuple(losses.shape)}, expected ({points},)")
+    (gradient,) = torch.autograd.grad(losses.sum(), rho, allow_unused=True)
+    gradient = torch.zeros(points) if gradient is None else gradient
+    return Curves(beta=beta, rho=rho.tolist(), loss=losses.detach().tolist(), gradient=gradient.tolist())
 
 
 def _check_shapes_and_dtype(loss: Callable, memory_mb: int) -> None:

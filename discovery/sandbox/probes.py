@@ -80,6 +80,18 @@ def fingerprint_pairs() -> Pairs:
     return make_pairs(margins, seed=20240611)
 
 
+def training_like_batch(n: int = 256) -> tuple[torch.Tensor, ...]:
+    """Fixed float32 log-probabilities with margins from tiny to large, like a batch in training:
+    the batch a candidate's behaviour (its gradient signature) is measured on."""
+    generator = torch.Generator().manual_seed(0)
+    reference_chosen = -(40 + 60 * torch.rand(n, generator=generator))
+    reference_rejected = -(40 + 60 * torch.rand(n, generator=generator))
+    spread = torch.exp(torch.empty(n).uniform_(-1.0, 3.0, generator=generator))
+    policy_chosen = reference_chosen + spread * torch.randn(n, generator=generator)
+    policy_rejected = reference_rejected + spread * torch.randn(n, generator=generator)
+    return policy_chosen, policy_rejected, reference_chosen, reference_rejected
+
+
 def same_objective(a: list[float], b: list[float]) -> bool:
     """Whether two fingerprints agree within tolerance, i.e. the objectives are one written twice."""
     return len(a) == len(b) and all(

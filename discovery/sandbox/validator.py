@@ -1,4 +1,5 @@
-"""The caller's side of the sandbox: `Validator` keeps one warm worker and turns its answers into `Verdict`s.
+"""The caller's side of the sandbox: `Validator` keeps one warm worker and turns its answers into
+`Verdict`s and `Curves`.
 
 The worker runs in its own process started with a scrubbed environment, so the caller (the discovery
 loop, with an LLM client and perhaps a UI running) is never forked and never executes candidate code.
@@ -6,30 +7,28 @@ If the worker dies or stops answering, the candidate is rejected and a fresh wor
 the next one.
 """
 
-import json
-import os
-import select
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
+from typing import Any
 
-from discovery.sandbox.verdict import Verdict
+from discovery.sandbox.channel import HelperUnavailable, JsonLinesProcess
+from discovery.sandbox.verdict import Curves, Verdict
 
-_PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 _STARTUP_SECONDS = 180.0
 _ANSWER_SLACK_SECONDS = 30.0
+# The worker's whole environment: nothing of the caller's (API keys above all) reaches it.
+_WORKER_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+                       "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # fmt: skip
 
 
-class WorkerUnavailable(RuntimeError):
-    """The sandbox worker could not be started (it reports nothing about a candidate)."""
+class CurvesUnavailable(ValueError):
+    """The objective's curves could not be computed (rejected by the gate, raised, wrong shape)."""
 
 
 class Validator:
-    """Validates candidates one at a time in a warm worker that forks a fresh confined child for each.
+    """Validates candidates one at a time in a warm worker that runs each in a fresh confined child.
 
     Use as a context manager (or call `close`); starting the worker imports torch, so create one
     Validator and keep it for the whole run.
@@ -38,26 +37,26 @@ class Validator:
     def __init__(self, timeout_s: float = 5.0, memory_mb: int = 1024):
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
-        self.isolation: dict[str, bool] = {}  # which optional confinement layers the last child got
         self._lock = threading.Lock()
-        self._process: subprocess.Popen | None = None
+        self._worker: JsonLinesProcess | None = None
         self._scratch = ""
-        self._buffer = b""
         self._start()
 
     def validate(self, source: str) -> Verdict:
-        """Static gate, then confined run with the functional checks and the fingerprint."""
-        return self._ask(source, gate=True)
+        """Static gate, then confined run with the functional checks, fingerprint and behaviour."""
+        start = time.perf_counter()
+        answer = self._ask({"validate": source, "timeout_s": self.timeout_s, "memory_mb": self.memory_mb})
+        if answer is None:
+            answer = {"ok": False, "stage": "runtime", "reason": "the sandbox worker died while running it"}
+            answer |= {"fingerprint": None}
+        return Verdict(**answer, seconds=time.perf_counter() - start)
 
-    def probe_containment(self, source: str) -> Verdict:
-        """Run `source` WITHOUT the static gate and with the real builtins, to demonstrate that the
-        runtime confinement holds on its own. For tests of the sandbox only; never for candidates."""
-        return self._ask(source, gate=False)
-
-    @property
-    def worker_pid(self) -> int | None:
-        """Process id of the warm worker (None while none runs), for monitoring it."""
-        return self._process.pid if self._process is not None else None
+    def curves(self, source: str, beta: float, points: int = 201) -> Curves:
+        """Loss and gradient of the objective against the margin rho over [-10/beta, +10/beta]."""
+        answer = self._ask({"curves": source, "beta": beta, "points": points, "timeout_s": self.timeout_s})
+        if answer is None or "curves" not in answer:
+            raise CurvesUnavailable(answer.get("error") if answer else "the sandbox worker died")
+        return Curves.model_validate(answer["curves"])
 
     def close(self) -> None:
         """Stop the worker and remove its scratch folder."""
@@ -70,91 +69,34 @@ class Validator:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _ask(self, source: str, gate: bool) -> Verdict:
-        start = time.perf_counter()
+    def _ask(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """The worker's answer, or None when it died (it is then replaced for the next request)."""
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
+            if self._worker is None or not self._worker.alive:
                 self._stop()
                 self._start()
-            request = {
-                "source": source,
-                "gate": gate,
-                "timeout_s": self.timeout_s,
-                "memory_mb": self.memory_mb,
-            }
-            answer = self._exchange(request)
+            assert self._worker is not None
+            deadline = time.monotonic() + request["timeout_s"] + _ANSWER_SLACK_SECONDS
+            answer = self._worker.read(deadline) if self._worker.send(request) else None
             if answer is None:
                 self._stop()
-                answer = {
-                    "ok": False,
-                    "stage": "runtime",
-                    "reason": "the sandbox worker died while running it",
-                    "fingerprint": None,
-                }
-        self.isolation = answer.pop("layers", self.isolation)
-        return Verdict(**answer, seconds=time.perf_counter() - start)
-
-    def _exchange(self, request: dict) -> dict | None:
-        assert self._process is not None and self._process.stdin is not None
-        try:
-            self._process.stdin.write((json.dumps(request) + "\n").encode())
-            self._process.stdin.flush()
-        except OSError:
-            return None
-        line = self._read_line(time.monotonic() + self.timeout_s + _ANSWER_SLACK_SECONDS)
-        return json.loads(line) if line else None
-
-    def _read_line(self, deadline: float) -> bytes | None:
-        assert self._process is not None and self._process.stdout is not None
-        fd = self._process.stdout.fileno()
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            ready, _, _ = select.select([fd], [], [], max(remaining, 0))
-            if not ready:
-                return None
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return None
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return line
+            return answer
 
     def _start(self) -> None:
         self._scratch = tempfile.mkdtemp(prefix="discover-sandbox-")
-        environment = {
-            "PATH": os.defpath,
-            "LANG": "C.UTF-8",
-            "HOME": self._scratch,
-            "PYTHONPATH": _PROJECT_ROOT,
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-        }
-        self._buffer = b""
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "discovery.sandbox.worker", self._scratch],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=environment,
-            cwd=self._scratch,
-        )
-        if self._read_line(time.monotonic() + _STARTUP_SECONDS) is None:
-            self._stop()
-            raise WorkerUnavailable("the sandbox worker did not start (is torch importable?)")
+        environment = _WORKER_ENVIRONMENT | {"HOME": self._scratch}
+        try:
+            self._worker = JsonLinesProcess(
+                "discovery.sandbox.worker", [self._scratch], environment, self._scratch, _STARTUP_SECONDS
+            )
+        except HelperUnavailable:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            raise
 
     def _stop(self) -> None:
-        if self._process is not None:
-            if self._process.stdin:
-                self._process.stdin.close()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-            if self._process.stdout:
-                self._process.stdout.close()
-            self._process = None
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = ""

@@ -1,4 +1,4 @@
-"""The verdict on one candidate, as the discovery loop, the archive and `discover validate` see it."""
+"""What the sandbox answers: a verdict on a candidate, or its loss curves, as every caller sees them."""
 
 from typing import Literal
 
@@ -12,4 +12,15 @@ class Verdict(BaseModel):
     stage: Literal["static", "runtime", "functional"] | None
     reason: str | None
     fingerprint: list[float] | None  # losses and policy gradients on the fixed probe set; None unless ok
+    behaviour: list[float] | None = None  # unit gradient signature on a training-like batch; None unless ok
+    isolation: dict[str, bool] = {}  # the confinement layers that were active
     seconds: float
+
+
+class Curves(BaseModel):
+    """Per-pair loss and its derivative d loss / d rho on a grid of margins."""
+
+    beta: float
+    rho: list[float]
+    loss: list[float]
+    gradient: list[float]

@@ -66,19 +66,14 @@ class ObjectiveDPOTrainer(DPOTrainer):
         else:
             reference_chosen, reference_rejected = self.compute_ref_log_probs(self.ref_model or model, inputs)
 
-        losses = self.objective(
-            policy_chosen, policy_rejected, reference_chosen, reference_rejected, self.beta
+        loss = objective_loss(
+            self.objective, policy_chosen, policy_rejected, reference_chosen, reference_rejected, self.beta
         )
-        if losses.shape != policy_chosen.shape:
-            raise ValueError(
-                f"objective returned shape {tuple(losses.shape)}, expected {tuple(policy_chosen.shape)}"
-            )
         self._record_metrics(mode, policy_chosen, policy_rejected, reference_chosen, reference_rejected)
         if mode == "train":  # TRL's token count, which throughput figures are computed from
             tokens = self.accelerator.gather_for_metrics(inputs["attention_mask"].sum()).sum().item()
             self._total_train_tokens += tokens // self._tp_size
             self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
-        loss = losses.mean()
         return (loss, {}) if return_outputs else loss
 
     def _policy_log_probs(self, model, inputs) -> tuple[torch.Tensor, torch.Tensor]:
@@ -111,6 +106,55 @@ class ObjectiveDPOTrainer(DPOTrainer):
         metrics["rewards/margins"].append((chosen_rewards - rejected_rewards).mean().item())
         metrics["logps/chosen"].append(gather(policy_chosen.detach()).mean().item())
         metrics["logps/rejected"].append(gather(policy_rejected.detach()).mean().item())
+
+
+class ObjectiveFailure(ValueError):
+    """The objective returned something a trainer cannot use (not a finite float tensor of shape (N,))."""
+
+
+def objective_loss(
+    objective: LossFunction,
+    policy_chosen: torch.Tensor,
+    policy_rejected: torch.Tensor,
+    reference_chosen: torch.Tensor,
+    reference_rejected: torch.Tensor,
+    beta: float,
+) -> torch.Tensor:
+    """The mean objective loss, with the objective kept a pure function of its four inputs.
+
+    It gets fresh copies: leaves with no autograd history, so changing them in place cannot reach
+    the reference log-probs or TRL's metrics, and no graph leads from them to the model's weights.
+    Its output must be a plain floating tensor of shape (N,), finite and carrying a gradient. The
+    gradient then reaches the model through the chain rule: the returned loss has the objective's
+    value and, as its gradient, exactly the upstream gradients the objective gave the policy inputs.
+    """
+    policy = [tensor.detach().clone().requires_grad_(True) for tensor in (policy_chosen, policy_rejected)]
+    references = [tensor.detach().clone() for tensor in (reference_chosen, reference_rejected)]
+    with torch.enable_grad():
+        losses = objective(*policy, *references, beta)
+        _check_losses(losses, policy_chosen.shape[0])
+        mean = losses.mean()
+        upstream = torch.autograd.grad(mean, policy, allow_unused=True)
+    surrogate = sum(
+        (original * gradient).sum()
+        for original, gradient in zip((policy_chosen, policy_rejected), upstream, strict=True)
+        if gradient is not None
+    )
+    return surrogate + (mean.detach() - surrogate.detach())
+
+
+def _check_losses(losses: object, pairs: int) -> None:
+    if type(losses) is not torch.Tensor:  # a subclass could change what arithmetic on it does
+        raise ObjectiveFailure(f"the objective returned {type(losses).__name__}, not a torch.Tensor")
+    if not losses.is_floating_point() or tuple(losses.shape) != (pairs,):
+        raise ObjectiveFailure(
+            f"the objective returned {losses.dtype} of shape {tuple(losses.shape)}, expected floats of "
+            f"shape ({pairs},)"
+        )
+    if not losses.requires_grad:
+        raise ObjectiveFailure("the objective's loss does not depend on the policy log-probs (no gradient)")
+    if not torch.isfinite(losses.detach()).all():
+        raise ObjectiveFailure("the objective returned a non-finite loss (NaN or infinity)")
 
 
 def hardware_defaults() -> dict[str, Any]:

@@ -21,6 +21,7 @@ from discovery.archive import Archive, ArchiveError, RunSummary, list_runs, summ
 from discovery.records import CandidateRecord, CandidateStatus
 from discovery.resolve import view_in_archive
 from discovery.ui.charts import fitness_chart
+from discovery.ui.curves import CurveSource
 from discovery.ui.views import RUN_STYLES, STATUS_STYLES, candidate_detail, curves_panel, display_name
 
 SORTS = ("fitness", "generation", "name", "status")
@@ -103,6 +104,7 @@ class Browser(App[None]):
         self._polls = 0
         self._shown_id: str | None = None
         self._drawn_widths: dict[str, int] = {}  # widget id -> width its plot was drawn for
+        self._curves = CurveSource()  # the sandbox computes the plots; it starts on the first one
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -144,6 +146,7 @@ class Browser(App[None]):
 
     def on_unmount(self) -> None:
         self.archive.close()
+        self._curves.close()
 
     # -- data -----------------------------------------------------------------------------------
 
@@ -260,7 +263,7 @@ class Browser(App[None]):
             return  # not laid out yet: `_redraw_sized` draws it once it is
         self._drawn_widths["detail"] = width
         view = view_in_archive(self.archive, candidate)
-        body.update(candidate_detail(view, curves_panel(view, max(width - 4, 40), height=14)))
+        body.update(candidate_detail(view, curves_panel(view, self._curves, max(width - 4, 40), height=14)))
 
     # -- events and actions ---------------------------------------------------------------------
 

@@ -1,58 +1,47 @@
 """Loss and gradient of an objective against the margin rho, drawn in the terminal next to DPO's.
 
 The curves are what a researcher reads first about a loss: where it is flat, where it pushes, and
-how hard. They are computed on a batch where only the policy's chosen log-probability varies
-(pc = rho, pr = rc = rr = 0), so the margin rho equals pc; objectives that mix pairs (batch means,
-as in KTO) see the whole grid as their batch.
+how hard. The sandbox computes them (`discovery.sandbox.checks.curves` says on which batch).
 """
 
-from dataclasses import dataclass
-
 import plotext
-import torch
 
-from discovery.objectives import PAPER_BETA, Objective, load_objective
+from discovery.objectives import PAPER_BETA, load_objective
+from discovery.sandbox import Curves, Validator
 
 POINTS = 201
 
 
-class CurveError(ValueError):
-    """The objective could not be evaluated on the grid (rejected by the gate, raised, wrong shape)."""
+class CurveSource:
+    """Curves computed in the sandbox, so no candidate code runs in this (trusted, interactive)
+    process; each is remembered by (code, beta), and the sandbox starts on first use."""
 
+    def __init__(self) -> None:
+        self._validator: Validator | None = None
+        self._known: dict[tuple[str, float], Curves] = {}
 
-@dataclass(frozen=True)
-class Curves:
-    """Per-pair loss and its derivative d loss / d rho on a grid of margins."""
+    def curves(self, source: str, beta: float = PAPER_BETA) -> Curves:
+        """Loss and gradient for rho in [-10/beta, +10/beta]; raises `CurvesUnavailable`."""
+        key = (source, beta)
+        if key not in self._known:
+            if self._validator is None:
+                self._validator = Validator()
+            self._known[key] = self._validator.curves(source, beta, POINTS)
+        return self._known[key]
 
-    name: str
-    beta: float
-    rho: list[float]
-    loss: list[float]
-    gradient: list[float]
+    def dpo(self, beta: float = PAPER_BETA) -> Curves:
+        return self.curves(load_objective("dpo").source, beta)
 
+    def close(self) -> None:
+        if self._validator is not None:
+            self._validator.close()
+            self._validator = None
 
-def compute_curves(objective: Objective, beta: float = PAPER_BETA, points: int = POINTS) -> Curves:
-    """Evaluate `objective` (compiled through the static gate) for rho in [-10/beta, +10/beta]."""
-    try:
-        loss_fn = objective.compile()
-        rho = torch.linspace(-10 / beta, 10 / beta, points, requires_grad=True)
-        zeros = torch.zeros(points)
-        losses = loss_fn(rho, zeros, zeros, zeros, beta)
-        if not isinstance(losses, torch.Tensor) or losses.shape != (points,):
-            shape = tuple(losses.shape) if isinstance(losses, torch.Tensor) else type(losses).__name__
-            raise CurveError(f"loss returned {shape}, expected ({points},)")
-        (gradient,) = torch.autograd.grad(losses.sum(), rho, allow_unused=True)
-    except CurveError:
-        raise
-    except Exception as error:  # the objective's own code failed: say how, keep the rest of the view
-        raise CurveError(f"{type(error).__name__}: {error}") from error
-    if gradient is None:
-        gradient = torch.zeros(points)
-    return Curves(objective.name, beta, rho.tolist(), losses.detach().tolist(), gradient.tolist())
+    def __enter__(self) -> "CurveSource":
+        return self
 
-
-def dpo_curves(beta: float = PAPER_BETA) -> Curves:
-    return compute_curves(load_objective("dpo"), beta)
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _clipped(values: list[float], reference: list[float]) -> tuple[list[float], bool]:
@@ -65,8 +54,8 @@ def _clipped(values: list[float], reference: list[float]) -> tuple[list[float], 
     return clamped, clamped != values
 
 
-def plot(candidate: Curves, reference: Curves, width: int = 100, height: int = 16) -> str:
-    """The two panels (loss, gradient) as text with ANSI colours, candidate and DPO in each."""
+def plot(name: str, candidate: Curves, reference: Curves, width: int = 100, height: int = 16) -> str:
+    """The two panels (loss, gradient) as text with ANSI colours, candidate `name` and DPO in each."""
     figure = plotext.figure
     figure.clear()
     figure.theme("simple")
@@ -81,7 +70,7 @@ def plot(candidate: Curves, reference: Curves, width: int = 100, height: int = 1
         shown, clipped = _clipped(values, dpo_values)
         panel.title(f"{title} (clipped)" if clipped else title)
         panel.label(f"rho (beta = {candidate.beta:g})")
-        for label, ys in ((candidate.name, shown), ("dpo", dpo_values)):
+        for label, ys in ((name, shown), ("dpo", dpo_values)):
             signal = panel.signal(candidate.rho, ys)
             signal.label(label)
             signal.lines()

@@ -12,11 +12,11 @@ from rich.table import Table
 from rich.text import Text
 
 from discovery.archive import RunSummary
-from discovery.objectives import Objective
 from discovery.objectives.gate import check_source
 from discovery.records import CandidateRecord, CandidateStatus, RunStatus
 from discovery.resolve import CandidateView
-from discovery.ui.curves import CurveError, compute_curves, dpo_curves, plot
+from discovery.sandbox import CurvesUnavailable
+from discovery.ui.curves import CurveSource, plot
 
 STATUS_STYLES = {
     CandidateStatus.SCORED: "green",
@@ -151,17 +151,17 @@ def candidate_detail(view: CandidateView, plot: RenderableType | None = None) ->
     return Group(*parts)
 
 
-def curves_panel(view: CandidateView, width: int, height: int = 16) -> Text:
+def curves_panel(view: CandidateView, source: CurveSource, width: int, height: int = 16) -> Text:
     """The loss / gradient plot of the candidate next to DPO's, or one line saying why there is none."""
     candidate = view.candidate
     if candidate.status is CandidateStatus.INVALID:
         return Text("no plot: the sandbox rejected this code", style="dim")
-    objective = Objective(name=candidate.name, source=candidate.code, origin=f"archive:{candidate.run_id}")
     try:
-        curves = compute_curves(objective, view.beta)
-    except CurveError as error:
+        curves = source.curves(candidate.code, view.beta)
+        dpo = source.dpo(view.beta)
+    except CurvesUnavailable as error:
         return Text(f"no plot: {error}", style="dim")
-    return Text.from_ansi(plot(curves, dpo_curves(view.beta), width=width, height=height))
+    return Text.from_ansi(plot(candidate.name, curves, dpo, width=width, height=height))
 
 
 def _heading(view: CandidateView) -> Text:

@@ -8,12 +8,14 @@ decoding by default, so a rerun of the same model gives the same answers (and on
 
 import gc
 from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from discovery.errors import UserError
 from discovery.progress import Progress, no_progress
+from discovery.sandbox.outputs import UntrustedOutput
 from evaluators.judging.questions import Question
 
 Messages = list[dict[str, str]]
@@ -39,10 +41,14 @@ def answer_questions(
     settings: GenerationSettings,
     seed: int = 0,
     progress: Progress = no_progress,
+    tokenizer: str | None = None,
 ) -> dict[str, list[str]]:
-    """Answers per question id, one per turn, from the model (and tokenizer) saved at `model_path`."""
+    """Answers per question id, one per turn, from the model saved at `model_path` (weights from
+    safetensors only, no remote code) with the tokenizer and chat template at `tokenizer` (default:
+    the model's own)."""
     backend = _pick_backend(settings.backend)
-    generate, release = (_vllm if backend == "vllm" else _transformers)(model_path, settings, seed)
+    runner = _vllm if backend == "vllm" else _transformers
+    generate, release = runner(model_path, tokenizer or model_path, settings, seed)
     try:
         return converse(questions, generate, progress)
     finally:
@@ -79,7 +85,7 @@ def _pick_backend(choice: str) -> str:
 
 
 def _transformers(
-    model_path: str, settings: GenerationSettings, seed: int
+    model_path: str, tokenizer_path: str, settings: GenerationSettings, seed: int
 ) -> tuple[Generate, Callable[[], None]]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
@@ -87,12 +93,15 @@ def _transformers(
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
-        model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(device).eval()
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_path, padding_side="left")
+        model = AutoModelForCausalLM.from_pretrained(
+            model_path, dtype=dtype, use_safetensors=True, trust_remote_code=False
+        )
+        model = model.to(device).eval()
     except OSError as error:
         raise UserError(f"cannot load the model to answer with from {model_path}: {error}") from error
     if tokenizer.chat_template is None:
-        raise UserError(f"the tokenizer of {model_path} has no chat template; answers need one")
+        raise UserError(f"the tokenizer of {tokenizer_path} has no chat template; answers need one")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     set_seed(seed)
 
@@ -137,11 +146,20 @@ def _transformers(
     return generate, release
 
 
-def _vllm(model_path: str, settings: GenerationSettings, seed: int) -> tuple[Generate, Callable[[], None]]:
+def _vllm(
+    model_path: str, tokenizer_path: str, settings: GenerationSettings, seed: int
+) -> tuple[Generate, Callable[[], None]]:
     import torch
     from vllm import LLM, SamplingParams
 
-    llm = LLM(model=model_path, dtype="bfloat16", seed=seed)
+    llm = LLM(
+        model=model_path,
+        tokenizer=tokenizer_path,
+        dtype="bfloat16",
+        seed=seed,
+        load_format="safetensors",
+        trust_remote_code=False,
+    )
     params = SamplingParams(temperature=settings.temperature, max_tokens=settings.max_new_tokens, seed=seed)
 
     def generate(conversations: list[Messages]) -> list[str]:
@@ -155,3 +173,37 @@ def _vllm(model_path: str, settings: GenerationSettings, seed: int) -> tuple[Gen
         torch.cuda.empty_cache()
 
     return generate, release
+
+
+# Weight formats that unpickle (run code) when loaded: a trained model must not hold any.
+_PICKLED = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+_SHAPE_FIELDS = ("model_type", "architectures", "hidden_size", "num_hidden_layers", "vocab_size")
+
+
+def trained_model_folder(folder: Path, base_model: str) -> Path:
+    """`folder` if a confined trainer left a model there that the scorer may load: weights in
+    safetensors only, no pickled files or links, and the architecture of `base_model`."""
+    from transformers import AutoConfig
+
+    if not folder.is_dir() or folder.is_symlink():
+        raise UntrustedOutput("the trainer wrote no model folder")
+    entries = list(folder.rglob("*"))
+    if any(entry.is_symlink() for entry in entries):
+        raise UntrustedOutput("the model folder holds links")
+    if any(entry.suffix in _PICKLED for entry in entries):
+        raise UntrustedOutput("the model folder holds pickled weights; only safetensors are loaded")
+    if not any(entry.suffix == ".safetensors" for entry in entries):
+        raise UntrustedOutput("the model folder holds no safetensors weights")
+    trained = AutoConfig.from_pretrained(str(folder), trust_remote_code=False).to_dict()
+    base = AutoConfig.from_pretrained(base_model, trust_remote_code=False).to_dict()
+    changed = [field for field in _SHAPE_FIELDS if trained.get(field) != base.get(field)]
+    if changed:
+        raise UntrustedOutput(f"the trained model's {', '.join(changed)} differ from {base_model}'s")
+    return folder
+
+
+def huggingface_home() -> Path:
+    """Where the hub cache lives (`$HF_HOME`, else ~/.cache/huggingface): confined trainers read it."""
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HOME)

@@ -19,10 +19,16 @@ from discovery.progress import Progress, no_progress
 from discovery.retrain.distributed import accelerate_command
 from discovery.retrain.launch import train
 from discovery.retrain.plan import count_steps, keep_total_batch, steps_per_epoch
-from discovery.retrain.result import RetrainResult
-from evaluators.base import Evaluator
+from discovery.retrain.result import RESULT_FILE, RetrainResult
+from discovery.sandbox.outputs import read_json
+from evaluators.base import Evaluator, TrainingLimits
 from evaluators.judging import options as option_routing
-from evaluators.judging.answers import GenerationSettings, answer_questions
+from evaluators.judging.answers import (
+    GenerationSettings,
+    answer_questions,
+    huggingface_home,
+    trained_model_folder,
+)
 from evaluators.judging.cache import JudgmentCache
 from evaluators.judging.client import JudgeSettings, Usage
 from evaluators.judging.grading import Judged
@@ -126,27 +132,52 @@ class JudgedEvaluator(Evaluator):
             progress("data", None)
             self._subset = training_subset(self.training, self.cache_dir)
 
-    def candidate_dir(self, objective: Objective, seed: int) -> Path:
-        return self.work_dir / f"{objective.code_hash[:12]}-seed{seed}"
+    def limits(self) -> TrainingLimits:
+        # A 7B candidate trains in about half an hour on 8 GPUs; GPU drivers need an unlimited address space.
+        return TrainingLimits(timeout_s=12 * 3600, memory_mb=None)
 
-    def train_and_answer(
-        self, objective: Objective, seed: int, questions: list[Question], progress: Progress
-    ) -> tuple[RetrainResult, dict[str, list[str]]]:
-        """Train the candidate on the recipe, have it answer `questions`, then drop the weights
-        unless `keep_models`; the answers stay in the candidate's folder for a reader."""
-        self.prepare_training(progress)
-        folder = self.candidate_dir(objective, seed)
-        model_dir = folder / MODEL_FOLDER
+    def readable_paths(self) -> list[Path]:
+        """The model cache, our cache (data subsets), and the recipe's model and data where local."""
+        recipe, origin = self.training.load()
+        named = [
+            self.training.model or recipe.model_name_or_path,
+            self.training.dataset or recipe.dataset_name,
+        ]
+        local = [Path(name).resolve() for name in [*named, origin] if Path(name).exists()]
+        return [huggingface_home(), self.cache_dir, *local]
+
+    def trainer_environment(self) -> dict[str, str]:
+        return {"HF_HOME": str(huggingface_home())}
+
+    def train(self, objective: Objective, seed: int, output_dir: Path, progress: Progress) -> None:
+        """Inside the confined trainer: the retrain recipe with the objective (accelerate on GPUs)."""
         progress("train", None)
-        plan = plan_candidate(self.training, objective, seed, model_dir, dataset=self._subset)
-        try:
-            result = train(plan)
-            answers = answer_questions(str(model_dir), questions, self.generation, seed, progress)
-        finally:
-            if not self.keep_models:
-                shutil.rmtree(model_dir, ignore_errors=True)
-        (folder / ANSWERS_FILE).write_text(json.dumps(answers, indent=1))
+        plan = plan_candidate(self.training, objective, seed, output_dir / MODEL_FOLDER, dataset=self._subset)
+        train(plan)
+
+    def trained_answers(
+        self, output_dir: Path, seed: int, questions: list[Question], progress: Progress
+    ) -> tuple[RetrainResult, dict[str, list[str]]]:
+        """In the trusted scorer: what the confined trainer reported, and the answers of the model it
+        wrote, loaded from safetensors only with the recipe model's tokenizer. The weights are kept in
+        the work folder if `keep_models`; the answers stay there for a reader."""
+        model_dir = trained_model_folder(output_dir / MODEL_FOLDER, self.training_model())
+        result = read_json(model_dir, RESULT_FILE, RetrainResult, max_bytes=64 * 1024 * 1024)
+        answers = answer_questions(
+            str(model_dir), questions, self.generation, seed, progress, tokenizer=self.training_model()
+        )
+        kept = self.work_dir / f"{output_dir.parent.name}-seed{seed}"
+        kept.mkdir(parents=True, exist_ok=True)
+        (kept / ANSWERS_FILE).write_text(json.dumps(answers, indent=1))
+        if self.keep_models:
+            shutil.rmtree(kept / MODEL_FOLDER, ignore_errors=True)
+            shutil.move(model_dir, kept / MODEL_FOLDER)
         return result, answers
+
+    def training_model(self) -> str:
+        """The SFT model the recipe trains from (the baseline of the answers' tokenizer and shape)."""
+        recipe, _ = self.training.load()
+        return self.training.model or recipe.model_name_or_path
 
     def judge_figures(self, usage: Usage, judged: Judged) -> dict[str, float]:
         """Judge cost figures for a seed's `extra`: requests, tokens, cost, failures, cache hits."""

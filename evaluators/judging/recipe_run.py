@@ -4,8 +4,8 @@ Everything is `discovery.retrain`'s: the recipe, the plan (batch arithmetic, lau
 (TRL with the objective) and its launch (accelerate + DeepSpeed on GPUs, one process on CPU). This
 module only adds what discovery needs on top: the candidate's seed, an optional `max_steps`, and an
 optional `data_fraction` of the training split (a fixed subset, the same for every candidate).
-Candidates are trained with `discovery.retrain.launch.train`, without an archive record of their
-own (the discovery run records them).
+Candidates are trained with `discovery.retrain.launch.train`, inside the confined trainer of their
+job, without an archive record of their own (the discovery run records them).
 """
 
 import hashlib
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from discovery.objectives import Objective
 from discovery.retrain.data import load_split
-from discovery.retrain.plan import Plan, make_plan
+from discovery.retrain.plan import Plan, Validation, make_plan
 from discovery.retrain.recipe import DEFAULT_RECIPE, Recipe, load_recipe
 
 SUBSET_SEED = 0  # the subset of a `data_fraction` is the same for every candidate and every seed
@@ -49,6 +49,10 @@ class TrainingSettings(BaseModel):
         return load_recipe(self.recipe, overrides)
 
 
+# Candidates reach a judged evaluator's training only through a job the discovery sandbox passed.
+_VALIDATED = Validation(ok=True, checker="sandbox, before the candidate's job was started")
+
+
 def plan_candidate(
     settings: TrainingSettings, objective: Objective, seed: int, output_dir: Path, dataset: str | None = None
 ) -> Plan:
@@ -70,6 +74,7 @@ def plan_candidate(
         model=settings.model,
         dataset=dataset or settings.dataset,
         output_dir=str(output_dir),
+        validation=_VALIDATED,
     )
 
 

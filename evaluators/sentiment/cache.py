@@ -23,6 +23,7 @@ from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
 from discovery.objectives import load_objective
 from discovery.progress import Progress
+from discovery.sandbox.confine import open_for_reading
 from evaluators.sentiment.language import ReviewWriter
 from evaluators.sentiment.oracle import reward
 from evaluators.sentiment.preferences import bradley_terry_pairs, oracle_pairs
@@ -59,6 +60,10 @@ class Artefacts:
         fingerprint of the reference log-probs matches the cached one)."""
         return LlamaForCausalLM.from_pretrained(self.folder / "reference")
 
+    def policy_bytes(self) -> int:
+        """Bytes of the policy's weights (the reference's shape), for capping what a trainer wrote."""
+        return sum(tensor.numel() * tensor.element_size() for tensor in self.reference.state_dict().values())
+
     def train_dataset(self) -> Dataset:
         """The preference pairs, loaded from disk so that TRL finds its cached files next to them."""
         return load_from_disk(str(self.folder / "train"))
@@ -69,7 +74,7 @@ def folder_for(cache_dir: Path, settings: TaskSettings) -> Path:
     return cache_dir / f"sentiment-{settings.digest()}"
 
 
-def ensure(cache_dir: Path, settings: TaskSettings, progress: Progress) -> Artefacts:
+def load_or_build(cache_dir: Path, settings: TaskSettings, progress: Progress) -> Artefacts:
     """Load the artefacts, building them first if they are missing."""
     folder = folder_for(cache_dir, settings)
     if not (folder / "manifest.json").is_file():
@@ -83,6 +88,7 @@ def ensure(cache_dir: Path, settings: TaskSettings, progress: Progress) -> Artef
                 raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+    open_for_reading(folder)
     return _load(folder)
 
 

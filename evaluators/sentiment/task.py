@@ -1,22 +1,27 @@
 """The `sentiment` evaluator: the embedded, offline analogue of the paper's IMDb experiment."""
 
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from discovery.errors import UserError
 from discovery.objectives import Objective
 from discovery.paths import cache_root
 from discovery.progress import Progress, no_progress
 from discovery.records import SeedResult
-from evaluators.base import Evaluator
+from discovery.sandbox.outputs import UntrustedOutput, checked_file, read_json
+from evaluators.base import Evaluator, TrainingLimits
 from evaluators.registry import register
-from evaluators.sentiment.cache import Artefacts, ensure
+from evaluators.sentiment.cache import Artefacts, load_or_build
 from evaluators.sentiment.scoring import score
 from evaluators.sentiment.settings import PRESETS, describe
 from evaluators.sentiment.train import make_trainer
+
+POLICY_FILE = "policy.safetensors"
+LOG_FILE = "training.json"
 
 
 @register
@@ -40,12 +45,12 @@ class SentimentEvaluator(Evaluator):
             raise UserError(f"beta must be positive, got {beta}")
         self.preset = preset
         self.task, train = PRESETS[preset]
-        self.train = train if beta is None else replace(train, beta=beta)
+        self.train_settings = train if beta is None else replace(train, beta=beta)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_root()
         self._artefacts: Artefacts | None = None
 
     def config(self) -> dict[str, Any]:
-        return {"evaluator": self.name, "preset": self.preset, **describe(self.task, self.train)}
+        return {"evaluator": self.name, "preset": self.preset, **describe(self.task, self.train_settings)}
 
     def figures(self) -> dict[str, str]:
         return {
@@ -57,7 +62,7 @@ class SentimentEvaluator(Evaluator):
 
     def prepare(self, progress: Progress = no_progress) -> None:
         if self._artefacts is None:
-            self._artefacts = ensure(self.cache_dir, self.task, progress)
+            self._artefacts = load_or_build(self.cache_dir, self.task, progress)
 
     @property
     def artefacts(self) -> Artefacts:
@@ -66,24 +71,49 @@ class SentimentEvaluator(Evaluator):
         assert self._artefacts is not None
         return self._artefacts
 
-    def evaluate_seed(self, objective: Objective, seed: int, progress: Progress = no_progress) -> SeedResult:
+    def limits(self) -> TrainingLimits:
+        # A default-size seed trains in seconds to a minute; generous room for a loaded machine.
+        return TrainingLimits(timeout_s=900, memory_mb=4096)
+
+    def readable_paths(self) -> list[Path]:
+        return [self.artefacts.folder]
+
+    def train(self, objective: Objective, seed: int, output_dir: Path, progress: Progress) -> None:
+        """TRL training from the reference; the policy's weights go to `output_dir` as safetensors."""
+        from safetensors.torch import save_model
+
         loss = objective.compile()
         artefacts = self.artefacts
-        started = time.perf_counter()
         policy = artefacts.policy()
-        with tempfile.TemporaryDirectory() as output:
-            trainer = make_trainer(
-                policy,
-                artefacts.tokenizer,
-                artefacts.train_dataset(),
-                loss,
-                self.train,
-                seed,
-                Path(output),
-                progress,
-            )
-            trainer.train()
-        train_seconds = time.perf_counter() - started
+        trainer = make_trainer(
+            policy,
+            artefacts.tokenizer,
+            artefacts.train_dataset(),
+            loss,
+            self.train_settings,
+            seed,
+            output_dir / "trainer",
+            progress,
+        )
+        started = time.perf_counter()
+        trainer.train()
+        save_model(policy, str(output_dir / POLICY_FILE))
+        log = TrainingLog(steps=trainer.state.global_step, seconds=time.perf_counter() - started)
+        (output_dir / LOG_FILE).write_text(log.model_dump_json())
+
+    def score(self, output_dir: Path, seed: int, progress: Progress) -> SeedResult:
+        """Load the trained weights into the reference's architecture and score them."""
+        from safetensors.torch import load_model
+
+        artefacts = self.artefacts
+        weights = checked_file(output_dir, POLICY_FILE, max_bytes=artefacts.policy_bytes() * 2)
+        log = read_json(output_dir, LOG_FILE, TrainingLog)
+        policy = artefacts.policy()
+        try:
+            load_model(policy, str(weights), strict=True)
+        except Exception as error:  # wrong names, shapes or dtypes: whatever safetensors says
+            raise UntrustedOutput(f"{POLICY_FILE} does not fit the reference model: {error}") from error
+        started = time.perf_counter()
         scores = score(
             policy,
             artefacts.reference,
@@ -99,6 +129,15 @@ class SentimentEvaluator(Evaluator):
             reward=scores.reward,
             kl=scores.kl,
             accuracy=scores.accuracy,
-            seconds=time.perf_counter() - started,
-            train_seconds=train_seconds,
+            seconds=log.seconds + time.perf_counter() - started,
+            train_seconds=log.seconds,
         )
+
+
+class TrainingLog(BaseModel):
+    """What the confined trainer reports besides the weights (untrusted: only used for timings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: int = Field(ge=0)
+    seconds: float = Field(ge=0, le=7 * 24 * 3600)

@@ -1,0 +1,238 @@
+"""One candidate's evaluation as a job: confined training per seed, then trusted scoring.
+
+`run_job` runs in a trusted worker process that imports what the evaluator needs and never runs
+parallel torch work itself, so that forking it is safe. For every seed it forks a confined trainer
+(`discovery.sandbox.process`): only there is the candidate's source compiled and called, and the
+trainer's only output is files in its own folder. Then it forks a scorer that never executed
+candidate code, which reads those files as untrusted data and computes the figures. A failure of
+any kind inside the trainer (an exception, `exit`, a hang past the deadline, memory exhaustion, a
+killed process, a poisoned interpreter) ends that process only and comes back as the candidate's
+failure, in one line; the worker and the next candidate are untouched.
+"""
+
+import os
+import shutil
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from discovery.errors import ServiceUnavailable
+from discovery.objectives import Objective
+from discovery.objectives.compile import ObjectiveRejected
+from discovery.progress import Progress, no_progress
+from discovery.records import EvaluationResult, SeedResult
+from discovery.sandbox.confine import Jail
+from discovery.sandbox.outputs import UntrustedOutput
+from discovery.sandbox.process import ConfinedRun, Report, run_confined, run_trusted
+from evaluators import Evaluator, get_evaluator
+from evaluators.base import TrainingLimits
+
+_NOBODY = 65534
+# Threads count as processes for the limit; a trainer needs its thread pools, never a fork bomb.
+_MAX_TRAINER_TASKS = 512
+_MAX_FILE_MB = 16 * 1024
+_MAX_REASON_CHARS = 600
+
+
+class JobSettings(BaseModel):
+    """What every job of a run shares: the evaluator and how its candidates may train."""
+
+    evaluator: str
+    evaluator_module: str | None = None  # imported first when the evaluator is registered outside
+    evaluator_options: dict[str, Any] = Field(default_factory=dict)
+    cache_dir: Path
+    limits: TrainingLimits | None = None  # None: the evaluator's own
+    threads: int = Field(1, ge=1, description="torch threads of the trainer and the scorer")
+    gpus: list[int] = Field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls, evaluator: Evaluator, options: dict[str, Any], cache_dir: Path, **fields: Any
+    ) -> "JobSettings":
+        """Settings that rebuild `evaluator` (built from `options`) in another process."""
+        module = type(evaluator).__module__
+        return cls(evaluator=evaluator.name, evaluator_module=module, evaluator_options=options,
+                   cache_dir=cache_dir, **fields)  # fmt: skip
+
+    def job(self, objective: Objective, seeds: list[int], workdir: Path) -> "CandidateJob":
+        return CandidateJob(**self.model_dump(), objective=objective, seeds=seeds, workdir=workdir)
+
+
+class CandidateJob(JobSettings):
+    """Everything a worker needs to evaluate one candidate; JSON, so it can travel to another node."""
+
+    objective: Objective
+    seeds: list[int]
+    workdir: Path  # each seed trains in workdir/seed<k>/, removed once scored
+
+
+class JobOutcome(BaseModel):
+    """The figures, or the candidate's failure in one line; and which confinement layers were active."""
+
+    result: EvaluationResult | None = None
+    failure: str | None = None
+    isolation: dict[str, bool] = Field(default_factory=dict)
+
+
+def run_job(
+    job: CandidateJob, progress: Progress = no_progress, evaluator: Evaluator | None = None
+) -> JobOutcome:
+    """Train and score every seed of `job`; raises `ServiceUnavailable` when a service scoring needs
+    (a judge) is down, which is no fault of the candidate."""
+    evaluator = evaluator or get_evaluator(job.evaluator, job.evaluator_options, job.cache_dir)
+    evaluator.prepare(progress)
+    limits = job.limits or evaluator.limits()
+    results: list[SeedResult] = []
+    isolation: dict[str, bool] = {}
+    for seed in job.seeds:
+        folder = job.workdir / f"seed{seed}"
+        _fresh_folder(folder)
+        try:
+            trained = run_confined(
+                _trainer_jail(job, evaluator, limits, folder),
+                partial(_train, evaluator, job.objective, seed, folder, job.threads, limits),
+                timeout_s=limits.timeout_s,
+                on_report=partial(_relay_progress, progress),
+            )
+            isolation = trained.layers
+            failure = _training_failure(trained)
+            if failure is not None:
+                return JobOutcome(failure=_one_line(f"seed {seed}: {failure}"), isolation=isolation)
+            scored = run_trusted(
+                partial(_score, evaluator, folder, seed, job.threads),
+                timeout_s=limits.timeout_s,
+                on_report=partial(_relay_progress, progress),
+            )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        if (message := scored.last("unavailable")) is not None:
+            raise ServiceUnavailable(str(message))
+        try:
+            results.append(SeedResult.model_validate(scored.last("result")))
+        except ValidationError:
+            reason = scored.last("error") or scored.ended
+            failure = f"seed {seed}: the trained policy could not be scored: {reason}"
+            return JobOutcome(failure=_one_line(failure), isolation=isolation)
+    return JobOutcome(result=EvaluationResult.from_seeds(job.objective.name, results), isolation=isolation)
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a Slurm allocation or a CPU set may give fewer than exist)."""
+    return len(os.sched_getaffinity(0))
+
+
+def _trainer_jail(job: CandidateJob, evaluator: Evaluator, limits: TrainingLimits, folder: Path) -> Jail:
+    return Jail(
+        workdir=folder,
+        memory_mb=limits.memory_mb,
+        max_processes=_MAX_TRAINER_TASKS,
+        max_file_mb=_MAX_FILE_MB,
+        system=True,
+        readable=tuple(evaluator.readable_paths()),
+        gpus=tuple(job.gpus),
+        loopback=len(job.gpus) > 1,
+        environment=_thread_environment(job.threads) | evaluator.trainer_environment(),
+    )
+
+
+def _train(
+    evaluator: Evaluator,
+    objective: Objective,
+    seed: int,
+    folder: Path,
+    threads: int,
+    limits: TrainingLimits,
+    report: Report,
+) -> None:
+    """Inside the confined trainer: compile the candidate, train, and say that it finished."""
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        evaluator.train(
+            objective, seed, folder, lambda phase, fraction: report({"progress": [phase, fraction]})
+        )
+    except ObjectiveRejected as rejected:
+        report({"error": f"rejected by the static gate: {rejected}"})
+        return
+    except MemoryError:
+        report({"error": _out_of_memory(limits)})
+        return
+    except RuntimeError as error:
+        if "alloc" in str(error) or "out of memory" in str(error):
+            report({"error": _out_of_memory(limits)})
+            return
+        raise
+    report({"trained": True})
+
+
+def _score(evaluator: Evaluator, folder: Path, seed: int, threads: int, report: Report) -> None:
+    """In a forked process that never ran candidate code: the figures of what the trainer wrote."""
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        result = evaluator.score(
+            folder, seed, lambda phase, fraction: report({"progress": [phase, fraction]})
+        )
+    except ServiceUnavailable as error:
+        report({"unavailable": str(error)})
+        return
+    except UntrustedOutput as error:
+        report({"error": str(error)})
+        return
+    report({"result": result.model_dump(mode="json")})
+
+
+def _out_of_memory(limits: TrainingLimits) -> str:
+    return f"ran out of memory (limit {limits.memory_mb} MB)" if limits.memory_mb else "ran out of memory"
+
+
+def _training_failure(run: ConfinedRun) -> str | None:
+    """None when the trainer finished; else why not, from its own report or from how it ended."""
+    if run.last("trained") is True and not run.timed_out:
+        return None
+    if run.timed_out:
+        return run.ended
+    error = run.last("error")
+    if isinstance(error, str):
+        return f"training failed: {error}"
+    return f"training {run.ended} before it finished"
+
+
+def _relay_progress(progress: Progress, report: dict[str, Any]) -> None:
+    """Pass on a child's progress report, if it is one; its values are checked, never trusted."""
+    value = report.get("progress")
+    if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str):
+        fraction = value[1] if isinstance(value[1], int | float) and 0 <= value[1] <= 1 else None
+        progress(value[0][:40], fraction)
+
+
+def _fresh_folder(folder: Path) -> None:
+    """An empty folder the confined trainer (as `nobody` when we are root) may write into."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    if os.geteuid() == 0:
+        os.chown(folder, _NOBODY, _NOBODY)
+
+
+def _thread_environment(threads: int) -> dict[str, str]:
+    """The whole environment of a confined trainer: thread counts, quiet libraries, no secrets."""
+    count = str(threads)
+    return {
+        "OMP_NUM_THREADS": count,
+        "MKL_NUM_THREADS": count,
+        "TOKENIZERS_PARALLELISM": "false",
+        "TQDM_DISABLE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "HOME": "/tmp",
+    }
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:_MAX_REASON_CHARS]

@@ -1,0 +1,91 @@
+"""A warm helper process spoken to in JSON lines: the sandbox's validator and the evaluation worker.
+
+The caller starts it once (importing torch costs seconds), sends one JSON object per request and
+reads JSON objects back, one per line, with a deadline. A helper that dies or stops answering is
+noticed, never waited on forever; the next request starts a fresh one.
+"""
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+class HelperUnavailable(RuntimeError):
+    """The helper process could not be started, or died while answering."""
+
+
+class JsonLinesProcess:
+    """`python -m MODULE ARGS...`, spoken to on stdin / stdout; its stderr goes to a log file or nowhere."""
+
+    def __init__(
+        self,
+        module: str,
+        args: list[str],
+        environment: dict[str, str],
+        cwd: str,
+        startup_s: float,
+        log: Path | None = None,
+    ) -> None:
+        """Start the helper and wait (up to `startup_s`) for its first line, which says it is ready."""
+        self._buffer = b""
+        with open(log, "ab") if log is not None else open(os.devnull, "wb") as stderr:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", module, *args],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                env={"PYTHONPATH": PROJECT_ROOT, **environment},
+                cwd=cwd,
+            )
+        if self.read(time.monotonic() + startup_s) is None:
+            self.close()
+            raise HelperUnavailable(f"the {module} helper did not start (is torch importable?)")
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def send(self, message: dict[str, Any]) -> bool:
+        """Write one request; False when the helper is gone."""
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write((json.dumps(message) + "\n").encode())
+            self._process.stdin.flush()
+        except OSError:
+            return False
+        return True
+
+    def read(self, deadline: float | None = None) -> dict[str, Any] | None:
+        """The next JSON object it writes; None at the deadline or when it died."""
+        assert self._process.stdout is not None
+        fd = self._process.stdout.fileno()
+        while b"\n" not in self._buffer:
+            remaining = None if deadline is None else max(deadline - time.monotonic(), 0)
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def close(self) -> None:
+        """Close its stdin (it then exits by itself) and make sure it is gone."""
+        if self._process.stdin:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout:
+            self._process.stdout.close()
