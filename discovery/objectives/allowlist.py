@@ -133,6 +133,7 @@ TENSOR_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "dtype", "device", "to", "type_as", "float", "double", "half", "bfloat16", "long", "int", "bool",
         "is_floating_point", "detach", "new_tensor", "new_zeros", "new_ones", "new_full",
     ),
+    "of what max, min, sort and topk return along a dim": ("values", "indices"),
     "of torch.finfo(dtype)": ("eps", "tiny", "resolution"),
 }  # fmt: skip
 TENSOR_NAMES = frozenset(name for group in TENSOR_ATTRIBUTES.values() for name in group)
