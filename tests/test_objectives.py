@@ -8,7 +8,7 @@ import torch
 from trl import DPOTrainer
 
 from discovery.errors import UserError
-from discovery.objectives import load_objective, shipped_catalog, shipped_names
+from discovery.objectives import Objective, load_objective, shipped_catalog, shipped_names
 from discovery.objectives.compile import ObjectiveRejected
 
 PAPER_OBJECTIVES = {"dpo", "slic", "ipo", "kto", "discopop", "padll", "cell", "aql", "aqfl", "dbaql", "pfl"}
@@ -123,6 +123,17 @@ def test_code_hash_ignores_comments_and_docstrings(tmp_path) -> None:
     edited = tmp_path / "dpo_copy.py"
     edited.write_text('"""Another story."""\n# a comment\n' + source.split('"""', 2)[2])
     assert load_objective(str(edited)).code_hash == load_objective("dpo").code_hash
+
+
+@pytest.mark.parametrize("expression", ["-" * 3000 + "beta", "not " * 3000 + "beta", "beta" + ".real" * 900])
+def test_code_hash_and_thought_of_deeply_nested_source_never_crash(expression: str) -> None:
+    """Hashing a proposal happens before the sandbox sees it: deep nesting must not end the run."""
+    source = load_objective("dpo").source.replace("return ", f"return {expression} + ", 1)
+    deep = Objective(name="deep", source=source, origin="proposal")
+    assert len(deep.code_hash) == 16 and deep.code_hash != load_objective("dpo").code_hash
+    assert deep.thought == ""  # unreadable within the limits, so no docstring is read either
+    with pytest.raises(ObjectiveRejected, match="nested too deeply"):
+        deep.compile()
 
 
 def test_gate_refuses_forbidden_import_before_running(tmp_path) -> None:

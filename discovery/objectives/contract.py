@@ -14,7 +14,12 @@ PARAMETERS = (
     "reference_rejected_logps",
     "beta",
 )
-ALLOWED_IMPORTS = frozenset({"torch", "torch.nn.functional", "math"})
+# The only imports an objective may write: module -> the name it must be bound to (None: its own).
+ALLOWED_IMPORTS: dict[str, str | None] = {"math": None, "torch": None, "torch.nn.functional": "F"}
+IMPORT_LINES = {
+    module: f"import {module} as {alias}" if alias else f"import {module}"
+    for module, alias in ALLOWED_IMPORTS.items()
+}
 PAPER_BETA = 0.05  # the beta of every 7B experiment in the DiscoPOP paper
 
 # (policy_chosen, policy_rejected, reference_chosen, reference_rejected, beta) -> per-pair losses (N,)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, computed_field
 from discovery.errors import UserError
 from discovery.objectives.compile import compile_objective
 from discovery.objectives.contract import LossFunction
+from discovery.objectives.gate import UnreadableSource, parse_source
 
 _LIBRARY = "discovery.objectives.library"
 
@@ -35,8 +36,8 @@ class Objective(BaseModel):
     def thought(self) -> str:
         """The module docstring: the idea behind the objective, in one paragraph."""
         try:
-            return " ".join((ast.get_docstring(ast.parse(self.source)) or "").split())
-        except SyntaxError:
+            return " ".join((ast.get_docstring(parse_source(self.source)) or "").split())
+        except UnreadableSource:
             return ""
 
     def compile(self) -> LossFunction:
@@ -45,10 +46,14 @@ class Objective(BaseModel):
 
 
 def normalized_source(source: str) -> str:
-    """Source re-printed from its syntax tree without docstrings, so cosmetic edits hash alike."""
+    """Source re-printed from its syntax tree without docstrings, so cosmetic edits hash alike.
+
+    Source that cannot be parsed within the gate's limits (a syntax error, or nesting deep enough to
+    break `ast.unparse`) is its own normal form: it is hashed as it stands, never a crash.
+    """
     try:
-        tree = ast.parse(source)
-    except SyntaxError:
+        tree = parse_source(source)
+    except UnreadableSource:
         return source
     for node in ast.walk(tree):
         body = getattr(node, "body", None)

@@ -5,28 +5,24 @@ figures) instead of growing one chat forever: the prompt stays bounded, and a re
 exactly what an uninterrupted one would.
 """
 
-from discovery.objectives.contract import ALLOWED_IMPORTS, FUNCTION_NAME, PARAMETERS
+from discovery.objectives.contract import FUNCTION_NAME, IMPORT_LINES, PARAMETERS
+from discovery.objectives.format_doc import prompt_fields
 from discovery.proposers.base import ProposalContext
 from discovery.records import CandidateRecord, CandidateStatus
 from prompts import render_prompt
 
-# The conventional alias the shipped objectives use, so the model writes code in the same style.
-_IMPORT_ALIASES = {"torch.nn.functional": "F"}
 _FIGURES = ("reward", "kl", "accuracy")
 
 
 def system_prompt(context: ProposalContext) -> str:
-    """The contract, the meaning of the evaluator's figures and the reply format."""
-    statements = [
-        f"import {module} as {_IMPORT_ALIASES[module]}" if module in _IMPORT_ALIASES else f"import {module}"
-        for module in sorted(ALLOWED_IMPORTS)
-    ]
-    imports = ", ".join(f"`{statement}`" for statement in statements)
+    """The contract with the allowed syntax and names, the meaning of the evaluator's figures, the reply."""
+    imports = ", ".join(f"`{line}`" for line in IMPORT_LINES.values())
     figures = "\n".join(f"- {name}: {meaning}" for name, meaning in context.figures.items())
     return render_prompt(
         "proposer_system",
         signature=f"def {FUNCTION_NAME}({', '.join(PARAMETERS)}):",
         imports=imports,
+        **prompt_fields(),
         figures=figures or f"- fitness: the score of the `{context.evaluator}` evaluator (higher is better)",
     )
 

@@ -14,15 +14,10 @@ import re
 import textwrap
 
 from discovery.objectives.contract import FUNCTION_NAME, PARAMETERS
+from discovery.objectives.gate import check_source
 
 # Module names generated code may refer to, and the import statement that binds each.
 _MODULES = {"math": "import math", "torch": "import torch", "F": "import torch.nn.functional as F"}
-# Parent imports (module, alias) that bind the names above, so its body reads the same in a child.
-_BINDINGS = {("torch", None), ("math", None), ("torch.nn.functional", "F")}
-_FORBIDDEN = (
-    ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Global, ast.Nonlocal,
-    ast.Yield, ast.YieldFrom, ast.Await, ast.Import, ast.ImportFrom, ast.Try, ast.While,
-)  # fmt: skip
 
 
 class NotSpliceable(ValueError):
@@ -122,8 +117,7 @@ class Splicer:
 
         `redirect` maps parameter names to names of this body (e.g. `beta` -> `scaled_beta`).
         """
-        function = loss_function(source)
-        _require_spliceable(source, function)
+        function = _spliceable_function(source)
         body = function.body[1:] if ast.get_docstring(function) is not None else function.body
         *statements, final = body
         mapping = dict(redirect or {})
@@ -137,7 +131,7 @@ class Splicer:
                 if name not in mapping:
                     mapping[name] = self.fresh(name)
             self.statements.append(_rename(statement, mapping))
-        assert isinstance(final, ast.Return) and final.value is not None  # checked by _require_spliceable
+        assert isinstance(final, ast.Return) and final.value is not None  # checked by _spliceable_function
         return _rename(final.value, mapping)
 
 
@@ -164,29 +158,25 @@ def render_function(thought: str, function: ast.FunctionDef) -> str:
     return head + ast.unparse(tree) + "\n"
 
 
-def _require_spliceable(source: str, function: ast.FunctionDef) -> None:
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            for alias in node.names:
-                module = alias.name if isinstance(node, ast.Import) else f"{node.module}.{alias.name}"
-                # `import torch.nn.functional` binds plain `torch`, which the child imports too.
-                binds_torch = (
-                    isinstance(node, ast.Import) and module.startswith("torch.") and not alias.asname
-                )
-                if (module, alias.asname) not in _BINDINGS and not binds_torch:
-                    raise NotSpliceable(f"imports `{module}` under a name generated code does not use")
-    arguments = function.args
-    if [a.arg for a in arguments.args] != list(PARAMETERS) or arguments.defaults or function.decorator_list:
-        raise NotSpliceable("unusual signature")
+def _spliceable_function(source: str) -> ast.FunctionDef:
+    """The `loss` of a parent whose body can be copied; raises `NotSpliceable` otherwise.
+
+    The parent must pass today's static gate (an archive may hold code an older gate let through), so
+    its imports bind exactly the names generated code uses and its body holds only allowed syntax.
+    """
+    violations = check_source(source)
+    if violations:
+        raise NotSpliceable(f"fails the static gate: {violations[0]}")
+    function = loss_function(source)
     body = function.body[1:] if ast.get_docstring(function) is not None else function.body
     if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None:
         raise NotSpliceable("the body does not end with `return <losses>`")
-    for statement in body:
-        for node in ast.walk(statement):
-            if isinstance(node, _FORBIDDEN) or (isinstance(node, ast.Return) and node is not body[-1]):
-                raise NotSpliceable(f"contains {type(node).__name__}")
+    for statement in body[:-1]:
+        if any(isinstance(node, ast.Return) for node in ast.walk(statement)):
+            raise NotSpliceable("returns before its last line")
     if set(_store_counts(body)) & set(PARAMETERS):
         raise NotSpliceable("assigns to a parameter")
+    return function
 
 
 def _without_dead_assignments(body: list[ast.stmt], result: ast.expr) -> list[ast.stmt]:
@@ -208,8 +198,8 @@ def _without_dead_assignments(body: list[ast.stmt], result: ast.expr) -> list[as
 def spliceable(source: str) -> bool:
     """Whether `Splicer.inline` can copy this objective."""
     try:
-        _require_spliceable(source, loss_function(source))
-    except (NotSpliceable, SyntaxError):
+        _spliceable_function(source)
+    except NotSpliceable:
         return False
     return True
 

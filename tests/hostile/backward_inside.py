@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: `.backward` is not allowed
+# reason: `.backward` reaches the autograd graph
 """Runs backward inside the loss, accumulating gradients twice."""
 
 import torch

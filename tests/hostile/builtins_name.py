@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: name `__builtins__` is not allowed
+# reason: name `__builtins__` is not available
 """Fetches the real builtins."""
 
 import torch

@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: `.utils` is not allowed
+# reason: `torch.utils` is not one of the allowed torch functions
 """Compiles and loads native code."""
 
 import torch

@@ -7,7 +7,12 @@ import torch
 import torch.nn.functional as F
 
 
-def loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, reference_rejected_logps, beta):
+def loss(
+    policy_chosen_logps,
+    policy_rejected_logps,
+    reference_chosen_logps,
+    reference_rejected_logps,
+    beta=torch.ones(10**9),
+):
     rho = (policy_chosen_logps - reference_chosen_logps) - (policy_rejected_logps - reference_rejected_logps)
-    scale = lambda s=torch.ones(10**9): s
     return -F.logsigmoid(beta * rho)

@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: name `__import__` is not allowed
+# reason: name `__import__` is not available
 """Calls __import__ directly."""
 
 import torch

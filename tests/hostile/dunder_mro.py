@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: attribute `.__class__` is not allowed
+# reason: `.__class__` is not allowed (private and dunder attributes
 """Walks ().__class__.__mro__ to object's subclasses."""
 
 import torch

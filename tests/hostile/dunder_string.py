@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: strings containing `__` are not allowed
+# reason: strings are only allowed as docstrings
 """Keeps a dunder name in a string for later lookup."""
 
 import torch

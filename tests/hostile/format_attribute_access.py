@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: `.format` is not allowed
+# reason: `.format` is not one of the allowed tensor methods
 """Reads attributes through str.format."""
 
 import torch

@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: import of `os.path` is not allowed
+# reason: `from os import path` is not allowed
 """Imports a helper from os."""
 
 from os import path as exists

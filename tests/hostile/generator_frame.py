@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: `.gi_frame` is not allowed
+# reason: `.gi_frame` is not one of the allowed tensor methods
 """Climbs from a generator frame to the caller's globals."""
 
 import torch

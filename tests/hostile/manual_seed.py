@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: `.manual_seed` is not allowed
+# reason: `torch.manual_seed` draws random numbers or reseeds
 """Reseeds the global RNG, changing the trainer's randomness."""
 
 import torch

@@ -1,6 +1,6 @@
 # ruff: noqa
-# expect: runtime
-# reason: raised AttributeError
+# expect: static
+# reason: `.logsigmoid` is not one of the allowed tensor methods; use `F.logsigmoid`
 """Calls a tensor method that does not exist."""
 
 import torch

@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: assigning to or deleting `.add` is not allowed
+# reason: assigning to `.add` is not allowed: only local names may be assigned
 """Patches a Tensor method in the trainer."""
 
 import torch

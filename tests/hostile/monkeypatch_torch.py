@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: assigning to or deleting `.exp` is not allowed
+# reason: assigning to `.exp` is not allowed: only local names may be assigned
 """Replaces torch.exp for every later caller."""
 
 import torch

@@ -1,6 +1,6 @@
 # ruff: noqa
-# expect: functional
-# reason: modifies its input `policy_chosen_logps` in place
+# expect: static
+# reason: `.data` reaches the autograd graph
 """Edits the policy log-probs through .data."""
 
 import torch

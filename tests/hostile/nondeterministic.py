@@ -1,6 +1,6 @@
 # ruff: noqa
-# expect: functional
-# reason: non-deterministic
+# expect: static
+# reason: `torch.rand_like` draws random numbers
 """Adds random noise to the loss."""
 
 import torch

@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: `.ops` is not allowed
+# reason: `torch.ops` is not one of the allowed torch functions
 """Loads a shared library into the process."""
 
 import torch

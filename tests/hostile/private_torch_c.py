@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: attribute `._C` is not allowed
+# reason: `torch._C` is not allowed (private and dunder attributes
 """Calls private torch internals."""
 
 import torch

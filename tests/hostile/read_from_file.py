@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: `.from_file` is not allowed
+# reason: `torch.from_file` is not one of the allowed torch functions
 """Maps an arbitrary file into a tensor."""
 
 import torch

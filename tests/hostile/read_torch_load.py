@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: `.load` is not allowed
+# reason: `torch.load` is not one of the allowed torch functions
 """Unpickles a file with torch.load (arbitrary code on load)."""
 
 import torch

@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: `.set_grad_enabled` is not allowed
+# reason: `torch.set_grad_enabled` reaches the autograd graph
 """Turns autograd off for the whole trainer."""
 
 import torch

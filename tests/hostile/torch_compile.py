@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: `.compile` is not allowed
+# reason: `torch.compile` is not one of the allowed torch functions
 """Runs the compiler stack (spawns processes, writes caches)."""
 
 import torch

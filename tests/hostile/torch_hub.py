@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: `.hub` is not allowed
+# reason: `torch.hub` is not one of the allowed torch functions
 """Downloads and runs code from torch.hub."""
 
 import torch

@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: `torch.os` is the module `os`
+# reason: `torch.os` is not one of the allowed torch functions
 """Kills its parent process through torch.os."""
 
 import torch

@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: `.tofile` is not allowed
+# reason: `.tofile` is not one of the allowed tensor methods
 """Dumps a tensor to disk through numpy's tofile."""
 
 import torch

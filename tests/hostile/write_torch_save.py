@@ -1,6 +1,6 @@
 # ruff: noqa
 # expect: static
-# reason: `.save` is not allowed
+# reason: `torch.save` is not one of the allowed torch functions
 """Writes a file through torch's serializer."""
 
 import torch
