@@ -1,6 +1,7 @@
 """The offline `builtin` proposer: deterministic, gate-clean, pointed the right way, and new."""
 
 import random
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -8,15 +9,33 @@ import torch
 from discovery.objectives import load_objective, shipped_names
 from discovery.objectives.compile import compile_objective
 from discovery.objectives.gate import check_source
-from discovery.proposers.base import Proposal, ProposalContext
+from discovery.proposers.base import Check, Checker, Proposal, ProposalContext
 from discovery.proposers.builtin import BuiltinProposer
 from discovery.proposers.mutations import Parent, blend, retune
 from discovery.proposers.splice import knobs, loss_function
 from discovery.records import CandidateRecord, CandidateStatus, EvaluationResult, SeedResult
+from discovery.sandbox import Validator
 
 
-def accept_all(code: str) -> str | None:
-    return None
+PARENT_CODES = {load_objective(name).source for name in shipped_names()}
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Validator() as validator:
+        yield validator
+
+
+def checker(validator: Validator, reason: Callable[[str], str | None] = lambda code: None) -> Checker:
+    """The loop's `check` without an archive: the sandbox's verdict, then `reason` for valid drafts."""
+
+    def check(code: str) -> Check:
+        verdict = validator.validate(code)
+        if not verdict.ok:
+            return Check(f"rejected at the {verdict.stage} stage: {verdict.reason}", None)
+        return Check(reason(code), verdict.behaviour)
+
+    return check
 
 
 def record(
@@ -58,13 +77,13 @@ def context(best: list[CandidateRecord], generation: int = 1) -> ProposalContext
     )
 
 
-def evolve(seed: int, generations: int, count: int = 2) -> list[Proposal]:
+def evolve(check: Checker, seed: int, generations: int, count: int = 2) -> list[Proposal]:
     """Run the proposer against a growing archive whose newcomers get made-up fitness."""
     proposer, archive = BuiltinProposer(seed=seed), seeds()
     scores = random.Random(seed)
     proposed = []
     for generation in range(1, generations + 1):
-        for index, proposal in enumerate(proposer.propose(context(archive, generation), count, accept_all)):
+        for index, proposal in enumerate(proposer.propose(context(archive, generation), count, check)):
             proposed.append(proposal)
             fitness = 0.5 + 0.2 * scores.random()
             archive.append(
@@ -92,14 +111,17 @@ def gradients(code: str, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
     return chosen.grad, rejected.grad
 
 
-def test_same_seed_and_archive_give_the_same_proposals() -> None:
-    first, second = evolve(seed=3, generations=3), evolve(seed=3, generations=3)
+def test_same_seed_and_archive_give_the_same_proposals(sandbox) -> None:
+    first, second = (
+        evolve(checker(sandbox), seed=3, generations=3),
+        evolve(checker(sandbox), seed=3, generations=3),
+    )
     assert [(p.name, p.code, p.parents) for p in first] == [(p.name, p.code, p.parents) for p in second]
-    assert [p.code for p in evolve(seed=4, generations=3)] != [p.code for p in first]
+    assert [p.code for p in evolve(checker(sandbox), seed=4, generations=3)] != [p.code for p in first]
 
 
-def test_proposals_pass_the_gate_and_favour_the_chosen_answer() -> None:
-    proposals = evolve(seed=0, generations=8)
+def test_proposals_pass_the_gate_and_favour_the_chosen_answer(sandbox) -> None:
+    proposals = evolve(checker(sandbox), seed=0, generations=8)
     assert len(proposals) == 16 and all(p.error is None for p in proposals)
     for proposal in proposals:
         assert check_source(proposal.code) == [], proposal.code
@@ -110,32 +132,32 @@ def test_proposals_pass_the_gate_and_favour_the_chosen_answer() -> None:
             assert chosen_grad.mean() < 0 < rejected_grad.mean(), proposal.code
 
 
-def test_proposals_train_differently_from_every_shipped_objective() -> None:
+def test_proposals_train_differently_from_every_shipped_objective(sandbox) -> None:
     shipped = [torch.cat(gradients(load_objective(name).source, 0.1)) for name in shipped_names()]
-    for proposal in evolve(seed=1, generations=4):
+    for proposal in evolve(checker(sandbox), seed=1, generations=4):
         signature = torch.cat(gradients(proposal.code, 0.1))
         for known in shipped:
             cosine = torch.nn.functional.cosine_similarity(signature, known, dim=0)
             assert cosine < 0.9999, proposal.code
 
 
-def test_names_are_unique_and_parents_come_from_the_archive() -> None:
+def test_names_are_unique_and_parents_come_from_the_archive(sandbox) -> None:
     archive = seeds()
-    proposals = BuiltinProposer(seed=0).propose(context(archive), 4, accept_all)
+    proposals = BuiltinProposer(seed=0).propose(context(archive), 4, checker(sandbox))
     names = [proposal.name for proposal in proposals]
     assert len(set(names)) == 4 and not set(names) & set(shipped_names())
     ids = {candidate.id for candidate in archive}
     assert all(proposal.parents and set(proposal.parents) <= ids for proposal in proposals)
 
 
-def test_parents_are_drawn_mostly_from_the_fittest() -> None:
+def test_parents_are_drawn_mostly_from_the_fittest(sandbox) -> None:
     names = shipped_names()
     archive = seeds({name: 0.1 * index for index, name in enumerate(names)})
     proposer = BuiltinProposer(seed=0)
     parents = [
         parent
         for generation in range(1, 11)
-        for proposal in proposer.propose(context(archive, generation), 2, accept_all)
+        for proposal in proposer.propose(context(archive, generation), 2, checker(sandbox))
         for parent in proposal.parents
     ]
     top = sum(parent in {f"seed-{name}" for name in names[-3:]} for parent in parents)
@@ -143,35 +165,40 @@ def test_parents_are_drawn_mostly_from_the_fittest() -> None:
     assert top >= 3 * bottom
 
 
-def test_rejected_drafts_are_replaced_up_to_the_check_budget() -> None:
+def test_rejected_drafts_are_replaced_up_to_the_check_budget(sandbox) -> None:
     seen: list[str] = []
 
     def reject_first_two(code: str) -> str | None:
+        if code in PARENT_CODES:  # asked for the parents' behaviour, not offered
+            return "already archived"
         seen.append(code)
         return "duplicate of seed-dpo" if len(seen) <= 2 else None
 
-    (proposal,) = BuiltinProposer(seed=0).propose(context(seeds()), 1, reject_first_two)
+    (proposal,) = BuiltinProposer(seed=0).propose(context(seeds()), 1, checker(sandbox, reject_first_two))
     assert len(seen) == 3 and proposal.code == seen[-1] and len(set(seen)) == 3
 
 
-def test_a_draft_is_still_returned_when_check_rejects_everything() -> None:
+def test_a_draft_is_still_returned_when_check_rejects_everything(sandbox) -> None:
     seen: list[str] = []
 
     def reject_all(code: str) -> str | None:
-        seen.append(code)
+        if code not in PARENT_CODES:
+            seen.append(code)
         return "functional check failed"
 
-    (proposal,) = BuiltinProposer(seed=0, max_checks=4).propose(context(seeds()), 1, reject_all)
+    (proposal,) = BuiltinProposer(seed=0, max_checks=4).propose(
+        context(seeds()), 1, checker(sandbox, reject_all)
+    )
     assert len(seen) == 4 and proposal.code == seen[-1] and proposal.error is None
 
 
-def test_an_empty_archive_falls_back_to_the_shipped_objectives() -> None:
+def test_an_empty_archive_falls_back_to_the_shipped_objectives(sandbox) -> None:
     empty = ProposalContext(run_id="run", generation=1, evaluator="sentiment", figures={}, best=[], recent=[])
-    (proposal,) = BuiltinProposer(seed=0).propose(empty, 1, accept_all)
+    (proposal,) = BuiltinProposer(seed=0).propose(empty, 1, checker(sandbox))
     assert proposal.parents == [] and check_source(proposal.code) == []
 
 
-def test_unusual_archive_code_is_not_used_as_a_parent() -> None:
+def test_unusual_archive_code_is_not_used_as_a_parent(sandbox) -> None:
     odd = """import torch.nn.functional as nnf
 
 
@@ -181,7 +208,7 @@ def loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, ref
     return -nnf.logsigmoid(beta * (policy_chosen_logps - policy_rejected_logps))
 """
     archive = [record("g1-c0", "odd", odd, "odd", 0.99, 1), *seeds()]
-    proposals = BuiltinProposer(seed=0).propose(context(archive), 3, accept_all)
+    proposals = BuiltinProposer(seed=0).propose(context(archive), 3, checker(sandbox))
     assert all("g1-c0" not in proposal.parents for proposal in proposals)
 
 

@@ -9,7 +9,7 @@ from discovery.llm import EndpointSettings
 from discovery.objectives import load_objective
 from discovery.objectives.contract import FUNCTION_NAME, PARAMETERS
 from discovery.objectives.gate import check_source
-from discovery.proposers.base import ProposalContext
+from discovery.proposers.base import Check, ProposalContext
 from discovery.proposers.llm import OpenAIProposer
 from discovery.records import CandidateRecord, CandidateStatus, EvaluationResult, SeedResult
 from tests.fake_openai import FakeOpenAI, Reply, dead_endpoint
@@ -27,9 +27,9 @@ BAD_IMPORT = GOOD.replace("import torch.nn.functional as F", "import os\nimport 
 PROPOSAL = json.dumps({"thought": "Shift the margin.", "name": "Margin Logistic", "code": GOOD})
 
 
-def static_check(code: str) -> str | None:
+def static_check(code: str) -> Check:
     """The real static gate as the loop's `check` (no archive, so no duplicates)."""
-    return "; ".join(str(violation) for violation in check_source(code)) or None
+    return Check("; ".join(str(violation) for violation in check_source(code)) or None, None)
 
 
 def scored(name: str, fitness: float, generation: int = 0, **fields) -> CandidateRecord:
