@@ -9,6 +9,7 @@ math / reasoning / coding answers against the reference answer). The fitness is 
 
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
@@ -42,8 +43,8 @@ class MTBenchEvaluator(JudgedEvaluator):
     )
     Task = MTBenchTask
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(self, options: BaseModel, cache_dir: Path) -> None:
+        super().__init__(options, cache_dir)
         self._questions: list[Question] | None = None
 
     def config(self) -> dict[str, Any]:

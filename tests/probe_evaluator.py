@@ -9,23 +9,28 @@ from collections import Counter
 from typing import ClassVar
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 
 from discovery.objectives import Objective
 from discovery.records import SeedResult
 from evaluators import Evaluator, register
 
 
+class ProbeOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    variant: int = Field(0, description="changes the configuration only, so tests can tell two apart")
+
+
 @register
 class ProbeEvaluator(Evaluator):
     name = "probe"
     description = "test double: gradient-direction score, no training"
+    Options = ProbeOptions
     evaluations: ClassVar[Counter] = Counter()
 
-    def __init__(self, **options) -> None:
-        self.options = options
-
     def config(self) -> dict:
-        return {"kind": "probe", **self.options}
+        return {"kind": "probe", **self.options.model_dump()}
 
     def figures(self) -> dict[str, str]:
         return {"fitness": "sigmoid of the mean push on the chosen log-prob (test double)"}

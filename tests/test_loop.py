@@ -94,7 +94,7 @@ def test_resume_extends_a_finished_run_without_rescoring(tmp_path) -> None:
     ],
 )
 def test_bad_input_gets_one_line_and_exit_code_2(tmp_path, args, message) -> None:
-    result = discover("run", "--run-dir", str(tmp_path), *args, cwd=tmp_path, timeout=120)
+    result = discover("run", "--runs-dir", str(tmp_path), *args, cwd=tmp_path, timeout=120)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -103,7 +103,7 @@ def test_bad_input_gets_one_line_and_exit_code_2(tmp_path, args, message) -> Non
 def test_malformed_config_file_is_a_user_error(tmp_path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("generations: [1, 2\n")
-    result = discover("run", "--config", str(config), "--run-dir", str(tmp_path), cwd=tmp_path, timeout=120)
+    result = discover("run", "--config", str(config), "--runs-dir", str(tmp_path), cwd=tmp_path, timeout=120)
     assert result.returncode == 2 and "not valid YAML" in result.stderr
 
 

@@ -10,10 +10,12 @@ from rich.console import Console
 from rich.table import Table
 
 from discovery.cli import app
+from discovery.cli.common import EVALUATOR_OPTIONS, RUNS_DIR
 from discovery.errors import ServiceUnavailable, UserError
 from discovery.objectives import Objective
 from discovery.objectives.compile import ObjectiveRejected
 from discovery.options import parse_options
+from discovery.paths import cache_root
 from discovery.quiet import quiet_libraries
 from discovery.records import EvaluationResult, SeedResult
 from discovery.resolve import resolve_objective
@@ -88,18 +90,8 @@ def evaluate(
     seeds: int = typer.Option(
         1, "--seeds", "-s", min=1, help="Train and score with seeds 0..K-1; report mean ± s.e."
     ),
-    beta: float | None = typer.Option(
-        None, "--beta", help="KL strength passed to the objective (task default if unset)."
-    ),
-    preset: str | None = typer.Option(
-        None, "--preset", help="Task size, e.g. sentiment's 'default' (for figures) or 'tiny' (smoke tests)."
-    ),
-    cache_dir: Path | None = typer.Option(
-        None, "--cache-dir", help="Where built tasks are cached (default $DISCOVER_CACHE or runs/cache)."
-    ),
-    evaluator_options: list[str] = typer.Option(
-        [], "--set", help="Evaluator option as key=value, e.g. --set judge_model=gpt-4o. Repeatable."
-    ),
+    evaluator_options: list[str] = EVALUATOR_OPTIONS,
+    runs_dir: Path = RUNS_DIR,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else."),
 ) -> None:
     """Train a policy with each OBJECTIVE and score it against the reference (fitness = win rate)."""
@@ -107,13 +99,11 @@ def evaluate(
 
     from evaluators.registry import get_evaluator
 
-    resolved = [resolve_objective(spec) for spec in objectives]
+    resolved = [resolve_objective(spec, runs_dir) for spec in objectives]
     for objective in resolved:
         _compiled(objective)
     quiet_libraries()
-    given = {"beta": beta, "preset": preset, "cache_dir": cache_dir}
-    options = {key: value for key, value in given.items() if value is not None}
-    task = get_evaluator(evaluator, **options, **parse_options(evaluator_options))
+    task = get_evaluator(evaluator, parse_options(evaluator_options), cache_dir=cache_root(runs_dir))
 
     summaries = []
     columns = (
