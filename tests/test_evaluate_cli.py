@@ -49,3 +49,12 @@ def test_bad_objectives_get_one_line_and_exit_code_2(argument: str, message: str
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert done.stdout == ""
+
+
+def test_bad_evaluator_options_get_one_line_before_any_training():
+    done = discover("evaluate", "dpo", "--set", "preset=tiny", "--set", "epochs=0")
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        == "error: the sentiment evaluator's option epochs: Input should be greater than 0"
+    )

@@ -90,6 +90,8 @@ def test_resume_extends_a_finished_run_without_rescoring(tmp_path) -> None:
         (["--config", "missing.yaml"], "cannot read config"),
         (["--resume", "20990101-000000-dead"], "20990101-000000-dead"),
         (["--set", "bogus=1"], "the sentiment evaluator has no option bogus"),
+        (["--set", "beta=abc"], "the sentiment evaluator's option beta: Input should be a valid number"),
+        (["--context-best", "-1"], "invalid context_best: Input should be greater than or equal to 0"),
         (["--resume", "x", "--evaluator", "probe"], "only --generations may change"),
     ],
 )
