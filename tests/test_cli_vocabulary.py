@@ -92,6 +92,10 @@ def test_evaluators_lists_every_option_with_type_default_and_meaning(tmp_path: P
     table = discover("evaluators", env={"COLUMNS": "200"})
     assert table.returncode == 0 and "learning_rate" in table.stdout and "judge_model" in table.stdout
     assert "dict[str, Any]" in table.stdout  # types are printed as text, not read as markup
+    one = discover("evaluators", "sentiment", "--json")
+    assert [entry["name"] for entry in json.loads(one.stdout)["evaluators"]] == ["sentiment"]
+    unknown = discover("evaluators", "nope")
+    assert unknown.returncode == 2 and "unknown evaluator 'nope'" in unknown.stderr
 
 
 def test_version() -> None:

@@ -20,6 +20,7 @@ _BOUNDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 @app.command("evaluators")
 def list_evaluators(
+    names: list[str] = typer.Argument(None, metavar="NAME", help="Evaluators to list (default: all)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """List the evaluators with their options: name, type, default and meaning.
@@ -31,12 +32,10 @@ def list_evaluators(
     from rich.table import Table
     from rich.text import Text
 
-    from evaluators.registry import evaluator_classes
+    from evaluators.registry import evaluator_class, evaluator_classes
 
-    catalog = [
-        {"name": cls.name, "description": cls.description, **_options(cls.Options)}
-        for cls in evaluator_classes()
-    ]
+    classes = [evaluator_class(name) for name in names] if names else evaluator_classes()
+    catalog = [{"name": cls.name, "description": cls.description, **_options(cls.Options)} for cls in classes]
     if as_json:
         typer.echo(json.dumps({"evaluators": catalog}, indent=2))
         return
