@@ -70,13 +70,19 @@ def build_evaluator(config: RunConfig, runs_dir: Path) -> Evaluator:
     return get_evaluator(config.evaluator, config.evaluator_options, cache_dir=cache_root(runs_dir))
 
 
-def start_run(runs_dir: Path, config: RunConfig, observer: LoopObserver | None = None) -> RunOutcome:
-    """Create a new run and run it to the end."""
+def start_run(
+    runs_dir: Path,
+    config: RunConfig,
+    observer: LoopObserver | None = None,
+    evaluator: Evaluator | None = None,
+) -> RunOutcome:
+    """Create a new run and run it to the end; `evaluator` is the config's, when the caller built it
+    already (to check its options before showing anything)."""
+    evaluator = evaluator or build_evaluator(config, runs_dir)
     proposer, notice = make_proposer(config)
     observer = observer or SilentObserver()
     if notice:
         observer.notice(notice)
-    evaluator = build_evaluator(config, runs_dir)
     run = RunRecord(
         id=new_run_id(),
         config=config,

@@ -45,7 +45,7 @@ def evaluator_classes() -> list[type[Evaluator]]:
     return [evaluator_class(name) for name in evaluator_names()]
 
 
-def check_options(cls: type[Evaluator], options: Mapping[str, Any]) -> BaseModel:
+def _checked_options(cls: type[Evaluator], options: Mapping[str, Any]) -> BaseModel:
     """`options` validated by the evaluator's `Options` model; any problem is one line naming the option."""
     known = cls.Options.model_fields
     unknown = sorted(set(options) - set(known))
@@ -66,4 +66,4 @@ def get_evaluator(name: str, options: Mapping[str, Any], cache_dir: Path) -> Eva
     """The evaluator `name` with `options` (checked before anything heavy is built), caching under
     `cache_dir` (see `discovery.paths.cache_root`)."""
     cls = evaluator_class(name)
-    return cls(check_options(cls, options), cache_dir=cache_dir)
+    return cls(_checked_options(cls, options), cache_dir=cache_dir)

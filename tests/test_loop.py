@@ -100,6 +100,8 @@ def test_bad_input_gets_one_line_and_exit_code_2(tmp_path, args, message) -> Non
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+    if "--resume" not in args:  # caught before the live display starts: nothing but the error
+        assert result.stderr.count("\n") == 1, result.stderr
 
 
 def test_malformed_config_file_is_a_user_error(tmp_path) -> None:

@@ -91,7 +91,7 @@ def run_command(
 
     from discovery.config import build_config, load_config_file
     from discovery.loop import SilentObserver
-    from discovery.runner import RunInterrupted, resume_run, start_run
+    from discovery.runner import RunInterrupted, build_evaluator, resume_run, start_run
     from discovery.ui.live import LiveRunDisplay
     from discovery.ui.views import leaderboard_table
 
@@ -123,7 +123,8 @@ def run_command(
 
             print_plan(config, runs_dir, as_json)
             return
-        execute = partial(start_run, runs_dir, config)
+        evaluator = build_evaluator(config, runs_dir)  # a bad option is one line, before the display
+        execute = partial(start_run, runs_dir, config, evaluator=evaluator)
     observer = SilentObserver() if as_json else LiveRunDisplay()
     try:
         with observer:
