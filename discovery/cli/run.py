@@ -123,8 +123,8 @@ def run_command(
 
             print_plan(config, runs_dir, as_json)
             return
-        evaluator = build_evaluator(config, runs_dir)  # a bad option is one line, before the display
-        execute = partial(start_run, runs_dir, config, evaluator=evaluator)
+        task = build_evaluator(config, runs_dir)  # a bad evaluator option is one line, before the display
+        execute = partial(start_run, runs_dir, config, evaluator=task)
     observer = SilentObserver() if as_json else LiveRunDisplay()
     try:
         with observer:
