@@ -25,6 +25,8 @@ from transformers.trainer_callback import PrinterCallback
 from trl import DPOTrainer
 
 from discovery.objectives import load_objective
+from discovery.paths import cache_root, default_runs_dir
+from evaluators.registry import get_evaluator
 from evaluators.sentiment import SentimentEvaluator
 from evaluators.sentiment.train import make_trainer, training_args
 
@@ -60,7 +62,8 @@ def main() -> None:
     datasets.disable_progress_bars()
     transformers.logging.set_verbosity_error()
 
-    evaluator = SentimentEvaluator(preset=options.preset)
+    cache_dir = cache_root(default_runs_dir())
+    evaluator = get_evaluator("sentiment", {"preset": options.preset}, cache_dir=cache_dir)
     started = time.perf_counter()
     evaluator.prepare()
     print(f"cache: {evaluator.artefacts.folder} (ready in {time.perf_counter() - started:.1f} s; "

@@ -1,12 +1,20 @@
-"""The configuration of a discovery run: command-line options and YAML files share one model."""
+"""The configuration of a discovery run: command-line options and YAML files share one model.
 
+Every field of `RunConfig` is both a `discover run` option (`--context-best`) and a key of a YAML
+config file (`context_best:` or `context-best:`); `--set KEY=VALUE` is `evaluator_options:`. A run's
+configuration is the defaults, then the file, then the command line, merged key by key: a mapping
+(`evaluator_options`) is merged option by option, so `--set beta=0.3` over a file's
+`evaluator_options: {preset: tiny, beta: 0.5}` keeps `preset: tiny`.
+"""
+
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from discovery.errors import UserError
+from discovery.errors import UserError, validation_message
 from discovery.llm import EndpointSettings
 
 
@@ -17,13 +25,21 @@ class RunConfig(BaseModel):
 
     generations: int = Field(10, ge=0, description="generations to run (0: only score the seeds)")
     population: int = Field(1, ge=1, description="candidates proposed per generation")
-    evaluator: str = "sentiment"
-    evaluator_options: dict[str, Any] = Field(default_factory=dict)
+    evaluator: str = Field("sentiment", description="inner task that trains and scores candidates")
+    evaluator_options: dict[str, Any] = Field(
+        default_factory=dict, description="the evaluator's options (see `discover evaluators`)"
+    )
     seeds: int = Field(1, ge=1, description="training seeds per candidate")
-    proposer: str | None = Field(None, description="openai | builtin; None picks openai when configured")
-    model: str | None = None
-    base_url: str | None = None
-    seed_objectives: list[str] | None = Field(None, description="shipped objectives to seed (default: all)")
+    proposer: str | None = Field(
+        None, description="openai or builtin (unset: openai when an endpoint is configured, else builtin)"
+    )
+    model: str | None = Field(None, description="model name at the proposer's OpenAI-compatible endpoint")
+    base_url: str | None = Field(
+        None, description="the proposer's OpenAI-compatible endpoint (vLLM, Ollama, ...)"
+    )
+    seed_objectives: list[str] | None = Field(
+        None, description="shipped objectives seeding the archive, comma-separated (unset: all)"
+    )
     context_best: int = Field(5, ge=0, description="best candidates shown to the proposer")
     context_recent: int = Field(5, ge=0, description="most recent candidates shown to the proposer")
     random_seed: int = Field(0, description="seed of the built-in proposer's draws")
@@ -35,6 +51,14 @@ class RunConfig(BaseModel):
     max_reply_bytes: int = Field(
         200_000, ge=1024, description="a longer reply from the endpoint is cut off and counts as malformed"
     )
+
+    @field_validator("seed_objectives", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """`dpo,slic` (the command line's form) is the list [dpo, slic]."""
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
 
     def endpoint(self, model: str) -> EndpointSettings:
         """The proposer's endpoint settings, for `model`."""
@@ -53,7 +77,8 @@ class RunConfig(BaseModel):
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
-    """The mapping in a YAML config file; unreadable or malformed files are user errors."""
+    """The mapping in a YAML config file, keys with underscores; unreadable or malformed files and
+    keys that are not options are user errors."""
     try:
         data = yaml.safe_load(path.read_text())
     except OSError as error:
@@ -64,15 +89,38 @@ def load_config_file(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise UserError(f"config {path} must be a mapping of option: value")
-    return {key.replace("-", "_"): value for key, value in data.items()}
+    values = _underscored(data)
+    unknown = [key for key in values if key not in RunConfig.model_fields]
+    if unknown:
+        raise UserError(
+            f"config {path}: {', '.join(map(str, unknown))} is not an option of discover run (options: "
+            f"{', '.join(RunConfig.model_fields)}; evaluator options go under evaluator_options:)"
+        )
+    if isinstance(values.get("evaluator_options"), dict):
+        values["evaluator_options"] = _underscored(values["evaluator_options"])
+    return values
 
 
-def build_config(file_values: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:
-    """Config file values, then command-line values that were given (not None)."""
-    merged = {**file_values, **{k: v for k, v in overrides.items() if v is not None}}
+def build_config(file_values: Mapping[str, Any], overrides: Mapping[str, Any]) -> RunConfig:
+    """The defaults, then the config file's values, then the command-line values that were given (not
+    None), merged key by key (mappings recursively)."""
+    given = {key: value for key, value in overrides.items() if value is not None}
     try:
-        return RunConfig(**merged)
+        return RunConfig.model_validate(merge(file_values, given))
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "config"
-        raise UserError(f"invalid {where}: {first['msg']}") from error
+        raise UserError(f"invalid {validation_message(error)}") from error
+
+
+def merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `top`'s values in place; where both hold a mapping, the two are merged the same way."""
+    merged = dict(base)
+    for key, value in top.items():
+        below = merged.get(key)
+        both_mappings = isinstance(below, Mapping) and isinstance(value, Mapping)
+        merged[key] = merge(below, value) if both_mappings else value
+    return merged
+
+
+def _underscored(mapping: Mapping[Any, Any]) -> dict[Any, Any]:
+    """Keys as options are spelled in Python (`max-steps` is `max_steps`), as on the command line."""
+    return {key.replace("-", "_") if isinstance(key, str) else key: value for key, value in mapping.items()}

@@ -1,18 +1,25 @@
-"""`discover run --dry-run`: what a run would do and cost, without doing it."""
+"""`discover run --dry-run`: what a run would do and cost, without doing it.
 
+The text form is YAML: the resolved configuration, which `discover run --config` reads back as it is,
+then the plan as comment lines, which YAML ignores. A dry run's output saved to a file and passed
+back with `--config` therefore plans the same run (and prints the same text).
+"""
+
+import io
 import json
+from pathlib import Path
 
+import yaml
 from rich.console import Console
-from rich.pretty import Pretty
 
 from discovery.config import RunConfig
 from discovery.objectives import shipped_names
-from evaluators import get_evaluator
+from discovery.runner import build_evaluator
 
 
-def run_plan(config: RunConfig) -> dict:
+def run_plan(config: RunConfig, runs_dir: Path) -> dict:
     """The run's configuration and the evaluator's own plan for every candidate it will score."""
-    evaluator = get_evaluator(config.evaluator, **config.evaluator_options)
+    evaluator = build_evaluator(config, runs_dir)
     seeds = len(config.seed_objectives or shipped_names())
     candidates = seeds + config.generations * config.population
     plan = {
@@ -26,15 +33,39 @@ def run_plan(config: RunConfig) -> dict:
     return plan
 
 
-def print_plan(config: RunConfig, as_json: bool) -> None:
-    plan = run_plan(config)
-    if as_json:
-        print(json.dumps(plan, indent=2))
-        return
-    console = Console()
-    console.print(f"[bold]Plan of a {config.evaluator} run[/bold] (nothing is trained)")
-    console.print(Pretty({key: value for key, value in plan.items() if key != "evaluator_plan"}))
+def plan_text(config: RunConfig, runs_dir: Path, width: int) -> str:
+    """The configuration as YAML for `--config`, followed by the plan as comments `width` wide."""
+    plan = run_plan(config, runs_dir)
+    lines = [
+        f"# Plan of a {config.evaluator} run (nothing is trained). The lines without '#' are its",
+        "# configuration: save this output to a file to run it with `discover run --config FILE`.",
+        _yaml(plan["run"]),
+        _commented(_yaml({"candidates_at_most": plan["candidates_at_most"]})),
+    ]
+    if "evaluator_config" in plan:
+        lines.append(
+            f"# {config.evaluator} settings (each can be set: --set KEY=VALUE, or evaluator_options:)"
+        )
+        lines.append(_commented(_yaml(plan["evaluator_config"])))
     if "evaluator_plan" in plan:
         from evaluators.judging.plan_view import render_plan
 
+        console = Console(file=io.StringIO(), width=width - 2, color_system=None)
         render_plan(plan["evaluator_plan"], console)
+        lines.append(_commented(console.file.getvalue()))
+    return "\n".join(lines)
+
+
+def print_plan(config: RunConfig, runs_dir: Path, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(run_plan(config, runs_dir), indent=2))
+    else:
+        print(plan_text(config, runs_dir, Console().width))
+
+
+def _yaml(value: dict) -> str:
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True).rstrip("\n")
+
+
+def _commented(text: str) -> str:
+    return "\n".join(f"# {line}".rstrip() for line in text.rstrip("\n").splitlines())

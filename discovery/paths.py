@@ -1,8 +1,9 @@
 """Where runs and caches live: one runs folder, and one cache root beside (or instead of) it.
 
-Every command takes `--runs-dir` (or `$DISCOVER_RUNS_DIR`); everything that is cached (built tasks,
-seed scores, judgments, data subsets) lives under one root, `$DISCOVER_CACHE` when set, else
-`<runs dir>/cache`, so that a runs folder moved to another disk keeps its caches.
+Every command that reads or writes runs takes `--runs-dir` (or `$DISCOVER_RUNS_DIR`); everything
+that is cached (built tasks, seed scores, judgments, data subsets, trained candidates) lives under
+one root, `$DISCOVER_CACHE` when set, else `<runs dir>/cache`, so that a runs folder moved to another
+disk keeps its caches.
 """
 
 import os
@@ -10,13 +11,14 @@ from pathlib import Path
 
 RUNS_DIR_ENV = "DISCOVER_RUNS_DIR"
 CACHE_ENV = "DISCOVER_CACHE"
+DEFAULT_RUNS_DIR = Path("runs")
 
 
 def default_runs_dir() -> Path:
-    """`$DISCOVER_RUNS_DIR`, else `runs/` in the working directory."""
-    return Path(os.environ.get(RUNS_DIR_ENV) or "runs")
+    """`$DISCOVER_RUNS_DIR`, else `runs/` in the working directory (for callers without a `--runs-dir`)."""
+    return Path(os.environ.get(RUNS_DIR_ENV) or DEFAULT_RUNS_DIR)
 
 
-def cache_root(runs_dir: Path | None = None) -> Path:
+def cache_root(runs_dir: Path) -> Path:
     """`$DISCOVER_CACHE`, else the `cache` folder of the runs folder."""
-    return Path(os.environ.get(CACHE_ENV) or (runs_dir or default_runs_dir()) / "cache")
+    return Path(os.environ.get(CACHE_ENV) or Path(runs_dir) / "cache")

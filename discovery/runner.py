@@ -68,13 +68,24 @@ class RunOutcome:
         }
 
 
-def start_run(runs_dir: Path, config: RunConfig, observer: LoopObserver | None = None) -> RunOutcome:
-    """Create a new run and run it to the end."""
+def build_evaluator(config: RunConfig, runs_dir: Path) -> Evaluator:
+    """The run's evaluator, caching under the runs folder's cache root (`discovery.paths.cache_root`)."""
+    return get_evaluator(config.evaluator, config.evaluator_options, cache_dir=cache_root(runs_dir))
+
+
+def start_run(
+    runs_dir: Path,
+    config: RunConfig,
+    observer: LoopObserver | None = None,
+    evaluator: Evaluator | None = None,
+) -> RunOutcome:
+    """Create a new run and run it to the end; `evaluator` is the config's, when the caller built it
+    already (to check its options before showing anything)."""
+    evaluator = evaluator or build_evaluator(config, runs_dir)
     proposer, notice = make_proposer(config)
     observer = observer or SilentObserver()
     if notice:
         observer.notice(notice)
-    evaluator = get_evaluator(config.evaluator, config.evaluator_options, cache_root(runs_dir))
     run = RunRecord(
         id=new_run_id(),
         config=config,
@@ -100,7 +111,7 @@ def resume_run(
         archive.update_run(run)
     config = run.config
     proposer, _ = make_proposer(config.model_copy(update={"proposer": run.proposer}))
-    evaluator = get_evaluator(config.evaluator, config.evaluator_options, cache_root(runs_dir))
+    evaluator = build_evaluator(config, runs_dir)
     return _run_to_end(archive, proposer, evaluator, runs_dir, observer or SilentObserver())
 
 
@@ -109,7 +120,7 @@ def _run_to_end(
 ) -> RunOutcome:
     quiet_libraries()
     run = archive.run()
-    key = evaluator_key(evaluator.name, evaluator.config(), run.config.training_seeds)
+    key = evaluator_key(evaluator.name, evaluator.version, evaluator.config(), run.config.training_seeds)
     stopped_reason = None
     with contextlib.ExitStack() as stack:
         stack.enter_context(contextlib.redirect_stdout(sys.stderr))  # stdout is for the result alone

@@ -13,9 +13,11 @@ from typing import Any
 from discovery.records import EvaluationResult
 
 
-def evaluator_key(name: str, config: dict[str, Any], seeds: list[int]) -> str:
+def evaluator_key(name: str, version: int, config: dict[str, Any], seeds: list[int]) -> str:
     """Identity of everything that decides a seed's figures."""
-    blob = json.dumps({"evaluator": name, "config": config, "seeds": seeds}, sort_keys=True, default=str)
+    blob = json.dumps(
+        {"evaluator": name, "version": version, "config": config, "seeds": seeds}, sort_keys=True, default=str
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

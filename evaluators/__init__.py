@@ -1,8 +1,9 @@
 """Evaluators: inner tasks that train a model with an objective and score it.
 
 An evaluator is one class implementing `Evaluator` (see `base.py`), registered under a name with
-`@register`. `get_evaluator(name)` imports the shipped ones on demand, so adding an evaluator is one
-file plus one line in `_SHIPPED`.
+`@register`. `get_evaluator(name, options, cache_dir)` imports the shipped ones on demand and checks
+the options against the evaluator's `Options` model first, so adding an evaluator is one file plus
+one line in `_SHIPPED`.
 """
 
 from evaluators.base import Evaluator

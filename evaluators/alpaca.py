@@ -61,8 +61,8 @@ class AlpacaEvaluator(JudgedEvaluator):
     )
     Task = AlpacaTask
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(self, options: BaseModel, cache_dir: Path) -> None:
+        super().__init__(options, cache_dir)
         self._prompts: list[Question] | None = None
         self._baseline_answers: dict[str, list[str]] | None = None
 

@@ -32,16 +32,29 @@ class TrainingLimits(BaseModel):
 class Evaluator(ABC):
     """Build (or load) a task once, then train and score any number of objectives on it.
 
-    Subclasses set `name` and `description`, take their options as constructor keywords, and
-    implement `config`, `figures`, `prepare`, `limits`, `train` and `score`.
+    Subclasses set `name`, `description` and `Options`, and implement `config`, `figures`,
+    `prepare`, `limits`, `train` and `score`. `evaluators.registry.get_evaluator` validates the
+    user's options with `Options` (a pydantic model with `extra="forbid"`, every field with a default
+    and a description, which `discover evaluators` lists) before anything heavy is built, then
+    constructs the evaluator with the validated options and the cache folder the caller chose
+    (evaluators never pick one).
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
+    Options: ClassVar[type[BaseModel]]
+    # Bump when the figures change for the same options (e.g. the task is built differently), so that
+    # seed scores stored under the old version are not reused.
+    version: ClassVar[int] = 0
+
+    def __init__(self, options: BaseModel, cache_dir: Path) -> None:
+        self.options = options
+        self.cache_dir = Path(cache_dir)
 
     @abstractmethod
     def config(self) -> dict[str, Any]:
-        """Every setting that changes the figures; equal configs give comparable (and reusable) scores."""
+        """Every setting that changes the figures; equal configs (and versions) give comparable, and
+        reusable, scores."""
 
     @abstractmethod
     def figures(self) -> dict[str, str]:

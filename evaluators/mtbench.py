@@ -42,8 +42,8 @@ class MTBenchEvaluator(JudgedEvaluator):
     )
     Task = MTBenchTask
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(self, options: BaseModel, cache_dir: Path) -> None:
+        super().__init__(options, cache_dir)
         self._questions: list[Question] | None = None
 
     def config(self) -> dict[str, Any]:

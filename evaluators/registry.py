@@ -1,11 +1,13 @@
-"""Evaluator names -> classes."""
+"""Evaluator names -> classes, and the one place where an evaluator is built from user options."""
 
 import importlib
-import inspect
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from discovery.errors import UserError
-from discovery.paths import cache_root
+from pydantic import BaseModel, ValidationError
+
+from discovery.errors import UserError, validation_message
 from evaluators.base import Evaluator
 
 # name -> module that defines and registers it; imported only when asked for (torch-heavy modules)
@@ -28,19 +30,40 @@ def evaluator_names() -> list[str]:
     return sorted(set(_SHIPPED) | set(_REGISTERED))
 
 
-def get_evaluator(name: str, options: dict | None = None, cache_dir: Path | None = None) -> Evaluator:
-    """An evaluator instance by name, keeping its built task under `cache_dir` (default: the cache
-    root); unknown names are a user error that lists the known ones."""
-    options = options or {}
+def evaluator_class(name: str) -> type[Evaluator]:
+    """The class registered as `name` (importing a shipped one on demand); a user error listing the
+    known names otherwise."""
     if name not in _REGISTERED and name in _SHIPPED:
         importlib.import_module(_SHIPPED[name])
     if name not in _REGISTERED:
         raise UserError(f"unknown evaluator '{name}': choose one of {', '.join(evaluator_names())}")
-    cls = _REGISTERED[name]
-    accepted = inspect.signature(cls.__init__).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
-    unknown = sorted(set(options) - set(accepted)) if not takes_any else []
+    return _REGISTERED[name]
+
+
+def evaluator_classes() -> list[type[Evaluator]]:
+    """Every evaluator, the shipped ones imported, by name."""
+    return [evaluator_class(name) for name in evaluator_names()]
+
+
+def _checked_options(cls: type[Evaluator], options: Mapping[str, Any]) -> BaseModel:
+    """`options` validated by the evaluator's `Options` model; any problem is one line naming the option."""
+    known = cls.Options.model_fields
+    unknown = sorted(set(options) - set(known))
     if unknown:
-        known = ", ".join(p for p in accepted if p not in ("self", "cache_dir")) or "none"
-        raise UserError(f"the {name} evaluator has no option {', '.join(unknown)} (its options: {known})")
-    return cls(**options, cache_dir=cache_dir or cache_root())
+        raise UserError(
+            f"the {cls.name} evaluator has no option {', '.join(unknown)} (its options: {', '.join(known)})"
+        )
+    try:
+        return cls.Options.model_validate(dict(options))
+    except ValidationError as error:
+        if not error.errors()[0]["loc"]:  # a rule across options, e.g. sentiment's heads and hidden_size
+            problem = error.errors()[0]["msg"].removeprefix("Value error, ")
+            raise UserError(f"the {cls.name} evaluator's options: {problem}") from error
+        raise UserError(validation_message(error, f"the {cls.name} evaluator's option ")) from error
+
+
+def get_evaluator(name: str, options: Mapping[str, Any], cache_dir: Path) -> Evaluator:
+    """The evaluator `name` with `options` (checked before anything heavy is built), caching under
+    `cache_dir` (see `discovery.paths.cache_root`)."""
+    cls = evaluator_class(name)
+    return cls(_checked_options(cls, options), cache_dir=cache_dir)

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 
 from discovery.objectives import Objective
 from discovery.records import SeedResult
@@ -20,17 +21,20 @@ PUSH_FILE = "push.json"
 LOG_NAME = "probe-evaluations.log"
 
 
+class ProbeOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    variant: int = Field(0, description="changes the configuration only, so tests can tell two apart")
+
+
 @register
 class ProbeEvaluator(Evaluator):
     name = "probe"
     description = "test double: gradient-direction score, no training"
-
-    def __init__(self, cache_dir: Path, **options) -> None:
-        self.cache_dir = Path(cache_dir)
-        self.options = options
+    Options = ProbeOptions
 
     def config(self) -> dict:
-        return {"kind": "probe", **self.options}
+        return {"kind": "probe", **self.options.model_dump()}
 
     def figures(self) -> dict[str, str]:
         return {"fitness": "sigmoid of the mean push on the chosen log-prob (test double)"}

@@ -30,18 +30,16 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
 
 
 def evaluator(recipe: Path, prompts: Path, cache: Path, base_url: str, **options):
-    return get_evaluator(
-        "alpaca",
-        recipe=str(recipe),
-        prompts=str(prompts),
-        max_new_tokens=6,
-        judge_model="fake-judge",
-        judge_base_url=base_url,
-        judge_concurrency=1,  # the scripted verdicts then meet the judgments in order
-        judge_parse_attempts=2,
-        cache_dir=str(cache),
-        **options,
-    )
+    settings = {
+        "recipe": str(recipe),
+        "prompts": str(prompts),
+        "max_new_tokens": 6,
+        "judge_model": "fake-judge",
+        "judge_base_url": base_url,
+        "judge_concurrency": 1,  # the scripted verdicts then meet the judgments in order
+        "judge_parse_attempts": 2,
+    }
+    return get_evaluator("alpaca", {**settings, **options}, cache_dir=cache)
 
 
 def test_trained_model_against_the_sft_model_in_both_orders(setup, tmp_path):

@@ -49,7 +49,7 @@ def wait_for_training(runs_dir, process, timeout: float = 400) -> None:
 def test_sigkill_mid_training_then_resume(tmp_path) -> None:
     runs_dir = tmp_path / "runs"
     process = subprocess.Popen(
-        [sys.executable, "-m", "discovery.cli", "run", *RUN_ARGS, "--run-dir", str(runs_dir), "--json"],
+        [sys.executable, "-m", "discovery.cli", "run", *RUN_ARGS, "--runs-dir", str(runs_dir), "--json"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -71,7 +71,7 @@ def test_sigkill_mid_training_then_resume(tmp_path) -> None:
     assert scored_before, "the seeds were scored before the kill"
     assert any(c.status == CandidateStatus.VALIDATED for c in before.values())
 
-    result = discover("run", "--resume", run_dir.name, "--run-dir", str(runs_dir), "--json", cwd=tmp_path)
+    result = discover("run", "--resume", run_dir.name, "--runs-dir", str(runs_dir), "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "finished"
 

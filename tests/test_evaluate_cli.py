@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from discovery.paths import cache_root
+from discovery.paths import DEFAULT_RUNS_DIR, cache_root
 from evaluators.sentiment.cache import folder_for
 from evaluators.sentiment.settings import PRESETS
 from tests.cli import discover
@@ -14,9 +14,8 @@ OBJECTIVES = Path(__file__).parent / "objectives"
 
 
 def test_json_run_trains_and_scores_and_prints_only_the_document():
-    done = discover(
-        "evaluate", "dpo", str(OBJECTIVES / "flipped_dpo.py"), "--preset", "tiny", "--seeds", "2", "--json"
-    )
+    flipped = str(OBJECTIVES / "flipped_dpo.py")
+    done = discover("evaluate", "dpo", flipped, "--set", "preset=tiny", "--seeds", "2", "--json")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)  # nothing but the document on stdout
     dpo, flipped = document["results"]
@@ -28,12 +27,12 @@ def test_json_run_trains_and_scores_and_prints_only_the_document():
 
 
 def test_table_run_prints_one_row_per_objective_and_reuses_the_reference_log_probs():
-    done = discover("evaluate", "slic", "--preset", "tiny")
+    done = discover("evaluate", "slic", "--set", "preset=tiny")
     assert done.returncode == 0, done.stderr
     assert "slic" in done.stdout and "fitness" in done.stdout
     # TRL's cached files (EOS added, tokenized, reference log-probs) were written once, by the build;
     # a later process that computed anything again would have added files with new fingerprints
-    train = folder_for(cache_root(), PRESETS["tiny"][0]) / "train"
+    train = folder_for(cache_root(DEFAULT_RUNS_DIR), PRESETS["tiny"][0]) / "train"
     assert len(list(train.glob("cache-*.arrow"))) == 3
 
 
@@ -46,7 +45,16 @@ def test_table_run_prints_one_row_per_objective_and_reuses_the_reference_log_pro
     ],
 )
 def test_bad_objectives_get_one_line_and_exit_code_2(argument: str, message: str):
-    done = discover("evaluate", argument, "--preset", "tiny")
+    done = discover("evaluate", argument, "--set", "preset=tiny")
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert done.stdout == ""
+
+
+def test_bad_evaluator_options_get_one_line_before_any_training():
+    done = discover("evaluate", "dpo", "--set", "preset=tiny", "--set", "epochs=0")
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        == "error: the sentiment evaluator's option epochs: Input should be greater than 0"
+    )

@@ -91,20 +91,24 @@ def test_resume_extends_a_finished_run_without_rescoring(tmp_path) -> None:
         (["--config", "missing.yaml"], "cannot read config"),
         (["--resume", "20990101-000000-dead"], "20990101-000000-dead"),
         (["--set", "bogus=1"], "the sentiment evaluator has no option bogus"),
+        (["--set", "beta=abc"], "the sentiment evaluator's option beta: Input should be a valid number"),
+        (["--context-best", "-1"], "invalid context_best: Input should be greater than or equal to 0"),
         (["--resume", "x", "--evaluator", "probe"], "only --generations may change"),
     ],
 )
 def test_bad_input_gets_one_line_and_exit_code_2(tmp_path, args, message) -> None:
-    result = discover("run", "--run-dir", str(tmp_path), *args, cwd=tmp_path, timeout=120)
+    result = discover("run", "--runs-dir", str(tmp_path), *args, cwd=tmp_path, timeout=120)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+    if "--resume" not in args:  # caught before the live display starts: nothing but the error
+        assert result.stderr.count("\n") == 1, result.stderr
 
 
 def test_malformed_config_file_is_a_user_error(tmp_path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("generations: [1, 2\n")
-    result = discover("run", "--config", str(config), "--run-dir", str(tmp_path), cwd=tmp_path, timeout=120)
+    result = discover("run", "--config", str(config), "--runs-dir", str(tmp_path), cwd=tmp_path, timeout=120)
     assert result.returncode == 2 and "not valid YAML" in result.stderr
 
 

@@ -109,7 +109,7 @@ def test_dead_endpoint_stops_the_run_with_a_message_and_keeps_the_archive(tmp_pa
     result = discover(
         "run", "--proposer", "openai", "--base-url", dead_endpoint(), "--model", "m",
         "--evaluator", "sentiment", "--set", "preset=tiny", "--seed-objectives", "dpo",
-        "--generations", "1", "--run-dir", str(tmp_path), "--json", cwd=tmp_path,
+        "--generations", "1", "--runs-dir", str(tmp_path), "--json", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)

@@ -27,20 +27,18 @@ def recipe(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def evaluator(recipe: Path, cache: Path, base_url: str, **options):
-    return get_evaluator(
-        "mtbench",
-        recipe=str(recipe),
-        questions=str(QUESTIONS),
-        max_new_tokens=6,
-        judge_model="fake-judge",
-        judge_base_url=base_url,
-        judge_concurrency=1,  # the scripted replies then meet the judgments in order
-        judge_parse_attempts=3,
-        judge_input_price=10.0,
-        judge_output_price=30.0,
-        cache_dir=str(cache),
-        **options,
-    )
+    settings = {
+        "recipe": str(recipe),
+        "questions": str(QUESTIONS),
+        "max_new_tokens": 6,
+        "judge_model": "fake-judge",
+        "judge_base_url": base_url,
+        "judge_concurrency": 1,  # the scripted replies then meet the judgments in order
+        "judge_parse_attempts": 3,
+        "judge_input_price": 10.0,
+        "judge_output_price": 30.0,
+    }
+    return get_evaluator("mtbench", {**settings, **options}, cache_dir=cache)
 
 
 def test_fitness_is_the_mean_grade_failures_excluded_and_a_rerun_costs_nothing(recipe, tmp_path):
@@ -101,22 +99,39 @@ def test_a_data_fraction_trains_on_a_fixed_subset_built_once(recipe, tmp_path):
     assert training_subset(settings.model_copy(update={"data_fraction": None}), tmp_path) is None
 
 
-def test_options_are_checked_in_one_line():
-    with pytest.raises(UserError, match="unknown option 'judge_modle'"):
-        get_evaluator("mtbench", judge_modle="gpt-4")
-    with pytest.raises(UserError, match="option data_fraction"):
-        get_evaluator("mtbench", data_fraction=1.5)
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"judge_modle": "gpt-4"},
+            "the mtbench evaluator has no option judge_modle (its options: questions,",
+        ),
+        (
+            {"data_fraction": 1.5},
+            "the mtbench evaluator's option data_fraction: Input should be less than or",
+        ),
+        (
+            {"judge_max_retries": "x"},
+            "the mtbench evaluator's option judge_max_retries: Input should be a valid",
+        ),
+        ({"cache_dir": "/tmp"}, "the mtbench evaluator has no option cache_dir"),  # the caller picks it
+    ],
+)
+def test_options_are_checked_in_one_line(tmp_path, options, message):
+    with pytest.raises(UserError) as raised:
+        get_evaluator("mtbench", options, cache_dir=tmp_path)
+    assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
 
 
 def test_openai_judge_without_a_key_is_a_user_error(monkeypatch, tmp_path):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(UserError, match="OPENAI_API_KEY"):
-        get_evaluator("mtbench", questions=str(QUESTIONS), cache_dir=str(tmp_path)).prepare()
+        get_evaluator("mtbench", {"questions": str(QUESTIONS)}, cache_dir=tmp_path).prepare()
 
 
 def test_dry_run_plan_of_the_paper_scale_run(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    plan = get_evaluator("mtbench", cache_dir=str(tmp_path)).plan(candidates=10, seeds=2)
+    plan = get_evaluator("mtbench", {}, cache_dir=tmp_path).plan(candidates=10, seeds=2)
     training, judge = plan["training"], plan["judge"]
     assert training["model"] == "HuggingFaceH4/zephyr-7b-gemma-sft-v0.1"
     assert training["dataset"] == "argilla/dpo-mix-7k"
@@ -139,18 +154,18 @@ def test_dry_run_plan_of_the_paper_scale_run(monkeypatch, tmp_path):
 
 def test_dry_run_shows_the_shortened_inner_training(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    plan = get_evaluator("mtbench", cache_dir=str(tmp_path), data_fraction=0.25, limit=10).plan()
+    plan = get_evaluator("mtbench", {"data_fraction": 0.25, "limit": 10}, cache_dir=tmp_path).plan()
     assert plan["training"]["train_rows"] == 1687
     assert plan["training"]["optimizer_steps"] == 2 * 14  # ceil(ceil(ceil(1687 / 2) / 8) / 8) per epoch
     assert plan["judge"]["calls_per_candidate_seed"] == 20
-    shorter = get_evaluator("mtbench", cache_dir=str(tmp_path), max_steps=20).plan()
+    shorter = get_evaluator("mtbench", {"max_steps": 20}, cache_dir=tmp_path).plan()
     assert shorter["training"]["optimizer_steps"] == 20
 
 
 def test_config_changes_with_what_changes_the_figures(recipe, tmp_path):
     def config(**options):
         base = {"recipe": str(recipe), "questions": str(QUESTIONS), "judge_base_url": "http://127.0.0.1:9/v1"}
-        return get_evaluator("mtbench", cache_dir=str(tmp_path), **{**base, **options}).config()
+        return get_evaluator("mtbench", {**base, **options}, cache_dir=tmp_path).config()
 
     assert config() == config(
         judge_concurrency=2, answer_batch_size=1, keep_models=True

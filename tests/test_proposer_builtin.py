@@ -16,7 +16,6 @@ from discovery.proposers.splice import knobs, loss_function
 from discovery.records import CandidateRecord, CandidateStatus, EvaluationResult, SeedResult
 from discovery.sandbox import Validator
 
-
 PARENT_CODES = {load_objective(name).source for name in shipped_names()}
 
 

@@ -130,4 +130,4 @@ def test_an_objective_the_sandbox_rejects_is_shown_in_the_plan_and_never_trained
     assert plan.validation.checker == "sandbox"
     assert not plan.validation.ok and plan.validation.stage in {"runtime", "functional"}
     with pytest.raises(UserError, match="failed the sandbox"):
-        train_and_record(plan)
+        train_and_record(plan, tmp_path / "runs")

@@ -1,5 +1,6 @@
 """The sentiment evaluator on its tiny preset: cache building and reuse, training, determinism."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,35 +10,55 @@ from discovery.objectives import load_objective
 from discovery.training import ObjectiveDPOTrainer
 from evaluators.registry import get_evaluator
 from evaluators.sentiment import SentimentEvaluator, cache
+from evaluators.sentiment.settings import PRESETS, TrainSettings
+
+
+def tiny(cache_dir: Path, **options) -> SentimentEvaluator:
+    return get_evaluator("sentiment", {"preset": "tiny", **options}, cache_dir=cache_dir)
 
 
 @pytest.fixture(scope="module")
 def evaluator(tmp_path_factory: pytest.TempPathFactory) -> SentimentEvaluator:
-    task = SentimentEvaluator(preset="tiny", cache_dir=tmp_path_factory.mktemp("cache"))
+    task = tiny(tmp_path_factory.mktemp("cache"))
     task.prepare()
     return task
 
 
 def test_registered_under_its_name_with_options(tmp_path: Path):
-    task = get_evaluator("sentiment", preset="tiny", beta=0.3, cache_dir=tmp_path)
-    assert isinstance(task, SentimentEvaluator)
+    task = tiny(tmp_path, beta=0.3)
+    assert isinstance(task, SentimentEvaluator) and task.cache_dir == tmp_path
     assert task.config()["beta"] == 0.3 and task.config()["preset"] == "tiny"
-    assert task.config() != SentimentEvaluator(preset="tiny").config()
+    assert task.config() != tiny(tmp_path).config()
     assert set(task.figures()) == {"fitness", "reward", "kl", "accuracy"}
 
 
-def test_bad_options_are_user_errors():
-    with pytest.raises(UserError, match="preset"):
-        SentimentEvaluator(preset="huge")
-    with pytest.raises(UserError, match="beta"):
-        SentimentEvaluator(beta=0)
+def test_the_preset_gives_the_base_values_and_set_options_replace_them(tmp_path: Path):
+    task = tiny(tmp_path, learning_rate=0.01, heldout_pairs=8)
+    assert task.train == TrainSettings(learning_rate=0.01, epochs=1, batch_pairs=16)
+    assert task.task == replace(PRESETS["tiny"][0], heldout_pairs=8)
+    default = get_evaluator("sentiment", {}, cache_dir=tmp_path)
+    assert (default.task, default.train) == PRESETS["default"]
 
 
-def test_cache_dir_defaults_to_runs_cache_or_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    monkeypatch.delenv("DISCOVER_CACHE", raising=False)
-    assert SentimentEvaluator().cache_dir == Path("runs/cache")
-    monkeypatch.setenv("DISCOVER_CACHE", str(tmp_path))
-    assert SentimentEvaluator().cache_dir == tmp_path
+def test_the_configuration_names_exactly_the_options(tmp_path: Path):
+    """What the dry run shows (the configuration) is what `--set` accepts, name for name."""
+    assert list(tiny(tmp_path).config()) == list(SentimentEvaluator.Options.model_fields)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"preset": "huge"}, "the sentiment evaluator's option preset: Input should be 'default' or 'tiny'"),
+        ({"beta": 0}, "the sentiment evaluator's option beta: Input should be greater than 0"),
+        ({"beta": "abc"}, "the sentiment evaluator's option beta: Input should be a valid number"),
+        ({"heads": 3}, "the sentiment evaluator's options: heads (3) must divide hidden_size (64)"),
+        ({"bogus": 1}, "the sentiment evaluator has no option bogus (its options: preset, data_seed,"),
+    ],
+)
+def test_bad_options_are_one_line_user_errors(tmp_path: Path, options: dict, message: str):
+    with pytest.raises(UserError) as raised:
+        get_evaluator("sentiment", options, cache_dir=tmp_path)
+    assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
 
 
 def test_build_writes_one_complete_folder_and_a_second_task_reuses_it(evaluator, monkeypatch):
@@ -46,7 +67,7 @@ def test_build_writes_one_complete_folder_and_a_second_task_reuses_it(evaluator,
     for name in ("tokenizer", "reference", "train", "heldout.json", "manifest.json"):
         assert (folder / name).exists()
     monkeypatch.setattr(cache, "_build", lambda *args: pytest.fail("the cache was rebuilt"))
-    again = SentimentEvaluator(preset="tiny", cache_dir=folder.parent)
+    again = tiny(folder.parent)
     again.prepare()
     assert again.artefacts.folder == folder
 
@@ -57,7 +78,7 @@ def test_an_interrupted_build_leaves_no_cache(tmp_path: Path, monkeypatch: pytes
 
     monkeypatch.setattr(cache, "_precompute_reference_logps", crash)
     with pytest.raises(KeyboardInterrupt):
-        SentimentEvaluator(preset="tiny", cache_dir=tmp_path).prepare()
+        tiny(tmp_path).prepare()
     assert list(tmp_path.iterdir()) == []
 
 

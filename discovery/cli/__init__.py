@@ -9,6 +9,7 @@ import sys
 import typer
 from rich.console import Console
 
+from discovery import __version__
 from discovery.errors import ServiceUnavailable, UserError
 
 app = typer.Typer(
@@ -28,8 +29,18 @@ def _load_commands() -> None:
             importlib.import_module(f"{__name__}.{module.name}")
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"discover {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    _version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+    ),
+) -> None:
     """Discover preference-optimization objectives with an LLM, then train real models with the winners."""
 
 

@@ -13,10 +13,9 @@ import typer
 from rich.console import Console
 
 from discovery.cli import app
+from discovery.cli.common import RUNS_DIR
 from discovery.errors import UserError
 
-RUNS_DIR_HELP = "Folder holding the runs (default: runs/ in the working directory)."
-RUNS_DIR = typer.Option(Path("runs"), "--runs-dir", envvar="DISCOVER_RUNS_DIR", help=RUNS_DIR_HELP)
 STATUSES = ("scored", "all", "invalid", "duplicate", "failed", "validated", "proposed")
 
 

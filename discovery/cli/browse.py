@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 
 from discovery.cli import app
-from discovery.cli.archive import RUNS_DIR
+from discovery.cli.common import RUNS_DIR
 
 
 @app.command("browse")

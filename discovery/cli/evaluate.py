@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from discovery.cli import app
+from discovery.cli.common import EVALUATOR_OPTIONS, RUNS_DIR
 from discovery.errors import UserError
 from discovery.options import parse_options
 from discovery.paths import cache_root
@@ -52,18 +53,8 @@ def evaluate(
     seeds: int = typer.Option(
         1, "--seeds", "-s", min=1, help="Train and score with seeds 0..K-1; report mean ± s.e."
     ),
-    beta: float | None = typer.Option(
-        None, "--beta", help="KL strength passed to the objective (task default if unset)."
-    ),
-    preset: str | None = typer.Option(
-        None, "--preset", help="Task size, e.g. sentiment's 'default' (for figures) or 'tiny' (smoke tests)."
-    ),
-    cache_dir: Path | None = typer.Option(
-        None, "--cache-dir", help="Where built tasks are cached (default $DISCOVER_CACHE or runs/cache)."
-    ),
-    evaluator_options: list[str] = typer.Option(
-        [], "--set", help="Evaluator option as key=value, e.g. --set judge_model=gpt-4o. Repeatable."
-    ),
+    evaluator_options: list[str] = EVALUATOR_OPTIONS,
+    runs_dir: Path = RUNS_DIR,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else."),
 ) -> None:
     """Train a policy with each OBJECTIVE and score it against the reference (fitness = win rate).
@@ -78,12 +69,9 @@ def evaluate(
     from discovery.sandbox import Validator
     from evaluators.registry import get_evaluator
 
-    resolved = [resolve_objective(spec) for spec in objectives]
-    given = {"beta": beta, "preset": preset}
-    options = {key: value for key, value in given.items() if value is not None} | parse_options(
-        evaluator_options
-    )
-    cache = cache_dir or cache_root()
+    resolved = [resolve_objective(spec, runs_dir) for spec in objectives]
+    options = parse_options(evaluator_options)
+    cache = cache_root(runs_dir)
     task = get_evaluator(evaluator, options, cache)
     with Validator() as validator:  # a verdict the loop would act on is a note here: users measure
         for objective in resolved:

@@ -1,10 +1,12 @@
 """`discover retrain`: train a real model with any objective, on the paper's full recipe."""
 
 import json
+from pathlib import Path
 
 import typer
 
 from discovery.cli import app
+from discovery.cli.common import RUNS_DIR
 
 
 @app.command("retrain")
@@ -32,8 +34,9 @@ def retrain_command(
     output_dir: str | None = typer.Option(
         None,
         "--output-dir",
-        help="Where the model, tokenizer and card go. Default: runs/retrain/OBJECTIVE-RECIPE.",
+        help="Where the model, tokenizer and card go. Default: RUNS_DIR/retrain/OBJECTIVE-RECIPE.",
     ),
+    runs_dir: Path = RUNS_DIR,
     assignments: list[str] = typer.Option(
         [], "--set", help="Recipe field as key=value (any DPOConfig field), e.g. --set beta=0.1. Repeatable."
     ),
@@ -47,7 +50,7 @@ def retrain_command(
     """Retrain a model with OBJECTIVE through TRL + accelerate + DeepSpeed ZeRO-3, as in the DiscoPOP paper.
 
     The objective is validated first; the model, tokenizer and a model card (objective code, recipe,
-    figures) are written to the output folder, and the run is recorded in the archive.
+    figures) are written to the output folder, and the run is recorded in the archive of the runs folder.
     """
     from discovery.options import parse_options
     from discovery.retrain.plan import make_plan
@@ -64,6 +67,7 @@ def retrain_command(
         model=model,
         dataset=dataset,
         output_dir=output_dir,
+        runs_dir=runs_dir,
     )
     if dry_run:
         if as_json:
@@ -76,7 +80,7 @@ def retrain_command(
 
     from discovery.retrain.launch import train_and_record
 
-    result, run_id = train_and_record(plan)
+    result, run_id = train_and_record(plan, runs_dir)
     if as_json:
         typer.echo(json.dumps({"run_id": run_id, **result.model_dump(mode="json")}, indent=2))
     else:

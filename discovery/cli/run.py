@@ -1,61 +1,88 @@
-"""`discover run`: the discovery loop from the command line."""
+"""`discover run`: the discovery loop from the command line.
+
+Each option that configures the run is a field of `RunConfig` and takes its help and default from
+it; its typer default is None, so that only what the user typed overrides a `--config` file.
+"""
 
 import json
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from discovery.cli import app, error_console
+from discovery.cli.common import EVALUATOR_OPTIONS, RUNS_DIR
+from discovery.config import RunConfig
 from discovery.errors import UserError
 from discovery.options import parse_options
 
+EPILOG = (
+    "**Config file** (`--config FILE`, YAML): each option above that configures the run has a key of the "
+    "same name, with dashes or underscores (`context-best: 3`, `seed_objectives: [dpo, slic]`); `--set` "
+    "options go under `evaluator_options:`. The file's values replace the defaults and the command "
+    "line's replace the file's, key by key: `--set beta=0.3` changes `beta` and keeps the file's other "
+    "evaluator options. `--dry-run` prints the resolved configuration in this form."
+)
 
-def _judge_options(model: str | None, base_url: str | None) -> dict:
-    options = {"judge_model": model, "judge_base_url": base_url}
-    return {key: value for key, value in options.items() if value is not None}
+
+def _option(field: str, *short: str) -> Any:
+    """The `--field-name` option of a `RunConfig` field: the model's description and default as help."""
+    info = RunConfig.model_fields[field]
+    meaning = info.description or ""
+    default = info.get_default(call_default_factory=True)
+    shown = "" if default is None else f" [default: {default}]"
+    help_text = f"{meaning[:1].upper()}{meaning[1:]}.{shown}"
+    return typer.Option(None, f"--{field.replace('_', '-')}", *short, help=help_text)
 
 
-@app.command("run")
+def _refuse_changes(overrides: dict[str, Any], config_file: Path | None, dry_run: bool) -> None:
+    """A resumed run keeps its stored configuration: only --generations may change."""
+    given = [key for key, value in overrides.items() if value is not None and key != "generations"]
+    dropped = ["--set" if key == "evaluator_options" else f"--{key.replace('_', '-')}" for key in given]
+    if config_file:
+        dropped.append("--config")
+    if dry_run:
+        dropped.append("--dry-run")
+    if dropped:
+        raise UserError(
+            "--resume continues with the run's stored configuration; only --generations may change "
+            f"(drop {', '.join(dropped)})"
+        )
+
+
+@app.command("run", epilog=EPILOG)
 def run_command(
-    generations: int | None = typer.Option(
-        None, "--generations", "-g", help="Generations to run [default: 10]."
-    ),
-    population: int | None = typer.Option(
-        None, "--population", "-p", help="Candidates per generation [default: 1]."
-    ),
-    evaluator: str | None = typer.Option(None, "--evaluator", "-e", help="Inner task [default: sentiment]."),
-    proposer: str | None = typer.Option(
-        None,
-        "--proposer",
-        help="openai or builtin [default: openai when an endpoint is configured, else builtin].",
-    ),
-    model: str | None = typer.Option(None, "--model", help="Model name at the OpenAI-compatible endpoint."),
-    base_url: str | None = typer.Option(
-        None, "--base-url", help="OpenAI-compatible endpoint (vLLM, Ollama, ...)."
-    ),
-    seeds: int | None = typer.Option(None, "--seeds", help="Training seeds per candidate [default: 1]."),
-    evaluator_options: list[str] = typer.Option(
-        [], "--set", help="Evaluator option as key=value, e.g. --set preset=tiny --set beta=0.1. Repeatable."
-    ),
-    seed_objectives: str | None = typer.Option(
-        None,
-        "--seed-objectives",
-        help="Comma-separated shipped objectives to seed the archive [default: all].",
-    ),
-    judge_model: str | None = typer.Option(None, "--judge-model", help="Judge model (mtbench, alpaca)."),
-    judge_base_url: str | None = typer.Option(
-        None, "--judge-base-url", help="OpenAI-compatible endpoint of the judge (mtbench, alpaca)."
-    ),
-    runs_dir: Path | None = typer.Option(None, "--run-dir", help="Folder of runs [default: runs/]."),
+    generations: int | None = _option("generations", "-g"),
+    population: int | None = _option("population", "-p"),
+    evaluator: str | None = _option("evaluator", "-e"),
+    evaluator_options: list[str] = EVALUATOR_OPTIONS,
+    seeds: int | None = _option("seeds"),
+    proposer: str | None = _option("proposer"),
+    model: str | None = _option("model"),
+    base_url: str | None = _option("base_url"),
+    seed_objectives: str | None = _option("seed_objectives"),
+    context_best: int | None = _option("context_best"),
+    context_recent: int | None = _option("context_recent"),
+    random_seed: int | None = _option("random_seed"),
+    request_timeout: float | None = _option("request_timeout"),
+    connect_timeout: float | None = _option("connect_timeout"),
+    max_retries: int | None = _option("max_retries"),
+    max_reply_bytes: int | None = _option("max_reply_bytes"),
+    runs_dir: Path = RUNS_DIR,
     resume: str | None = typer.Option(
         None, "--resume", help="Continue the run with this id where it stopped."
     ),
-    config_file: Path | None = typer.Option(None, "--config", help="YAML file with any of these options."),
+    config_file: Path | None = typer.Option(
+        None, "--config", help="YAML file with any of the options above (see below)."
+    ),
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="Print the plan of the run (training, scoring); run nothing."
+        False,
+        "--dry-run",
+        help="Print the resolved configuration (YAML for --config) and the plan of the run; run nothing.",
     ),
     as_json: bool = typer.Option(
-        False, "--json", help="Print one JSON document (run id, leaderboard) at the end."
+        False, "--json", help="Print one JSON document (run id, leaderboard; or the dry run's plan)."
     ),
 ) -> None:
     """Let a proposer (an LLM, or the offline built-in one) discover objectives, trained and scored by an
@@ -64,49 +91,44 @@ def run_command(
 
     from discovery.config import build_config, load_config_file
     from discovery.loop import SilentObserver
-    from discovery.paths import default_runs_dir
-    from discovery.runner import RunInterrupted, resume_run, start_run
+    from discovery.runner import RunInterrupted, build_evaluator, resume_run, start_run
     from discovery.ui.live import LiveRunDisplay
     from discovery.ui.views import leaderboard_table
 
-    runs_dir = runs_dir or default_runs_dir()
     overrides = {
         "generations": generations,
         "population": population,
         "evaluator": evaluator,
+        "evaluator_options": parse_options(evaluator_options) or None,
+        "seeds": seeds,
         "proposer": proposer,
         "model": model,
         "base_url": base_url,
-        "seeds": seeds,
-        "seed_objectives": seed_objectives.split(",") if seed_objectives else None,
-        "evaluator_options": _judge_options(judge_model, judge_base_url) | parse_options(evaluator_options)
-        or None,
+        "seed_objectives": seed_objectives,
+        "context_best": context_best,
+        "context_recent": context_recent,
+        "random_seed": random_seed,
+        "request_timeout": request_timeout,
+        "connect_timeout": connect_timeout,
+        "max_retries": max_retries,
+        "max_reply_bytes": max_reply_bytes,
     }
-    if dry_run:
-        from discovery.dry_run import print_plan
+    if resume:
+        _refuse_changes(overrides, config_file, dry_run)
+        execute = partial(resume_run, runs_dir, resume, generations)
+    else:
+        config = build_config(load_config_file(config_file) if config_file else {}, overrides)
+        if dry_run:
+            from discovery.dry_run import print_plan
 
-        print_plan(build_config(load_config_file(config_file) if config_file else {}, overrides), as_json)
-        return
+            print_plan(config, runs_dir, as_json)
+            return
+        task = build_evaluator(config, runs_dir)  # a bad evaluator option is one line, before the display
+        execute = partial(start_run, runs_dir, config, evaluator=task)
     observer = SilentObserver() if as_json else LiveRunDisplay()
     try:
         with observer:
-            if resume:
-                changed = [
-                    f"--{key.replace('_', '-')}"
-                    for key, value in overrides.items()
-                    if value and key != "generations"
-                ]
-                if changed or config_file:
-                    dropped = ", ".join(changed + (["--config"] if config_file else []))
-                    raise UserError(
-                        "--resume continues with the run's stored configuration; only --generations "
-                        f"may change (drop {dropped})"
-                    )
-                outcome = resume_run(runs_dir, resume, generations=generations, observer=observer)
-            else:
-                file_values = load_config_file(config_file) if config_file else {}
-                config = build_config(file_values, overrides)
-                outcome = start_run(runs_dir, config, observer=observer)
+            outcome = execute(observer=observer)
     except RunInterrupted as interrupted:  # printed after the display closed, so it stays on screen
         error_console.print(f"interrupted; continue with: discover run --resume {interrupted.run_id}")
         raise typer.Exit(130) from None

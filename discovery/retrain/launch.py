@@ -83,16 +83,17 @@ def train(plan: Plan) -> RetrainResult:
     return _launch(plan, out, gpus_here)
 
 
-def train_and_record(plan: Plan) -> tuple[RetrainResult, str]:
-    """Train the plan and record it; returns the figures the job wrote and the archive run id."""
+def train_and_record(plan: Plan, runs_dir: Path) -> tuple[RetrainResult, str]:
+    """Train the plan and record it as a run in `runs_dir`; returns the figures the job wrote and the
+    archive run id."""
     try:
         result = train(plan)
     except UserError:
         raise
     except Exception as error:
-        record(plan, None, failure=f"{type(error).__name__}: {error}")
+        record(plan, runs_dir, None, failure=f"{type(error).__name__}: {error}")
         raise
-    return result, record(plan, result)
+    return result, record(plan, runs_dir, result)
 
 
 def _launch(plan: Plan, out: Path, gpus_here: int) -> RetrainResult:
@@ -106,8 +107,8 @@ def _launch(plan: Plan, out: Path, gpus_here: int) -> RetrainResult:
     return RetrainResult.model_validate_json((out / RESULT_FILE).read_text())
 
 
-def record(plan: Plan, result: RetrainResult | None, failure: str | None = None) -> str:
-    """Store the retrain as a finished run of evaluator "retrain" in the archive; returns the run id.
+def record(plan: Plan, runs_dir: Path, result: RetrainResult | None, failure: str | None = None) -> str:
+    """Store the retrain as a finished run of evaluator "retrain" in `runs_dir`; returns the run id.
 
     A failed job is recorded too (candidate status `failed`, the error as reason). Fitness is the
     preference accuracy of the implicit reward on the test split (TRL's `eval_rewards/accuracies`),
@@ -116,7 +117,6 @@ def record(plan: Plan, result: RetrainResult | None, failure: str | None = None)
     """
     from discovery.archive import Archive
     from discovery.config import RunConfig
-    from discovery.paths import default_runs_dir
     from discovery.records import (
         CandidateRecord,
         CandidateStatus,
@@ -164,6 +164,6 @@ def record(plan: Plan, result: RetrainResult | None, failure: str | None = None)
         status=RunStatus.FINISHED,
         ended=now(),
     )
-    with Archive.create(default_runs_dir(), run_record) as archive:
+    with Archive.create(runs_dir, run_record) as archive:
         archive.add_candidate(candidate)
     return run_id

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from discovery.llm import API_KEY_ENV
 from discovery.objectives import Objective
-from discovery.paths import cache_root
 from discovery.progress import Progress, no_progress
 from discovery.retrain.distributed import accelerate_command
 from discovery.retrain.launch import train
@@ -56,11 +55,8 @@ class Storage(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cache_dir: Path | None = Field(
-        None, description="judgment cache and data subsets; default $DISCOVER_CACHE"
-    )
     work_dir: Path | None = Field(
-        None, description="trained candidates and their answers; default under cache_dir"
+        None, description="trained candidates and their answers; default: <cache root>/<evaluator>/candidates"
     )
     keep_models: bool = Field(False, description="keep each trained model (7B: about 17 GB each)")
 
@@ -68,26 +64,36 @@ class Storage(BaseModel):
 class JudgedEvaluator(Evaluator):
     """Base of the evaluators that train on the retrain recipe and score with an LLM judge.
 
-    Subclasses declare their own task settings class (`Task`) and implement the scoring.
+    Subclasses declare their own task settings class (`Task`) and implement the scoring; their
+    `Options` are every field of the task, training, answer, judge (prefixed `judge_`) and storage
+    settings, derived from those classes when the subclass is defined.
     """
 
     Task: ClassVar[type[BaseModel]]
 
-    def __init__(self, **options: Any) -> None:
-        groups = {
-            "task": (self.Task, ""),
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.Options = option_routing.flat_model(f"{cls.__name__}Options", cls.groups())
+
+    @classmethod
+    def groups(cls) -> option_routing.Groups:
+        """The settings groups behind the flat options, with the prefix of each group's keys."""
+        return {
+            "task": (cls.Task, ""),
             "training": (TrainingSettings, ""),
             "generation": (GenerationSettings, ""),
             "judge": (JudgeSettings, "judge_"),
             "storage": (Storage, ""),
         }
-        settings = option_routing.route(self.name, options, groups)
+
+    def __init__(self, options: BaseModel, cache_dir: Path) -> None:
+        super().__init__(options, cache_dir)
+        settings = option_routing.split(options, self.groups())
         self.task = settings["task"]
         self.training: TrainingSettings = settings["training"]
         self.generation: GenerationSettings = settings["generation"]
         self.judge: JudgeSettings = settings["judge"]
         storage: Storage = settings["storage"]
-        self.cache_dir = storage.cache_dir or cache_root()
         self.work_dir = storage.work_dir or self.cache_dir / self.name / "candidates"
         self.keep_models = storage.keep_models
         self._subset: str | None = None

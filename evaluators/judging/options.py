@@ -1,40 +1,37 @@
-"""Evaluator options (`--set key=value`) routed to the settings groups they belong to.
+"""The options of a judged evaluator: one flat set of keys over several settings groups.
 
-Users give one flat set of keys (`judge_model`, `max_steps`, `questions`, ...); each group is a
-pydantic model, so a typo or a bad value is one line naming the option, never a traceback.
+Users give one flat set of keys (`judge_model`, `max_steps`, `questions`, ...); the evaluator keeps
+them in groups (the task, the training, the answers, the judge, storage), each a pydantic model.
+`flat_model` builds the evaluator's `Options` from the groups, every field under its group's prefix
+with its type, bounds, default and description, so that no option is written twice; `split` hands
+the validated options back to the groups.
 """
 
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, create_model
 
-from discovery.errors import UserError
-
-Settings = TypeVar("Settings", bound=BaseModel)
-
-
-def route(
-    evaluator: str, options: dict[str, Any], groups: dict[str, tuple[type[BaseModel], str]]
-) -> dict[str, Any]:
-    """`{group: settings}` from flat options; `groups` maps a group to (settings class, key prefix)."""
-    values: dict[str, dict[str, Any]] = {group: {} for group in groups}
-    known = [prefix + name for cls, prefix in groups.values() for name in cls.model_fields]
-    for key, value in options.items():
-        for group, (cls, prefix) in groups.items():
-            if key.startswith(prefix) and key.removeprefix(prefix) in cls.model_fields:
-                values[group][key.removeprefix(prefix)] = value
-                break
-        else:
-            raise UserError(
-                f"unknown option '{key}' for the {evaluator} evaluator: known ones are {', '.join(known)}"
-            )
-    return {group: _build(cls, prefix, values[group]) for group, (cls, prefix) in groups.items()}
+# group name -> (settings class, prefix of its keys among the evaluator's options)
+Groups = dict[str, tuple[type[BaseModel], str]]
 
 
-def _build(cls: type[Settings], prefix: str, values: dict[str, Any]) -> Settings:
-    try:
-        return cls(**values)
-    except ValidationError as error:
-        problem = error.errors()[0]
-        field = ".".join(str(part) for part in problem["loc"])
-        raise UserError(f"option {prefix}{field}: {problem['msg']}") from error
+def flat_model(name: str, groups: Groups) -> type[BaseModel]:
+    """One options model holding every field of every group as `prefix + field`."""
+    fields: dict[str, Any] = {}
+    for cls, prefix in groups.values():
+        for field, info in cls.model_fields.items():
+            if prefix + field in fields:
+                raise TypeError(f"{name}: option {prefix + field} belongs to two settings groups")
+            fields[prefix + field] = (info.annotation, info)
+    return create_model(name, __config__=ConfigDict(extra="forbid", frozen=True), **fields)
+
+
+def split(options: BaseModel, groups: Groups) -> dict[str, Any]:
+    """`{group: settings}` from validated flat options; options left unset stay unset in the groups."""
+    given = options.model_dump(include=options.model_fields_set)
+    return {
+        group: cls.model_validate(
+            {field: given[prefix + field] for field in cls.model_fields if prefix + field in given}
+        )
+        for group, (cls, prefix) in groups.items()
+    }

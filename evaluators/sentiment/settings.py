@@ -1,37 +1,51 @@
-"""Size presets of the sentiment task: what is built once (cached) and how each candidate trains.
+"""Size presets of the sentiment task, and the evaluator's options: a preset plus any field of it.
 
 `TaskSettings` decides the cached artefacts (corpus, reference model, preference data, held-out
 set), so its hash names the cache folder. `TrainSettings` only changes how a candidate trains and
 is scored, so changing it reuses the cache.
+
+`SentimentOptions` (what `--set` and `evaluator_options:` accept) is built from these two
+dataclasses, so a field added here is settable, listed by `discover evaluators` and shown by the dry
+run without being written a second time.
 """
 
+import dataclasses
 import hashlib
 import json
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 # Bump when the way artefacts are built changes, so old caches are not reused by mistake.
 BUILD_VERSION = 1
+
+
+def setting(default: Any, meaning: str, **constraints: Any) -> Any:
+    """A dataclass field carrying what it means and its bounds, for the options model below."""
+    return dataclasses.field(default=default, metadata={"meaning": meaning, "constraints": constraints})
 
 
 @dataclass(frozen=True)
 class TaskSettings:
     """Everything the cached artefacts depend on."""
 
-    data_seed: int = 1234
-    corpus_reviews: int = 20_000
-    hidden_size: int = 64
-    layers: int = 2
-    heads: int = 4
-    ffn_size: int = 256
-    sft_steps: int = 400
-    sft_batch: int = 64
-    sft_lr: float = 5e-3
-    train_pairs: int = 2000
-    heldout_prompts: int = 2000
-    heldout_pairs: int = 500
-    bradley_terry_temperature: float = 0.05
-    max_new_tokens: int = 32
+    data_seed: int = setting(1234, "seed of the synthetic corpus, prompts and preference labels")
+    corpus_reviews: int = setting(20_000, "generated reviews the SFT reference is trained on", gt=0)
+    hidden_size: int = setting(64, "hidden size of the tiny Llama reference", gt=0)
+    layers: int = setting(2, "transformer layers of the reference", gt=0)
+    heads: int = setting(4, "attention heads of the reference (must divide hidden_size)", gt=0)
+    ffn_size: int = setting(256, "feed-forward size of the reference", gt=0)
+    sft_steps: int = setting(400, "optimizer steps of the reference's supervised training", gt=0)
+    sft_batch: int = setting(64, "reviews per step of the reference's supervised training", gt=0)
+    sft_lr: float = setting(5e-3, "learning rate of the reference's supervised training", gt=0)
+    train_pairs: int = setting(2000, "preference pairs each candidate trains on", gt=0)
+    heldout_prompts: int = setting(2000, "held-out prompts the win rate is measured on", gt=0)
+    heldout_pairs: int = setting(500, "held-out oracle-ranked pairs the accuracy is measured on", gt=0)
+    bradley_terry_temperature: float = setting(
+        0.05, "temperature of the Bradley-Terry draw that labels the pairs (lower: the oracle's order)", gt=0
+    )
+    max_new_tokens: int = setting(32, "tokens sampled per completion", gt=0)
 
     def digest(self) -> str:
         """Short hash of the settings and build version: the cache folder's name."""
@@ -43,10 +57,10 @@ class TaskSettings:
 class TrainSettings:
     """How one candidate trains from the reference."""
 
-    beta: float = 0.1
-    learning_rate: float = 1e-3
-    epochs: int = 3
-    batch_pairs: int = 32
+    beta: float = setting(0.1, "KL strength passed to the objective", gt=0)
+    learning_rate: float = setting(1e-3, "learning rate of each candidate's training", gt=0)
+    epochs: int = setting(3, "passes over the preference pairs per candidate", gt=0)
+    batch_pairs: int = setting(32, "preference pairs per optimizer step", gt=0)
 
 
 PRESETS: dict[str, tuple[TaskSettings, TrainSettings]] = {
@@ -72,11 +86,39 @@ PRESETS: dict[str, tuple[TaskSettings, TrainSettings]] = {
 }
 
 
-def preset(name: str) -> tuple[TaskSettings, TrainSettings]:
-    """The settings of a named preset; the caller turns a KeyError into a user error."""
-    return PRESETS[name]
+class _PresetOptions(BaseModel):
+    """A preset gives every value; the options set explicitly replace the preset's (the defaults
+    shown are the `default` preset's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    preset: Literal[tuple(PRESETS)] = Field(  # type: ignore[valid-type]
+        "default", description="task size: 'default' for figures, 'tiny' (seconds) for smoke tests"
+    )
+
+    def settings(self) -> tuple[TaskSettings, TrainSettings]:
+        """The preset's settings with the explicitly set options in their place."""
+        chosen = {name: getattr(self, name) for name in self.model_fields_set - {"preset"}}
+        return tuple(  # type: ignore[return-value]
+            replace(base, **{f.name: chosen[f.name] for f in dataclasses.fields(base) if f.name in chosen})
+            for base in PRESETS[self.preset]
+        )
+
+    @model_validator(mode="after")
+    def _shape_is_buildable(self) -> "_PresetOptions":
+        task, _ = self.settings()
+        if task.hidden_size % task.heads:
+            raise ValueError(f"heads ({task.heads}) must divide hidden_size ({task.hidden_size})")
+        return self
 
 
-def describe(task: TaskSettings, train: TrainSettings) -> dict[str, Any]:
-    """Flat dictionary of both settings, for `Evaluator.config()`."""
-    return {**asdict(task), **asdict(train), "build_version": BUILD_VERSION}
+SentimentOptions: type[_PresetOptions] = create_model(  # type: ignore[call-overload]
+    "SentimentOptions",
+    __base__=_PresetOptions,
+    __doc__=_PresetOptions.__doc__,
+    **{
+        f.name: (f.type, Field(f.default, description=f.metadata["meaning"], **f.metadata["constraints"]))
+        for cls in (TaskSettings, TrainSettings)
+        for f in dataclasses.fields(cls)
+    },
+)

@@ -1,15 +1,13 @@
 """The `sentiment` evaluator: the embedded, offline analogue of the paper's IMDb experiment."""
 
 import time
-from dataclasses import replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from discovery.errors import UserError
 from discovery.objectives import Objective
-from discovery.paths import cache_root
 from discovery.progress import Progress, no_progress
 from discovery.records import SeedResult
 from discovery.sandbox.outputs import UntrustedOutput, checked_file, read_json
@@ -17,7 +15,7 @@ from evaluators.base import Evaluator, TrainingLimits
 from evaluators.registry import register
 from evaluators.sentiment.cache import Artefacts, load_or_build
 from evaluators.sentiment.scoring import score
-from evaluators.sentiment.settings import PRESETS, describe
+from evaluators.sentiment.settings import BUILD_VERSION, SentimentOptions
 from evaluators.sentiment.train import make_trainer
 
 POLICY_FILE = "policy.safetensors"
@@ -33,24 +31,18 @@ class SentimentEvaluator(Evaluator):
         "Synthetic film reviews: a tiny Llama SFT reference, preference pairs labelled by a sentiment "
         "oracle, DPO-style training with the objective, win rate against the reference."
     )
+    Options = SentimentOptions
+    version = BUILD_VERSION
 
-    def __init__(
-        self, beta: float | None = None, cache_dir: Path | None = None, preset: str = "default"
-    ) -> None:
-        if preset not in PRESETS:
-            raise UserError(
-                f"unknown preset '{preset}' for the sentiment evaluator: choose {', '.join(PRESETS)}"
-            )
-        if beta is not None and not beta > 0:
-            raise UserError(f"beta must be positive, got {beta}")
-        self.preset = preset
-        self.task, train = PRESETS[preset]
-        self.train_settings = train if beta is None else replace(train, beta=beta)
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_root()
+    def __init__(self, options: SentimentOptions, cache_dir: Path) -> None:
+        super().__init__(options, cache_dir)
+        self.preset = options.preset
+        self.task, self.train_settings = options.settings()
         self._artefacts: Artefacts | None = None
 
     def config(self) -> dict[str, Any]:
-        return {"evaluator": self.name, "preset": self.preset, **describe(self.task, self.train_settings)}
+        """The preset and every resolved setting: exactly the option names, so any shown value can be set."""
+        return {"preset": self.preset, **asdict(self.task), **asdict(self.train_settings)}
 
     def figures(self) -> dict[str, str]:
         return {
