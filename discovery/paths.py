@@ -22,3 +22,11 @@ def default_runs_dir() -> Path:
 def cache_root(runs_dir: Path) -> Path:
     """`$DISCOVER_CACHE`, else the `cache` folder of the runs folder."""
     return Path(os.environ.get(CACHE_ENV) or Path(runs_dir) / "cache")
+
+
+def huggingface_home() -> Path:
+    """Where the hub's model cache lives (`$HF_HOME`, else ~/.cache/huggingface): confined training
+    jobs read it."""
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HOME)

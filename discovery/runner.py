@@ -129,9 +129,7 @@ def _run_to_end(
         seed_scores = SeedScoreCache(cache_root(runs_dir) / SEED_SCORES_FILE, key)
         stack.callback(seed_scores.close)
         executor = stack.enter_context(LocalExecutor(log=archive.run_dir / WORKER_LOG))
-        jobs = JobSettings.of(
-            evaluator, run.config.evaluator_options, cache_root(runs_dir), threads=available_cores()
-        )
+        jobs = JobSettings.of(evaluator, threads=available_cores())
         loop = DiscoveryLoop(
             archive, run.config, proposer, evaluator, executor, jobs, validator, seed_scores, observer
         )
@@ -140,6 +138,9 @@ def _run_to_end(
         except ServiceUnavailable as error:
             stopped_reason = f"{error} — the archive is intact; continue with: discover run --resume {run.id}"
             run = _mark_interrupted(archive)
+        except UserError:
+            _mark_interrupted(archive)
+            raise
         except KeyboardInterrupt as interrupt:
             _mark_interrupted(archive)
             raise RunInterrupted(run.id) from interrupt

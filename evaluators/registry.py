@@ -31,8 +31,14 @@ def evaluator_names() -> list[str]:
 
 
 def evaluator_class(name: str) -> type[Evaluator]:
-    """The class registered as `name` (importing a shipped one on demand); a user error listing the
-    known names otherwise."""
+    """The class registered as `name` (importing a shipped one on demand), or as `module:name` for
+    an evaluator of the user's own (importing `module` registers it); a user error otherwise."""
+    module, _, name = name.rpartition(":")
+    if module:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise UserError(f"cannot import the evaluator module '{module}': {error}") from error
     if name not in _REGISTERED and name in _SHIPPED:
         importlib.import_module(_SHIPPED[name])
     if name not in _REGISTERED:

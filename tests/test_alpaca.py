@@ -12,6 +12,7 @@ from evaluators.judging.length_control import length_controlled
 from evaluators.registry import get_evaluator
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.fixtures.tiny_chat import build_all, write_recipe
+from tests.jobs import evaluate
 
 INSTRUCTIONS = [
     "Tell me a short story about a dog.",
@@ -55,7 +56,12 @@ def test_trained_model_against_the_sft_model_in_both_orders(setup, tmp_path):
         Reply.chat("[[C]]"),  # ... and the other order is a tie
     ]
     with FakeOpenAI(script) as judge:
-        result = evaluator(recipe, prompts, tmp_path, judge.base_url).evaluate(load_objective("dpo"), [0])
+        result = evaluate(
+            evaluator(recipe, prompts, tmp_path, judge.base_url),
+            load_objective("dpo"),
+            [0],
+            tmp_path / "jobs",
+        )
         requests = judge.requests
     extra = result.seeds[0].extra
     assert extra["win_rate"] == pytest.approx(100 * (1 + 0.5 + 0.5) / 3)
@@ -78,8 +84,11 @@ def test_finished_model_option_skips_training_and_reruns_are_free(setup, tmp_pat
     script = [Reply.chat("[[A]]"), Reply.chat("[[A]]")] * 3  # a first-position bias, both orders
     options = {"trained_model": str(model_dir)}
     with FakeOpenAI(script) as judge:
-        result = evaluator(recipe, prompts, tmp_path, judge.base_url, **options).evaluate(
-            load_objective("dpo"), [0]
+        result = evaluate(
+            evaluator(recipe, prompts, tmp_path, judge.base_url, **options),
+            load_objective("dpo"),
+            [0],
+            tmp_path / "jobs",
         )
     extra = result.seeds[0].extra
     assert extra["model_chars"] == extra["baseline_chars"]
@@ -88,8 +97,11 @@ def test_finished_model_option_skips_training_and_reruns_are_free(setup, tmp_pat
     assert result.seeds[0].train_seconds is None
 
     with FakeOpenAI([]) as judge:
-        again = evaluator(recipe, prompts, tmp_path, judge.base_url, **options).evaluate(
-            load_objective("dpo"), [0]
+        again = evaluate(
+            evaluator(recipe, prompts, tmp_path, judge.base_url, **options),
+            load_objective("dpo"),
+            [0],
+            tmp_path / "jobs",
         )
         assert judge.requests == []
     assert again.fitness == result.fitness
@@ -99,8 +111,11 @@ def test_one_random_order_per_prompt_when_asked(setup, tmp_path):
     recipe, model_dir, prompts = setup
     options = {"trained_model": str(model_dir), "both_orders": False, "order_seed": 3}
     with FakeOpenAI([Reply.chat("[[A]]")] * 3) as judge:
-        result = evaluator(recipe, prompts, tmp_path, judge.base_url, **options).evaluate(
-            load_objective("dpo"), [0]
+        result = evaluate(
+            evaluator(recipe, prompts, tmp_path, judge.base_url, **options),
+            load_objective("dpo"),
+            [0],
+            tmp_path / "jobs",
         )
         assert len(judge.requests) == 3
     assert result.seeds[0].extra["judge_requests"] == 3

@@ -11,10 +11,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from discovery.archive import Archive
+from discovery.objectives import load_objective
 from discovery.records import CandidateStatus, RunStatus
 from tests.cli import discover
+from tests.fake_openai import FakeOpenAI, Reply
+from tests.hostile_evaluator import with_payload
 
 RUN_ARGS = [
     "--proposer",
@@ -85,3 +89,56 @@ def test_sigkill_mid_training_then_resume(tmp_path) -> None:
     assert all(c.status not in (CandidateStatus.PROPOSED, CandidateStatus.VALIDATED) for c in after.values())
     assert sorted({c.generation for c in after.values()}) == [0, 1, 2, 3]
     assert any(c.status == CandidateStatus.SCORED and not c.is_seed for c in after.values())
+
+
+def test_a_candidate_whose_training_keeps_killing_the_run_fails_on_resume(tmp_path) -> None:
+    """Killed twice while one candidate trains (as if that candidate brought the machine down), the
+    run does not train it a third time: the candidate fails, with the reason, and the run finishes."""
+    hanging = with_payload(load_objective("dpo").source.replace("-F.", "-2 * F."), "while True:\n    pass")
+    runs_dir = tmp_path / "runs"
+    first = [
+        "run", "--evaluator", "tests.hostile_evaluator:hostile", "--set", "timeout_s=600",
+        "--seed-objectives", "dpo", "--generations", "1", "--proposer", "openai", "--model", "m",
+    ]  # fmt: skip
+    with FakeOpenAI([Reply.proposal("hangs", hanging)]) as server:
+        kill_while_training(runs_dir, [*first, "--base-url", server.base_url], attempts=1)
+        kill_while_training(runs_dir, ["run", "--resume", run_id(runs_dir)], attempts=2)
+    result = discover("run", "--resume", run_id(runs_dir), "--runs-dir", str(runs_dir), "--json", env=PLUGINS)
+    assert result.returncode == 0, result.stderr
+    with Archive.open(runs_dir, run_id(runs_dir)) as archive:
+        (hung,) = archive.candidates(generation=1)
+    assert hung.status == CandidateStatus.FAILED and hung.attempts == 2
+    assert "ended the process running it 2 times" in hung.reason
+
+
+PLUGINS = {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # the test evaluators import from here
+
+
+def run_id(runs_dir) -> str:
+    (run_dir,) = [p for p in runs_dir.iterdir() if p.name != "cache"]
+    return run_dir.name
+
+
+def kill_while_training(runs_dir, command: list[str], attempts: int) -> None:
+    """Start `discover COMMAND`, and SIGKILL it once generation 1 is on its `attempts`-th training."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "discovery.cli", *command, "--runs-dir", str(runs_dir), "--json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **PLUGINS},
+    )
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            for database in runs_dir.glob("*/archive.sqlite"):
+                with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as db:
+                    row = db.execute("SELECT attempts FROM candidates WHERE generation = 1").fetchone()
+                if row and row[0] == attempts:
+                    time.sleep(1.0)  # well into its training
+                    return
+            time.sleep(0.1)
+        raise AssertionError("generation 1 never started training")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()

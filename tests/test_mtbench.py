@@ -14,6 +14,7 @@ from evaluators.judging.recipe_run import TrainingSettings, training_subset
 from evaluators.registry import get_evaluator
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.fixtures.tiny_chat import build_all, write_recipe
+from tests.jobs import evaluate
 
 QUESTIONS = Path(__file__).parent / "fixtures" / "mt_bench_tiny.jsonl"
 NO_VERDICT = "The answer is mostly random words; I cannot settle on a grade."
@@ -54,7 +55,7 @@ def test_fitness_is_the_mean_grade_failures_excluded_and_a_rerun_costs_nothing(r
     ]
     with FakeOpenAI(script) as judge:
         scorer = evaluator(recipe, tmp_path / "cache", judge.base_url, data_fraction=0.5)
-        result = scorer.evaluate(load_objective("dpo"), [0])
+        result = evaluate(scorer, load_objective("dpo"), [0], tmp_path / "jobs")
         requests = judge.requests
     seed = result.seeds[0]
     assert result.fitness == pytest.approx((8 + 4 + 6 + 2 + 10) / 5)  # not / 6: a failure is no zero
@@ -80,7 +81,7 @@ def test_fitness_is_the_mean_grade_failures_excluded_and_a_rerun_costs_nothing(r
 
     with FakeOpenAI([]) as judge:  # an empty script: any request would be answered HTTP 500
         scorer = evaluator(recipe, tmp_path / "cache", judge.base_url, data_fraction=0.5)
-        again = scorer.evaluate(load_objective("dpo"), [0])
+        again = evaluate(scorer, load_objective("dpo"), [0], tmp_path / "jobs")
         assert judge.requests == []
     assert again.fitness == result.fitness
     assert again.seeds[0].extra["judge_requests"] == 0

@@ -20,7 +20,7 @@ def test_json_document_and_exit_code_1_when_any_is_rejected():
         str(HOSTILE / "torch_os_system.py"),
     ]
     for r in results:
-        assert set(r) == {"file", "ok", "stage", "reason", "fingerprint", "seconds"}
+        assert set(r) == {"file", "ok", "stage", "reason", "fingerprint", "isolation", "seconds"}
     assert [(r["ok"], r["stage"]) for r in results] == [
         (True, None),
         (False, "functional"),

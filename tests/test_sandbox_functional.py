@@ -66,7 +66,7 @@ def test_same_objective_tolerates_rounding_only():
 
 def test_verdict_serialises_to_json(shipped):
     document = json.loads(shipped["dpo"].model_dump_json())
-    assert set(document) == {"ok", "stage", "reason", "fingerprint", "seconds"}
+    assert set(document) == {"ok", "stage", "reason", "fingerprint", "behaviour", "isolation", "seconds"}
 
 
 def test_one_shot_validation():

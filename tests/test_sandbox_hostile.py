@@ -4,16 +4,18 @@ caller and the worker alive.
 
 Two kinds of test: the corpus in tests/hostile (one file per attack or defect, its expected stage and
 reason in a header), validated normally; and containment probes that run hostile Python with the
-static gate OFF and the real builtins (`Validator.probe_containment`), to show that the confined
-process holds on its own, as defence in depth behind the gate.
+static gate OFF and the real builtins (`tests/confined_probe.py`), confined as a validation child
+and as a candidate's trainer are, to show that the confined process is the boundary on its own.
 """
 
+import json
 import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ CANARY_PREFIX = "discover_hostile_canary"
 NOBODY = 65534
 TIMEOUT_S = 1.5
 IS_ROOT = os.geteuid() == 0
+PROJECT = Path(__file__).resolve().parents[1]  # its packages are visible to a trainer, nothing else of it
 
 
 def _header(path: Path, key: str) -> str:
@@ -66,17 +69,15 @@ def nothing_escapes(validator, listener, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["victim.txt"]
     with pytest.raises(BlockingIOError):
         listener.accept()
-    assert _sandboxed_processes(validator) == []
-    assert _alive(validator.worker_pid)
+    assert _sandboxed_processes() == []
+    assert len(_workers()) == 1
 
 
 def _canaries() -> set[str]:
     return {name for name in os.listdir("/tmp") if name.startswith(CANARY_PREFIX)}
 
 
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
+def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -84,25 +85,35 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def _sandboxed_processes(validator: Validator) -> list[int]:
-    """Children of the worker, and any process running as the sandbox's unprivileged user."""
+def _workers() -> list[int]:
+    """The sandbox worker processes this test process started (found in /proc, as a user would)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == os.getpid() and b"discovery.sandbox.worker" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _sandboxed_processes() -> list[int]:
+    """Processes running as the sandbox's unprivileged user (given a moment to be reaped)."""
+    if not IS_ROOT:
+        return []
     deadline = time.monotonic() + 2
     while True:
-        found = set()
-        children = Path(f"/proc/{validator.worker_pid}/task/{validator.worker_pid}/children")
-        if children.exists():
-            found.update(int(pid) for pid in children.read_text().split())
-        if IS_ROOT:
-            for status in Path("/proc").glob("[0-9]*/status"):
-                try:
-                    uid_line = next(
-                        line for line in status.read_text().splitlines() if line.startswith("Uid:")
-                    )
-                except (OSError, StopIteration):
-                    continue
-                if int(uid_line.split()[1]) == NOBODY:
-                    found.add(int(status.parent.name))
-        if not found or time.monotonic() > deadline:  # allow a killed child a moment to be reaped
+        found = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                uid_line = next(line for line in status.read_text().splitlines() if line.startswith("Uid:"))
+            except (OSError, StopIteration):
+                continue
+            if int(uid_line.split()[1]) == NOBODY:
+                found.append(int(status.parent.name))
+        if not found or time.monotonic() > deadline:
             return sorted(found)
         time.sleep(0.05)
 
@@ -133,32 +144,50 @@ def test_worker_stays_usable_after_hostile_candidates(validator):
     assert validator.validate(load_objective("dpo").source).ok
 
 
-# --- containment probes: gate off, real builtins -------------------------------------------------
+# --- containment probes: gate off, real builtins, in a fresh process ------------------------------
 
 
-def _probe(validator: Validator, source: str) -> str:
-    """Run a probe that reports what it achieved by raising; return that report."""
-    verdict = validator.probe_containment(source)
-    assert not verdict.ok and verdict.stage == "runtime"
-    match = re.search(r"REPORT\[(.*)\]", verdict.reason)
-    assert match, verdict.reason
-    return match.group(1)
+def _probe(kind: str, source: str, timeout: float = 10.0) -> dict:
+    """Run `source` confined as `kind` ("validation" or "training") confines; what came back."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.confined_probe", kind, str(timeout)],
+        input=source,
+        capture_output=True,
+        text=True,
+        timeout=timeout + 120,
+        cwd=Path(__file__).parents[1],
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
-@pytest.mark.skipif(not IS_ROOT, reason="the confinement layers below need root")
-def test_every_confinement_layer_is_active(validator):
-    validator.validate(load_objective("dpo").source)
-    assert validator.isolation == {
+def _said(result: dict) -> dict:
+    """Everything the probe reported, merged."""
+    merged: dict = {}
+    for report in result["reports"]:
+        merged |= report
+    return merged
+
+
+KINDS = ["validation", "training"]
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="the confinement layers below need root here")
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_confinement_layer_is_active(kind):
+    result = _probe(kind, "report({'alive': True})")
+    assert result["layers"] == {
         "network_namespace": True,
+        "pid_namespace": True,
+        "mount_namespace": True,
         "filesystem_jail": True,
+        "loopback_only_network": True,
         "unprivileged_user": True,
     }
 
 
-def test_no_file_or_socket_can_be_opened_at_all(validator, tmp_path):
-    report = _probe(
-        validator,
-        f"""
+def test_a_validation_child_cannot_open_any_file_or_socket(tmp_path):
+    source = f"""
 import socket
 results = []
 for attempt in (lambda: open("{tmp_path}/new.txt", "w"), lambda: socket.socket()):
@@ -167,20 +196,20 @@ for attempt in (lambda: open("{tmp_path}/new.txt", "w"), lambda: socket.socket()
         results.append("opened")
     except OSError as error:
         results.append(str(error.errno))
-raise ValueError(f"REPORT[{{' '.join(results)}}]")
-""",
-    )
-    assert report == "24 24"  # EMFILE: the descriptor limit leaves no room for a new one
+report({{"results": results}})
+"""
+    assert _said(_probe("validation", source))["results"] == ["24", "24"]  # EMFILE: no descriptor left
 
 
-@pytest.mark.skipif(not IS_ROOT, reason="the network namespace needs root")
-def test_connection_attempt_fails(validator, listener):
+@pytest.mark.parametrize("kind", KINDS)
+def test_connection_attempt_fails(kind, listener):
     port = listener.getsockname()[1]
-    report = _probe(
-        validator,
-        f"""
+    source = f"""
 import os, socket
-os.close(0)  # free a descriptor, so the network itself (not the descriptor limit) must stop us
+try:
+    os.close(0)  # free a descriptor, so the network itself (not the descriptor limit) must stop us
+except OSError:
+    pass
 try:
     connection = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     connection.settimeout(2)
@@ -188,149 +217,161 @@ try:
     result = "connected"
 except OSError as error:
     result = f"blocked {{error.errno}}"
-raise ValueError(f"REPORT[{{result}}]")
-""",
-    )
-    assert report.startswith("blocked")
+report({{"result": result}})
+"""
+    assert _said(_probe(kind, source))["result"].startswith("blocked")
 
 
-@pytest.mark.skipif(not IS_ROOT, reason="the file-system jail needs root")
-def test_files_outside_the_sandbox_folder_cannot_be_read_or_written(validator, tmp_path):
-    report = _probe(
-        validator,
-        f"""
+@pytest.mark.skipif(not IS_ROOT, reason="the file-system jail needs root here")
+@pytest.mark.parametrize("kind", KINDS)
+def test_files_outside_the_sandbox_folder_cannot_be_read_or_written(kind, tmp_path):
+    source = f"""
 import os
 os.close(0)
 results = []
-for target in ("{tmp_path}/victim.txt", "{tmp_path}/new.txt", "/tmp/{CANARY_PREFIX}_probe"):
+for target in ("{tmp_path}/victim.txt", "{tmp_path}/new.txt", "/tmp/{CANARY_PREFIX}_probe",
+               "{PROJECT}/escaped.txt"):
     try:
         with open(target, "w") as handle:
             handle.write("escaped")
         results.append("wrote")
     except OSError:
         results.append("refused")
-try:
-    open("/etc/passwd").read()
-    results.append("read")
-except OSError:
-    results.append("refused")
-raise ValueError(f"REPORT[{{' '.join(results)}}]")
-""",
-    )
-    assert report == "refused refused refused refused"
+for target in ("/etc/shadow", "{tmp_path}/victim.txt", "{PROJECT / "pyproject.toml"}"):
+    try:
+        open(target).read()
+        results.append("read")
+    except OSError:
+        results.append("refused")
+report({{"results": results, "root": sorted(os.listdir("/"))}})
+"""
+    said = _said(_probe(kind, source))
+    # a trainer's /tmp is a private one of its own (the canary check shows nothing reached ours)
+    private_tmp = "wrote" if kind == "training" else "refused"
+    assert said["results"] == ["refused", "refused", private_tmp, "refused", "refused", "refused", "refused"]
+    if kind == "validation":
+        assert said["root"] == ["dev", "proc", "tmp"]  # /dev/null and such; its folder lies under tmp
+    else:
+        assert "home" not in said["root"] and "etc" in said["root"]  # the system, read-only
 
 
-@pytest.mark.skipif(not IS_ROOT, reason="the writable jail needs root")
-def test_the_sandbox_folder_itself_is_writable(validator):
-    report = _probe(
-        validator,
-        """
+@pytest.mark.skipif(not IS_ROOT, reason="the writable jail needs root here")
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_sandbox_folder_itself_is_writable(kind):
+    source = """
 import os
 os.close(0)
 with open("scratch.txt", "w") as handle:
     handle.write("fine")
-raise ValueError(f"REPORT[{open('scratch.txt').read()} {sorted(os.listdir('/'))}]")
-""",
-    )
-    assert report == "fine ['scratch.txt']"
+report({"read": open("scratch.txt").read(), "cwd": os.listdir(".")})
+"""
+    said = _said(_probe(kind, source))
+    assert said == {"read": "fine", "cwd": ["scratch.txt"]}
 
 
-def test_no_child_process_can_be_started(validator):
-    report = _probe(
-        validator,
-        """
+def test_a_validation_child_cannot_start_a_process():
+    source = """
 import os, time
 try:
     pid = os.fork()
 except OSError as error:
-    raise ValueError(f"REPORT[fork refused {error.errno}]")
+    report({"fork": f"refused {error.errno}"})
+else:
+    if pid == 0:
+        time.sleep(1000)
+    report({"fork": "forked"})
+"""
+    assert _said(_probe("validation", source))["fork"].startswith("refused")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_processes_it_starts_die_with_it_even_if_they_leave_its_group(kind):
+    """A trainer may start processes (threads, data workers); at the deadline all of them die,
+    even one that made itself a session and process group of its own."""
+    source = """
+import os, time
+pid = os.fork()
 if pid == 0:
-    time.sleep(1000)
-raise ValueError("REPORT[forked]")
-""",
-    )
-    assert report.startswith("fork refused")
+    os.setsid()
+    while True:
+        time.sleep(0.1)
+report({"child": pid})
+while True:
+    time.sleep(0.1)
+"""
+    before = set(_sandboxed_processes())
+    result = _probe(kind, source, timeout=3) if kind == "training" else _probe(kind, "report({'ok': 1})")
+    if kind == "training":
+        assert result["timed_out"] and "killed" in result["ended"]
+    assert set(_sandboxed_processes()) <= before
 
 
-@pytest.mark.skipif(not IS_ROOT, reason="only the switch to an unprivileged user stops signals")
-def test_parent_and_caller_cannot_be_signalled(validator):
-    worker = validator.worker_pid
-    report = _probe(
-        validator,
-        f"""
+@pytest.mark.parametrize("kind", KINDS)
+def test_no_process_outside_can_be_seen_or_signalled(kind):
+    source = f"""
 import os, signal
-results = []
-for pid in (os.getppid(), {os.getpid()}):
-    try:
-        os.kill(pid, signal.SIGKILL)
-        results.append("killed")
-    except OSError:
-        results.append("refused")
-raise ValueError(f"REPORT[{{' '.join(results)}}]")
-""",
-    )
-    assert report == "refused refused"
-    assert validator.worker_pid == worker
+try:
+    os.kill({os.getpid()}, signal.SIGKILL)
+    result = "reached"
+except OSError:
+    result = "refused"
+report({{"result": result, "pid": os.getpid(), "parent": os.getppid()}})
+"""
+    said = _said(_probe(kind, source))
+    assert said["result"] == "refused"  # this test's own process, alive to check it
+    assert (said["pid"], said["parent"]) == (1, 0)  # PID 1 of a namespace of its own: its parent is outside
 
 
-def test_environment_is_scrubbed(validator):
-    report = _probe(validator, 'import os\nraise ValueError(f"REPORT[{dict(os.environ)}]")\n')
-    assert report == "{}"
-    worker_environment = Path(f"/proc/{validator.worker_pid}/environ").read_bytes()
-    assert b"sk-must-not-leak" not in worker_environment
+@pytest.mark.parametrize("kind", KINDS)
+def test_environment_is_scrubbed(kind, monkeypatch):
+    monkeypatch.setenv("DISCOVER_SANDBOX_TEST_SECRET", "sk-must-not-leak")
+    said = _said(_probe(kind, "import os\nreport({'environment': dict(os.environ)})"))
+    assert "DISCOVER_SANDBOX_TEST_SECRET" not in said["environment"]
+    assert not any("sk-must-not-leak" in value for value in said["environment"].values())
 
 
-def test_memory_is_limited(validator):
-    verdict = validator.probe_containment("block = bytearray(4 * 1024**3)\n")
-    assert verdict.stage == "runtime" and "ran out of memory" in verdict.reason
+@pytest.mark.parametrize("kind", KINDS)
+def test_memory_is_limited(kind):
+    source = """
+try:
+    block = bytearray(8 * 1024**3)
+    report({"allocated": True})
+except MemoryError:
+    report({"allocated": False})
+"""
+    assert _said(_probe(kind, source))["allocated"] is False
 
 
-def test_process_group_is_killed_even_if_signals_are_ignored(validator):
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_hang_that_ignores_signals_is_killed_at_the_deadline(kind):
     source = (
         "import signal\nfor s in (signal.SIGTERM, signal.SIGINT):\n    signal.signal(s, signal.SIG_IGN)\n"
+        "report({'started': True})\nwhile True:\n    pass\n"
     )
-    verdict = validator.probe_containment(source + "while True:\n    pass\n")
-    assert verdict.stage == "runtime" and "timed out" in verdict.reason
+    started = time.monotonic()
+    result = _probe(kind, source, timeout=2)
+    assert result["timed_out"] and "timed out" in result["ended"]
+    assert time.monotonic() - started < 60
 
 
-def test_a_crash_is_reported_and_contained(validator):
-    verdict = validator.probe_containment("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
-    assert verdict.stage == "runtime" and "SIGSEGV" in verdict.reason
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_crash_is_reported_and_contained(kind):
+    result = _probe(kind, "import ctypes\nctypes.string_at(0)\n")  # a real fault, not a signal sent
+    assert "SIGSEGV" in result["ended"]
 
 
 def test_patching_torch_does_not_leak_into_the_next_candidate(validator):
-    validator.probe_containment("torch.exp = None\ntorch.Tensor.add = None\n")
+    """Each candidate runs in a fresh child of the worker: what one changes, the next never sees."""
+    patch = load_objective("dpo").source.replace(
+        "    rho =", "    F.logsigmoid = None\n    torch.exp = None\n    rho ="
+    )
+    validator.validate(patch)  # refused statically; patched at runtime, it would die with its child
     assert validator.validate(load_objective("discopop").source).ok
 
 
 def test_worker_is_replaced_if_it_dies(validator):
-    first = validator.worker_pid
+    (first,) = _workers()
     os.kill(first, signal.SIGKILL)
     os.waitpid(first, 0)
     verdict = validator.validate(load_objective("dpo").source)
-    assert verdict.ok and validator.worker_pid != first
-
-
-def test_a_running_child_dies_with_its_worker(validator, monkeypatch):
-    worker = validator.worker_pid
-    children = Path(f"/proc/{worker}/task/{worker}/children")
-    monkeypatch.setattr(validator, "timeout_s", 60.0)  # the worker must die first, however loaded the machine
-    with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(validator.probe_containment, "while True:\n    pass\n")
-        deadline = time.monotonic() + 10
-        while not children.read_text().split() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        (child,) = (int(pid) for pid in children.read_text().split())
-        os.kill(worker, signal.SIGKILL)
-        verdict = pending.result()
-    assert verdict.stage == "runtime" and "worker died" in verdict.reason
-    deadline = time.monotonic() + 2
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not _alive(child)
-    assert validator.validate(load_objective("dpo").source).ok
-
-
-def test_a_forged_result_is_refused(validator):
-    verdict = validator.probe_containment("import os\nos.write(3, b'{\"ok\": true}')\nos._exit(0)\n")
-    assert not verdict.ok and verdict.reason == "the candidate's process produced an unreadable result"
+    assert verdict.ok and _workers() != [first]

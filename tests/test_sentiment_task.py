@@ -4,9 +4,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 
 from discovery.errors import UserError
+from discovery.execution.job import JobSettings
+from discovery.execution.local import LocalExecutor
 from discovery.objectives import load_objective
+from discovery.progress import no_progress
+from discovery.records import SeedResult
 from discovery.training import ObjectiveDPOTrainer
 from evaluators.registry import get_evaluator
 from evaluators.sentiment import SentimentEvaluator, cache
@@ -34,10 +39,10 @@ def test_registered_under_its_name_with_options(tmp_path: Path):
 
 def test_the_preset_gives_the_base_values_and_set_options_replace_them(tmp_path: Path):
     task = tiny(tmp_path, learning_rate=0.01, heldout_pairs=8)
-    assert task.train == TrainSettings(learning_rate=0.01, epochs=1, batch_pairs=16)
+    assert task.train_settings == TrainSettings(learning_rate=0.01, epochs=1, batch_pairs=16)
     assert task.task == replace(PRESETS["tiny"][0], heldout_pairs=8)
     default = get_evaluator("sentiment", {}, cache_dir=tmp_path)
-    assert (default.task, default.train) == PRESETS["default"]
+    assert (default.task, default.train_settings) == PRESETS["default"]
 
 
 def test_the_configuration_names_exactly_the_options(tmp_path: Path):
@@ -82,7 +87,7 @@ def test_an_interrupted_build_leaves_no_cache(tmp_path: Path, monkeypatch: pytes
     assert list(tmp_path.iterdir()) == []
 
 
-def test_candidates_train_without_running_the_reference(evaluator, monkeypatch):
+def test_candidates_train_without_running_the_reference(evaluator, monkeypatch, tmp_path):
     train_folder = evaluator.artefacts.folder / "train"
     files_before = sorted(p.name for p in train_folder.iterdir())
     calls = []
@@ -93,7 +98,7 @@ def test_candidates_train_without_running_the_reference(evaluator, monkeypatch):
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(ObjectiveDPOTrainer, "compute_ref_log_probs", counting)
-    result = evaluator.evaluate_seed(load_objective("dpo"), seed=0)
+    result = train_and_score(evaluator, "dpo", 0, tmp_path)
     assert calls == []  # every reference log-prob came from the cache built once
     assert sorted(p.name for p in train_folder.iterdir()) == files_before
     assert 0.0 <= result.fitness <= 1.0 and 0.0 <= result.reward <= 1.0
@@ -102,8 +107,35 @@ def test_candidates_train_without_running_the_reference(evaluator, monkeypatch):
     )
 
 
-def test_same_seed_gives_the_same_figures(evaluator):
-    first = evaluator.evaluate_seed(load_objective("slic"), seed=1)
-    second = evaluator.evaluate_seed(load_objective("slic"), seed=1)
-    assert abs(first.fitness - second.fitness) < 0.01
-    assert first.kl == pytest.approx(second.kl, abs=1e-3)
+def test_same_seed_gives_the_same_figures(evaluator, tmp_path):
+    first = train_and_score(evaluator, "slic", 1, tmp_path / "first")
+    second = train_and_score(evaluator, "slic", 1, tmp_path / "second")
+    assert (first.fitness, first.reward, first.kl, first.accuracy) == (
+        second.fitness,
+        second.reward,
+        second.kl,
+        second.accuracy,
+    )
+
+
+def test_a_confined_candidate_gets_the_figures_of_an_in_process_one(evaluator, tmp_path):
+    """Confinement changes where training runs, not what it computes: same seed, same figures."""
+    here = train_and_score(evaluator, "dpo", 2, tmp_path / "here")
+    settings = JobSettings.of(evaluator, threads=torch.get_num_threads())
+    with LocalExecutor() as executor:
+        outcome = executor.evaluate(settings.job(load_objective("dpo"), [2], tmp_path / "job"))
+    assert outcome.failure is None and outcome.isolation["filesystem_jail"]
+    (confined,) = outcome.result.seeds
+    assert (confined.fitness, confined.reward, confined.kl, confined.accuracy) == (
+        here.fitness,
+        here.reward,
+        here.kl,
+        here.accuracy,
+    )
+
+
+def train_and_score(evaluator: SentimentEvaluator, name: str, seed: int, folder: Path) -> SeedResult:
+    """Both halves in this process (a shipped, trusted objective): the reference for the confined path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    evaluator.train(load_objective(name), seed, folder, no_progress)
+    return evaluator.score(folder, seed, no_progress)

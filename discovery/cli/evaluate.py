@@ -77,12 +77,12 @@ def evaluate(
         for objective in resolved:
             verdict = validator.validate(objective.source)
             if verdict.stage == "static":
-                raise UserError(f"objective {objective.name} fails the static gate: {verdict.reason}")
+                raise UserError(f"objective {objective.name} rejected by the static gate: {verdict.reason}")
             if not verdict.ok:
                 note = f"note: {objective.name} fails the sandbox's {verdict.stage} check ({verdict.reason})"
                 _console.print(f"{note}; training it anyway", highlight=False, markup=False)
     quiet_libraries()
-    settings = JobSettings.of(task, options, cache, threads=available_cores())
+    settings = JobSettings.of(task, threads=available_cores())
     results, failures = [], {}
     columns = (
         TextColumn("{task.description}"),

@@ -25,7 +25,10 @@ def validate(
 
     objectives = [(spec, load_objective(spec)) for spec in files]  # a missing file fails before any work
     with Validator(timeout_s=timeout_s, memory_mb=memory_mb) as validator:
-        results = [{"file": spec, **validator.validate(o.source).model_dump()} for spec, o in objectives]
+        results = [
+            {"file": spec, **validator.validate(o.source).model_dump(exclude={"behaviour"})}
+            for spec, o in objectives
+        ]
     if as_json:
         typer.echo(json.dumps({"results": results}, indent=2))
     else:

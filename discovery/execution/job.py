@@ -18,12 +18,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from discovery.errors import ServiceUnavailable
+from discovery.errors import ServiceUnavailable, UserError
 from discovery.objectives import Objective
 from discovery.objectives.compile import ObjectiveRejected
 from discovery.progress import Progress, no_progress
 from discovery.records import EvaluationResult, SeedResult
-from discovery.sandbox.confine import Jail
+from discovery.sandbox.confine import Jail, unreadable_in_jail
 from discovery.sandbox.outputs import UntrustedOutput
 from discovery.sandbox.process import ConfinedRun, Report, run_confined, run_trusted
 from evaluators import Evaluator, get_evaluator
@@ -33,6 +33,8 @@ _NOBODY = 65534
 # Threads count as processes for the limit; a trainer needs its thread pools, never a fork bomb.
 _MAX_TRAINER_TASKS = 512
 _MAX_FILE_MB = 16 * 1024
+# A private /tmp for libraries that convert data there (`datasets`); memory-backed, so capped.
+_TRAINER_TMP_MB = 4096
 _MAX_REASON_CHARS = 600
 
 
@@ -48,13 +50,16 @@ class JobSettings(BaseModel):
     gpus: list[int] = Field(default_factory=list)
 
     @classmethod
-    def of(
-        cls, evaluator: Evaluator, options: dict[str, Any], cache_dir: Path, **fields: Any
-    ) -> "JobSettings":
-        """Settings that rebuild `evaluator` (built from `options`) in another process."""
-        module = type(evaluator).__module__
-        return cls(evaluator=evaluator.name, evaluator_module=module, evaluator_options=options,
-                   cache_dir=cache_dir, **fields)  # fmt: skip
+    def of(cls, evaluator: Evaluator, **fields: Any) -> "JobSettings":
+        """Settings that rebuild `evaluator` (its class, the options it was given, its cache folder)
+        in another process."""
+        return cls(
+            evaluator=evaluator.name,
+            evaluator_module=type(evaluator).__module__,
+            evaluator_options=evaluator.options.model_dump(mode="json", exclude_unset=True),
+            cache_dir=evaluator.cache_dir,
+            **fields,
+        )
 
     def job(self, objective: Objective, seeds: list[int], workdir: Path) -> "CandidateJob":
         return CandidateJob(**self.model_dump(), objective=objective, seeds=seeds, workdir=workdir)
@@ -83,6 +88,7 @@ def run_job(
     (a judge) is down, which is no fault of the candidate."""
     evaluator = evaluator or get_evaluator(job.evaluator, job.evaluator_options, job.cache_dir)
     evaluator.prepare(progress)
+    _check_readable(evaluator.readable_paths())
     limits = job.limits or evaluator.limits()
     results: list[SeedResult] = []
     isolation: dict[str, bool] = {}
@@ -123,6 +129,16 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
+def _check_readable(paths: list[Path]) -> None:
+    """Every input of the confined trainer must be open to the user it runs as: say which is not."""
+    for path in paths:
+        if path.exists() and (closed := unreadable_in_jail(path)) is not None:
+            raise UserError(
+                f"{closed} is not readable by other users, and confined trainers run as `nobody`: "
+                f"make it readable (chmod -R o+rX {path})"
+            )
+
+
 def _trainer_jail(job: CandidateJob, evaluator: Evaluator, limits: TrainingLimits, folder: Path) -> Jail:
     return Jail(
         workdir=folder,
@@ -130,9 +146,11 @@ def _trainer_jail(job: CandidateJob, evaluator: Evaluator, limits: TrainingLimit
         max_processes=_MAX_TRAINER_TASKS,
         max_file_mb=_MAX_FILE_MB,
         system=True,
+        tmp_mb=_TRAINER_TMP_MB,
         readable=tuple(evaluator.readable_paths()),
         gpus=tuple(job.gpus),
         loopback=len(job.gpus) > 1,
+        keep_stderr=True,  # into the worker's log, where a failed training's traceback helps
         environment=_thread_environment(job.threads) | evaluator.trainer_environment(),
     )
 

@@ -7,10 +7,9 @@ caller is told (`WorkerLost`), since the death may be the candidate's doing.
 """
 
 import os
-import time
 from pathlib import Path
 
-from discovery.errors import ServiceUnavailable
+from discovery.errors import ServiceUnavailable, UserError
 from discovery.execution.job import CandidateJob, JobOutcome
 from discovery.progress import Progress, no_progress
 from discovery.sandbox.channel import JsonLinesProcess
@@ -51,6 +50,8 @@ class LocalExecutor:
                 progress(phase, fraction)
             elif "unavailable" in answer:
                 raise ServiceUnavailable(answer["unavailable"])
+            elif "user_error" in answer:
+                raise UserError(answer["user_error"])
             else:
                 return JobOutcome.model_validate(answer["outcome"])
 
@@ -69,11 +70,9 @@ class LocalExecutor:
         environment |= {
             name: value for name, value in os.environ.items() if name.startswith(("HF_", "DISCOVER_"))
         }
-        started = time.monotonic()
         self._worker = JsonLinesProcess(
             "discovery.execution.worker", [], environment, os.getcwd(), _STARTUP_SECONDS, self.log
         )
-        self.startup_seconds = time.monotonic() - started
 
     def _stop(self) -> None:
         if self._worker is not None:

@@ -4,7 +4,8 @@ It imports what an evaluator needs once, keeps built evaluators between jobs, an
 with `run_job` (confined training, trusted scoring, each in a forked child). It never runs
 parallel torch work itself, so every fork stays safe. Requests and answers are JSON lines on stdin /
 a private copy of stdout: `{"job": ...}` in; `{"progress": [phase, fraction]}` lines, then one of
-`{"outcome": ...}`, `{"unavailable": message}` (a service scoring needs is down) out.
+`{"outcome": ...}`, `{"unavailable": message}` (a service scoring needs is down) or
+`{"user_error": message}` (something the user must fix, such as an unreadable model folder) out.
 """
 
 import importlib
@@ -13,8 +14,9 @@ import os
 import sys
 from typing import Any, TextIO
 
-from discovery.errors import ServiceUnavailable
+from discovery.errors import ServiceUnavailable, UserError
 from discovery.execution.job import CandidateJob, run_job
+from discovery.sandbox.process import die_with_parent
 from evaluators import Evaluator, get_evaluator
 
 
@@ -31,6 +33,9 @@ class Worker:
             outcome = run_job(job, self._progress, self._evaluator(job))
         except ServiceUnavailable as error:
             self._send({"unavailable": str(error)})
+            return
+        except UserError as error:  # the machine or the task needs fixing, not the candidate
+            self._send({"user_error": str(error)})
             return
         self._send({"outcome": outcome.model_dump(mode="json")})
 
@@ -56,6 +61,7 @@ def main() -> None:
 
     from discovery.quiet import quiet_libraries
 
+    die_with_parent()
     torch.set_num_threads(1)  # forked trainers and scorers set their own; this process never computes
     quiet_libraries()
     answers = os.fdopen(os.dup(1), "w")

@@ -1,5 +1,7 @@
 """Data for a retrain: the preference splits (hub name or local copy), counted without a download."""
 
+import os
+import tempfile
 from pathlib import Path
 
 from discovery.errors import UserError
@@ -35,7 +37,7 @@ def load_split(name: str, config: str | None, split: str):
     try:
         if (path / "dataset_dict.json").is_file():
             return datasets.load_from_disk(str(path))[split]
-        return datasets.load_dataset(name, config, split=split)
+        return datasets.load_dataset(name, config, split=split, cache_dir=_conversion_cache())
     except KeyError as error:
         raise UserError(f"dataset {name} has no split '{split}'") from error
     except ValueError as error:  # datasets reports an unknown split this way
@@ -44,6 +46,17 @@ def load_split(name: str, config: str | None, split: str):
         raise
     except (OSError, ConnectionError, datasets.exceptions.DatasetNotFoundError) as error:
         raise UserError(hub_hint("dataset", name, "--dataset")) from error
+
+
+def _conversion_cache() -> str | None:
+    """Where `datasets` may write the arrow files it converts data into: its own cache (None), or a
+    temporary folder where that cannot be written (a confined job sees the caches read-only)."""
+    import datasets
+
+    folder = Path(datasets.config.HF_DATASETS_CACHE)
+    while not folder.exists():
+        folder = folder.parent
+    return None if os.access(folder, os.W_OK) else tempfile.mkdtemp(prefix="datasets-")
 
 
 def hub_hint(kind: str, name: str, option: str) -> str:

@@ -8,6 +8,7 @@ folder (written by the main process only).
 """
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -45,12 +46,15 @@ def _load_model_and_tokenizer(plan: Plan, config):
 def build_trainer(plan: Plan):
     """(trainer, tokenizer) for the plan on this process, with the data prepared and the reference
     log-probs precomputed (TRL does both while the trainer is built)."""
+    import datasets
     from trl import DPOConfig
 
     from discovery.training import ObjectiveDPOTrainer, hardware_defaults
 
-    loss = plan.objective.compile()  # the static gate runs again: unchecked code never executes here
+    loss = plan.objective.compile()  # in the confined job: the static gate runs, then the code
     recipe = plan.to_recipe()
+    if not _writable(plan.dataset_name):  # a confined job reads its data read-only: map in memory
+        datasets.disable_caching()
     fields = {**plan.training_arguments, **hardware_defaults()}
     if not recipe.dataset_test_split:
         fields["eval_strategy"] = "no"
@@ -72,6 +76,14 @@ def build_trainer(plan: Plan):
         max_prompt_length=recipe.max_prompt_length,
     )
     return trainer, tokenizer
+
+
+def _writable(dataset_name: str) -> bool:
+    """Whether `datasets` can write its cache files where the data lies (a local copy, or the hub cache)."""
+    import datasets
+
+    folder = Path(dataset_name) if Path(dataset_name).exists() else Path(datasets.config.HF_DATASETS_CACHE)
+    return os.access(folder, os.W_OK)
 
 
 def train_in_this_process(plan: Plan) -> RetrainResult:

@@ -9,21 +9,36 @@ traceback from every rank.
 import contextlib
 import importlib.util
 import json
+import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import yaml
 
 from discovery.errors import UserError
+from discovery.paths import huggingface_home
 from discovery.provenance import library_versions, new_run_id
 from discovery.retrain import distributed
 from discovery.retrain.data import hub_hint, load_split
 from discovery.retrain.job import train_in_this_process
 from discovery.retrain.plan import Plan
 from discovery.retrain.result import RESULT_FILE, RetrainResult
+from discovery.sandbox.confine import Jail
+from discovery.sandbox.outputs import read_json
+from discovery.sandbox.process import Report, run_confined
 
 RETRAIN_EVALUATOR = "retrain"
+RETRAIN_TIMEOUT_S = 7 * 24 * 3600  # a 7B run takes hours; a week means it hangs
+NOBODY = 65534
+_MAX_TASKS = 65536  # accelerate, DeepSpeed and data workers start many processes and threads
+_MAX_FILE_MB = 1024 * 1024
+_TMP_MB = 16 * 1024
+
+
+class RetrainFailed(RuntimeError):
+    """The confined training job ended without finishing; the message says how, in one line."""
 
 
 def write_launch_files(plan: Plan) -> Path:
@@ -68,7 +83,50 @@ def check_machine(plan: Plan, gpus_here: int, has_deepspeed: bool) -> None:
 
 
 def train(plan: Plan) -> RetrainResult:
-    """Train the plan to the end: in this process without a GPU, under `accelerate launch` with them."""
+    """Train the plan to the end in this process (or under `accelerate launch` from it, with GPUs).
+
+    For callers that are themselves a confined candidate job (the judged evaluators' training);
+    `discover retrain` confines the training with `train_confined`."""
+    gpus_here = _checked(plan)
+    return _launch(plan, write_launch_files(plan), gpus_here)
+
+
+def train_confined(plan: Plan) -> RetrainResult:
+    """Train the plan in a confined process tree (the objective is candidate code): no network, the
+    output folder its only writable place; what it reports is read back as untrusted data."""
+    gpus_here = _checked(plan)
+    out = write_launch_files(plan)
+    if os.geteuid() == 0:
+        os.chown(out, NOBODY, NOBODY)
+    jail = Jail(
+        workdir=out,
+        memory_mb=None,
+        max_processes=_MAX_TASKS,
+        max_file_mb=_MAX_FILE_MB,
+        system=True,
+        tmp_mb=_TMP_MB,
+        readable=tuple(_local_sources(plan)),
+        gpus=tuple(range(gpus_here)),
+        loopback=gpus_here > 1,
+        environment={"HF_HOME": str(huggingface_home()), "HF_HUB_OFFLINE": "1", "HOME": "/tmp"},
+        keep_stderr=True,
+    )
+    run = run_confined(jail, partial(_confined_job, plan, out, gpus_here), timeout_s=RETRAIN_TIMEOUT_S)
+    if run.last("trained") is not True:
+        error = run.last("error")
+        raise RetrainFailed(
+            f"the training job failed: {error}" if isinstance(error, str) else f"the training job {run.ended}"
+        )
+    return read_json(out, RESULT_FILE, RetrainResult, max_bytes=64 * 1024 * 1024)
+
+
+def _confined_job(plan: Plan, out: Path, gpus_here: int, report: Report) -> None:
+    _launch(plan, out, gpus_here)
+    report({"trained": True})
+
+
+def _checked(plan: Plan) -> int:
+    """The GPUs to train on, once the objective, the machine and the sources are known to be fit."""
     import torch
 
     if not plan.validation.ok:
@@ -79,15 +137,21 @@ def train(plan: Plan) -> RetrainResult:
     gpus_here = torch.cuda.device_count()
     check_machine(plan, gpus_here, has_deepspeed=importlib.util.find_spec("deepspeed") is not None)
     check_sources(plan)
-    out = write_launch_files(plan)
-    return _launch(plan, out, gpus_here)
+    return gpus_here
+
+
+def _local_sources(plan: Plan) -> list[Path]:
+    """What the confined job reads: the hub cache, and the model, data and recipe where local."""
+    recipe_file = Path(plan.recipe_origin)
+    named = [Path(plan.model_name_or_path), Path(plan.dataset_name), recipe_file]
+    return [huggingface_home(), *(path.resolve() for path in named if path.exists())]
 
 
 def train_and_record(plan: Plan, runs_dir: Path) -> tuple[RetrainResult, str]:
-    """Train the plan and record it as a run in `runs_dir`; returns the figures the job wrote and the
-    archive run id."""
+    """Train the plan (confined) and record it as a run in `runs_dir`; returns the figures the job
+    reported and the archive run id."""
     try:
-        result = train(plan)
+        result = train_confined(plan)
     except UserError:
         raise
     except Exception as error:

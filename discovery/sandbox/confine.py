@@ -10,9 +10,9 @@ independent of the static gate and of each other:
   folder (`system=False`, for a process that has imported everything it needs), or holding
   read-only binds of the system and Python libraries, the jail's readable folders (the task's
   cache) and the requested GPU devices (`system=True`, for a trainer that imports lazily);
-  everywhere the only writable place is the working folder (and a small private /tmp);
+  everywhere the only writable places are the working folder and, if the jail asks, a private /tmp;
 - a private PID namespace (made by the caller) with its own /proc, so no other process is visible;
-- a scrubbed environment (only what the jail passes) and stdio on /dev/null;
+- a scrubbed environment (only what the jail passes), no input, output to /dev/null or a log;
 - rlimits on address space, CPU time, file size, open files and processes, no core dumps;
 - an unprivileged identity: as root, the `nobody` user; without root, a user namespace whose
   capabilities are dropped once the jail is built; then no-new-privileges, so nothing regains them.
@@ -28,6 +28,7 @@ import resource
 import socket
 import struct
 import sys
+import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +39,6 @@ _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1,
 _NOBODY = 65534
 _LAST_CAPABILITY = 63
 _JAIL_ROOT_BYTES = 64 * 1024 * 1024
-_TMP_BYTES = 256 * 1024 * 1024
 # Devices a process may need: entropy, /dev/null for stdio, /dev/zero and /dev/full for libraries.
 _DEVICES = ("null", "zero", "full", "random", "urandom")
 # System folders bound read-only when a jail asks for the system (merged-/usr links are re-created).
@@ -59,6 +59,8 @@ class Jail:
     max_processes: int = 0  # threads count too; 0 forbids any new process or thread
     max_file_mb: int = 1
     max_open_files: int | None = None  # None: the system's limit; 4 leaves only stdio and the report pipe
+    tmp_mb: int = 0  # a private /tmp of this size (memory-backed, so it counts); 0: none, read-only
+    keep_stderr: bool = False  # write its output to the caller's stderr (a log), else to /dev/null
     system: bool = False  # bind the system and Python read-only (for code that imports lazily)
     readable: tuple[Path, ...] = ()  # further folders or files, bound read-only (task caches)
     gpus: tuple[int, ...] = ()  # GPU indices the process may see (device files + CUDA_VISIBLE_DEVICES)
@@ -76,6 +78,21 @@ def open_for_reading(folder: Path) -> None:
             wanted = 0o055 if path.is_dir() else 0o044
             if info.st_mode & wanted != wanted:
                 path.chmod((info.st_mode & 0o7777) | wanted)
+
+
+def unreadable_in_jail(path: Path, most: int = 10_000) -> Path | None:
+    """The first file or folder under `path` that a confined process, running as another user,
+    could not read (or enter); None when all of it is open to it. Looks at `most` entries at most."""
+    if os.geteuid() != 0:
+        return None  # without root the confined process keeps the caller's own user
+    for count, entry in enumerate((Path(path), *Path(path).rglob("*"))):
+        if count >= most:
+            return None
+        mode = entry.lstat().st_mode
+        wanted = 0o005 if entry.is_dir() and not entry.is_symlink() else 0o004
+        if not entry.is_symlink() and mode & wanted != wanted:
+            return entry
+    return None
 
 
 def namespaces() -> int:
@@ -113,7 +130,7 @@ def confine(jail: Jail, mount_namespace: bool) -> dict[str, bool]:
     """
     mapped = _virtual_memory_bytes()
     os.setpgid(0, 0)
-    _silence_stdio()
+    _silence_stdio(jail.keep_stderr)
     os.environ.clear()
     os.environ.update(jail.environment)
     if jail.gpus:
@@ -144,7 +161,9 @@ def _build_root(jail: Jail) -> bool:
         return False
     tmp = root / "tmp"  # first: the working folder and the task cache may live under /tmp
     tmp.mkdir(mode=0o1777)
-    if not _mount(b"tmpfs", tmp, b"tmpfs", _MS_NOSUID | _MS_NODEV, f"size={_TMP_BYTES},mode=1777"):
+    if jail.tmp_mb and not _mount(
+        b"tmpfs", tmp, b"tmpfs", _MS_NOSUID | _MS_NODEV, f"size={jail.tmp_mb * 1024 * 1024},mode=1777"
+    ):
         return False
     binds: list[tuple[Path, bool]] = [(Path(jail.workdir), True)]
     if jail.system:
@@ -158,6 +177,8 @@ def _build_root(jail: Jail) -> bool:
     proc.mkdir()
     if not _mount(b"proc", proc, b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, ""):
         return False
+    if not _mount(None, root, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV, None):
+        return False  # nothing but the working folder and /tmp stays writable
     os.chdir(root)
     os.chroot(".")
     os.chdir(jail.workdir)
@@ -200,14 +221,32 @@ def _add_devices(root: Path, gpus: tuple[int, ...]) -> None:
 
 
 def _python_paths() -> list[str]:
-    """The interpreter and every folder it imports from (site-packages, the project itself)."""
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
-    paths.update(entry for entry in sys.path if entry and os.path.isdir(entry))
-    # A folder inside another one is bound with its parent.
-    ordered = sorted(os.path.realpath(path) for path in paths)
+    """The interpreter, its libraries (stdlib, site-packages) and, for code loaded from elsewhere
+    (an editable install, a task of the user's), only the packages themselves: a project folder
+    holding them may hold runs, data and secrets the trainer must not see."""
+    roots = {os.path.join(prefix, "lib") for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    roots |= {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    roots.add(os.path.dirname(sys.executable))
+    roots = {os.path.realpath(root) for root in roots if os.path.isdir(root)}
+    for module in list(sys.modules.values()):
+        location = _package_location(module)
+        if location and not any(location.startswith(root + "/") for root in roots):
+            roots.add(location)
+    ordered = sorted(roots)
     return [path for index, path in enumerate(ordered) if not any(
-        path.startswith(parent.rstrip("/") + "/") for parent in ordered[:index]
+        path.startswith(parent + "/") for parent in ordered[:index]
     )]  # fmt: skip
+
+
+def _package_location(module: object) -> str | None:
+    """The folder of a loaded module's top-level package (or the module's file when it has none)."""
+    file = getattr(module, "__file__", None)
+    if not file:
+        return None
+    top = sys.modules.get(getattr(module, "__name__", "").split(".")[0])
+    top_file = getattr(top, "__file__", None) or file
+    is_package = os.path.basename(top_file) == "__init__.py"
+    return os.path.realpath(os.path.dirname(top_file) if is_package else top_file)
 
 
 def _mount(source: bytes | None, target: Path, kind: bytes | None, flags: int, data: str | None) -> bool:
@@ -228,10 +267,13 @@ def _loopback_up() -> bool:
         return False
 
 
-def _silence_stdio() -> None:
+def _silence_stdio(keep_stderr: bool) -> None:
+    """No input; output to /dev/null, or everything to the caller's stderr (its log)."""
     null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
+    os.dup2(null, 0)
+    os.dup2(2 if keep_stderr else null, 1)
+    if not keep_stderr:
+        os.dup2(null, 2)
     os.close(null)
 
 
@@ -277,5 +319,5 @@ def _set_limits(jail: Jail, mapped: int) -> None:
 
 def _virtual_memory_bytes() -> int:
     """Address space already mapped (torch maps a lot); the memory limit comes on top of it."""
-    with open(f"/proc/{os.getpid()}/statm") as statm:
+    with open("/proc/self/statm") as statm:  # not /proc/PID: a new PID namespace renumbers us
         return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")

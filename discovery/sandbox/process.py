@@ -259,6 +259,13 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {' '.join(str(error).split())[:500]}{where}"
 
 
+def die_with_parent() -> None:
+    """Have the kernel kill this process when its parent dies: a worker outlives no run."""
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:  # the parent was gone before the signal was armed
+        os._exit(1)
+
+
 def clean_workdir(workdir: os.PathLike) -> None:
     """Remove a confined run's working folder and its jail mount point, whatever they hold."""
     shutil.rmtree(workdir, ignore_errors=True)

@@ -24,7 +24,7 @@ from discovery.objectives.gate import check_source
 from discovery.objectives.objective import load_objective
 from discovery.sandbox.checks import SOURCE_FILENAME, Rejection, behaviour, curves, describe, run_checks
 from discovery.sandbox.confine import Jail
-from discovery.sandbox.process import Report, clean_workdir, run_confined
+from discovery.sandbox.process import Report, clean_workdir, die_with_parent, run_confined
 from discovery.sandbox.verdict import Curves, Verdict
 
 _SHOWN_VIOLATIONS = 3
@@ -119,7 +119,9 @@ def _rejected(stage: str, reason: str) -> dict[str, Any]:
 
 
 def _prepare() -> None:
-    """One thread (forked children must not inherit a thread pool), and every lazy import loaded."""
+    """Die with the caller, one thread (forked children must not inherit a thread pool), and every
+    lazy import loaded."""
+    die_with_parent()
     torch.set_num_threads(1)
     dpo = compile_objective(load_objective("dpo").source)
     run_checks(dpo, memory_mb=0)

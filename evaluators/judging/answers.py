@@ -175,14 +175,13 @@ def _vllm(
     return generate, release
 
 
-# Weight formats that unpickle (run code) when loaded: a trained model must not hold any.
-_PICKLED = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 _SHAPE_FIELDS = ("model_type", "architectures", "hidden_size", "num_hidden_layers", "vocab_size")
 
 
 def trained_model_folder(folder: Path, base_model: str) -> Path:
     """`folder` if a confined trainer left a model there that the scorer may load: weights in
-    safetensors only, no pickled files or links, and the architecture of `base_model`."""
+    safetensors (the only format the answering code loads, so nothing is unpickled; the trainer's
+    own `training_args.bin` is never read), no links, and the architecture of `base_model`."""
     from transformers import AutoConfig
 
     if not folder.is_dir() or folder.is_symlink():
@@ -190,8 +189,6 @@ def trained_model_folder(folder: Path, base_model: str) -> Path:
     entries = list(folder.rglob("*"))
     if any(entry.is_symlink() for entry in entries):
         raise UntrustedOutput("the model folder holds links")
-    if any(entry.suffix in _PICKLED for entry in entries):
-        raise UntrustedOutput("the model folder holds pickled weights; only safetensors are loaded")
     if not any(entry.suffix == ".safetensors" for entry in entries):
         raise UntrustedOutput("the model folder holds no safetensors weights")
     trained = AutoConfig.from_pretrained(str(folder), trust_remote_code=False).to_dict()
@@ -200,10 +197,3 @@ def trained_model_folder(folder: Path, base_model: str) -> Path:
     if changed:
         raise UntrustedOutput(f"the trained model's {', '.join(changed)} differ from {base_model}'s")
     return folder
-
-
-def huggingface_home() -> Path:
-    """Where the hub cache lives (`$HF_HOME`, else ~/.cache/huggingface): confined trainers read it."""
-    from huggingface_hub import constants
-
-    return Path(constants.HF_HOME)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from discovery.llm import API_KEY_ENV
 from discovery.objectives import Objective
+from discovery.paths import huggingface_home
 from discovery.progress import Progress, no_progress
 from discovery.retrain.distributed import accelerate_command
 from discovery.retrain.launch import train
@@ -25,7 +26,6 @@ from evaluators.judging import options as option_routing
 from evaluators.judging.answers import (
     GenerationSettings,
     answer_questions,
-    huggingface_home,
     trained_model_folder,
 )
 from evaluators.judging.cache import JudgmentCache
@@ -143,17 +143,16 @@ class JudgedEvaluator(Evaluator):
         return TrainingLimits(timeout_s=12 * 3600, memory_mb=None)
 
     def readable_paths(self) -> list[Path]:
-        """The model cache, our cache (data subsets), and the recipe's model and data where local."""
+        """The model cache, the data subset (when one is used), and the recipe's model and data
+        where they are local."""
         recipe, origin = self.training.load()
-        named = [
-            self.training.model or recipe.model_name_or_path,
-            self.training.dataset or recipe.dataset_name,
-        ]
-        local = [Path(name).resolve() for name in [*named, origin] if Path(name).exists()]
-        return [huggingface_home(), self.cache_dir, *local]
+        named = [self.training_model(), self.training.dataset or recipe.dataset_name, origin]
+        if self._subset is not None:
+            named.append(self._subset)
+        return [huggingface_home(), *(Path(name).resolve() for name in named if Path(name).exists())]
 
     def trainer_environment(self) -> dict[str, str]:
-        return {"HF_HOME": str(huggingface_home())}
+        return {"HF_HOME": str(huggingface_home())}  # for the processes `accelerate launch` starts
 
     def train(self, objective: Objective, seed: int, output_dir: Path, progress: Progress) -> None:
         """Inside the confined trainer: the retrain recipe with the objective (accelerate on GPUs)."""

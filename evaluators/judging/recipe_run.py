@@ -20,6 +20,7 @@ from discovery.objectives import Objective
 from discovery.retrain.data import load_split
 from discovery.retrain.plan import Plan, Validation, make_plan
 from discovery.retrain.recipe import DEFAULT_RECIPE, Recipe, load_recipe
+from discovery.sandbox.confine import open_for_reading
 
 SUBSET_SEED = 0  # the subset of a `data_fraction` is the same for every candidate and every seed
 
@@ -102,5 +103,6 @@ def training_subset(settings: TrainingSettings, cache_dir: Path) -> str | None:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
         DatasetDict(splits).save_to_disk(str(staging))
+        open_for_reading(staging)  # confined trainers read it as another user
         staging.rename(folder)  # complete or absent: an interrupted build is never mistaken for a subset
     return str(folder)
