@@ -1,7 +1,8 @@
 """Speed of the sentiment evaluator: one candidate, one seed, and our trainer against TRL's own.
 
 Builds (or loads) the task cache, then
-1. times `evaluate_seed` for DPO (train + score; target <= 60 s on a 2-core CPU machine);
+1. times one seed of DPO, trained and scored in this process (target <= 60 s on a 2-core CPU
+   machine; `benchmarks/bench_confinement.py` measures the confined path against this one);
 2. times the training phase alone of `ObjectiveDPOTrainer` with the DPO objective and of plain
    `trl.DPOTrainer` with `loss_type="sigmoid"`, on the same data, steps and model, alternating
    the two and keeping each one's fastest run (target ratio <= 1.05).
@@ -26,6 +27,7 @@ from trl import DPOTrainer
 
 from discovery.objectives import load_objective
 from discovery.paths import cache_root, default_runs_dir
+from discovery.progress import no_progress
 from evaluators.registry import get_evaluator
 from evaluators.sentiment import SentimentEvaluator
 from evaluators.sentiment.train import make_trainer, training_args
@@ -38,7 +40,7 @@ def time_training(evaluator: SentimentEvaluator, builtin: bool) -> float:
         if builtin:
             trainer = DPOTrainer(
                 model=artefacts.policy(),
-                args=training_args(evaluator.train, 0, Path(output), loss_type=["sigmoid"]),
+                args=training_args(evaluator.train_settings, 0, Path(output), loss_type=["sigmoid"]),
                 train_dataset=artefacts.train_dataset(),
                 processing_class=artefacts.tokenizer,
             )
@@ -47,7 +49,7 @@ def time_training(evaluator: SentimentEvaluator, builtin: bool) -> float:
             objective = load_objective("dpo").compile()
             policy, data = artefacts.policy(), artefacts.train_dataset()
             trainer = make_trainer(
-                policy, artefacts.tokenizer, data, objective, evaluator.train, 0, Path(output)
+                policy, artefacts.tokenizer, data, objective, evaluator.train_settings, 0, Path(output)
             )
         started = time.perf_counter()
         trainer.train()
@@ -70,7 +72,9 @@ def main() -> None:
           f"build took {evaluator.artefacts.manifest['build_seconds']} s when it was built)")  # fmt: skip
     print(f"torch threads: {torch.get_num_threads()}, load average: {os.getloadavg()[0]:.1f}")
 
-    result = evaluator.evaluate_seed(load_objective("dpo"), seed=0)
+    with tempfile.TemporaryDirectory() as folder:
+        evaluator.train(load_objective("dpo"), 0, Path(folder), no_progress)
+        result = evaluator.score(Path(folder), 0, no_progress)
     print(f"one candidate, one seed (dpo): {result.seconds:.1f} s (train {result.train_seconds:.1f} s), "
           f"fitness {result.fitness:.3f}, KL {result.kl:.2f}")  # fmt: skip
 

@@ -49,7 +49,7 @@ class Evaluator(ABC):
 
     def __init__(self, options: BaseModel, cache_dir: Path) -> None:
         self.options = options
-        self.cache_dir = Path(cache_dir)
+        self.cache_dir = Path(cache_dir).resolve()  # absolute: confined trainers work in another folder
 
     @abstractmethod
     def config(self) -> dict[str, Any]:

@@ -93,7 +93,7 @@ def run_job(
     results: list[SeedResult] = []
     isolation: dict[str, bool] = {}
     for seed in job.seeds:
-        folder = job.workdir / f"seed{seed}"
+        folder = job.workdir.resolve() / f"seed{seed}"
         _fresh_folder(folder)
         try:
             trained = run_confined(

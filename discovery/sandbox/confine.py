@@ -165,10 +165,11 @@ def _build_root(jail: Jail) -> bool:
         b"tmpfs", tmp, b"tmpfs", _MS_NOSUID | _MS_NODEV, f"size={jail.tmp_mb * 1024 * 1024},mode=1777"
     ):
         return False
-    binds: list[tuple[Path, bool]] = [(Path(jail.workdir), True)]
+    workdir = Path(jail.workdir).resolve()
+    binds: list[tuple[Path, bool]] = [(workdir, True)]
     if jail.system:
         binds += [(Path(p), False) for p in (*_SYSTEM_FOLDERS, *_SYSTEM_FILES, *_python_paths())]
-    binds += [(Path(p), False) for p in jail.readable]
+    binds += [(Path(p).resolve(), False) for p in jail.readable]
     for source, writable in binds:
         if not _bind(source, root, writable):
             return False
@@ -181,7 +182,7 @@ def _build_root(jail: Jail) -> bool:
         return False  # nothing but the working folder and /tmp stays writable
     os.chdir(root)
     os.chroot(".")
-    os.chdir(jail.workdir)
+    os.chdir(workdir)
     return True
 
 
