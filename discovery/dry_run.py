@@ -48,15 +48,15 @@ def plan_text(config: RunConfig, runs_dir: Path, width: int) -> str:
         )
         lines.append(_commented(_yaml(plan["evaluator_config"])))
     if "evaluator_plan" in plan:
-        from evaluators.judging.plan_view import render_plan
+        from discovery.ui.plans import print_sections
 
         console = Console(file=io.StringIO(), width=width - 2, color_system=None)
-        render_plan(plan["evaluator_plan"], console)
+        print_sections(plan["evaluator_plan"], console)
         lines.append(_commented(console.file.getvalue()))
     return "\n".join(lines)
 
 
-def print_plan(config: RunConfig, runs_dir: Path, as_json: bool) -> None:
+def print_run_plan(config: RunConfig, runs_dir: Path, as_json: bool) -> None:
     if as_json:
         print(json.dumps(run_plan(config, runs_dir), indent=2))
     else:

@@ -22,6 +22,7 @@ class ServiceUnavailable(RuntimeError):
 def validation_message(error: ValidationError, prefix: str = "") -> str:
     """The first problem pydantic found, as `where: what` (where = `prefix` + the field's dotted path)."""
     first = error.errors()[0]
-    where = prefix + ".".join(str(part) for part in first["loc"])
+    path = ".".join(str(part) for part in first["loc"])
+    where = prefix + path if path else ""
     message = " ".join(first["msg"].removeprefix("Value error, ").split())  # one line, whatever it says
     return f"{where}: {message}" if where else message

@@ -62,10 +62,10 @@ def _checked_options(cls: type[Evaluator], options: Mapping[str, Any]) -> BaseMo
     try:
         return cls.Options.model_validate(dict(options))
     except ValidationError as error:
-        if not error.errors()[0]["loc"]:  # a rule across options, e.g. sentiment's heads and hidden_size
-            problem = error.errors()[0]["msg"].removeprefix("Value error, ")
-            raise UserError(f"the {cls.name} evaluator's options: {problem}") from error
-        raise UserError(validation_message(error, f"the {cls.name} evaluator's option ")) from error
+        if error.errors()[0]["loc"]:
+            raise UserError(validation_message(error, f"the {cls.name} evaluator's option ")) from error
+        # a rule across options, e.g. sentiment's heads and hidden_size
+        raise UserError(f"the {cls.name} evaluator's options: {validation_message(error)}") from error
 
 
 def get_evaluator(name: str, options: Mapping[str, Any], cache_dir: Path) -> Evaluator:

@@ -1,6 +1,7 @@
 """Shared test settings: offline hub, a shared task cache, `slow` tests skipped unless DISCOVER_SLOW=1."""
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -20,3 +21,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def listener():
+    """A loopback server that hostile code tries to reach; it must never see a connection."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.setblocking(False)
+    yield server
+    with pytest.raises(BlockingIOError):
+        server.accept()
+    server.close()

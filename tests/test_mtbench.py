@@ -9,7 +9,7 @@ from rich.console import Console
 
 from discovery.errors import UserError
 from discovery.objectives import load_objective
-from evaluators.judging.plan_view import render_plan
+from discovery.ui.plans import print_sections
 from evaluators.judging.recipe_run import TrainingSettings, training_subset
 from evaluators.registry import get_evaluator
 from tests.fake_openai import FakeOpenAI, Reply
@@ -147,7 +147,7 @@ def test_dry_run_plan_of_the_paper_scale_run(monkeypatch, tmp_path):
     json.dumps(plan)  # the --json form
 
     console = Console(record=True, width=160)
-    render_plan(plan, console)
+    print_sections(plan, console)
     text = console.export_text()
     assert "calls_per_candidate_seed" in text and "zephyr-7b-gemma-sft-v0.1" in text
     assert "[[rating]]" in text

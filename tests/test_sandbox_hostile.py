@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,10 +21,10 @@ import pytest
 
 from discovery.objectives import load_objective
 from discovery.sandbox import Validator
+from discovery.sandbox.confine import NOBODY
 
 CORPUS = sorted((Path(__file__).parent / "hostile").glob("*.py"))
 CANARY_PREFIX = "discover_hostile_canary"
-NOBODY = 65534
 TIMEOUT_S = 1.5
 IS_ROOT = os.geteuid() == 0
 PROJECT = Path(__file__).resolve().parents[1]  # its packages are visible to a trainer, nothing else of it
@@ -43,17 +42,6 @@ def validator():
         patch.setenv("DISCOVER_SANDBOX_TEST_SECRET", "sk-must-not-leak")
         with Validator(timeout_s=TIMEOUT_S, memory_mb=512) as validator:
             yield validator
-
-
-@pytest.fixture(scope="module")
-def listener():
-    """A loopback server the hostile code tries to reach; it must never see a connection."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.setblocking(False)
-    yield server
-    server.close()
 
 
 @pytest.fixture(autouse=True)

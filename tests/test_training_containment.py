@@ -12,8 +12,6 @@ import os
 import socket
 from pathlib import Path
 
-import pytest
-
 import tests.hostile_evaluator  # noqa: F401  (registers the "hostile" evaluator)
 from discovery.archive import Archive
 from discovery.config import RunConfig
@@ -29,19 +27,6 @@ from tests.hostile_evaluator import with_payload
 CANARY = Path("/tmp/discover_hostile_canary_training")
 PROJECT = Path(__file__).resolve().parents[1]
 DPO = load_objective("dpo").source
-
-
-@pytest.fixture
-def listener():
-    """A loopback server the payloads try to reach; it must never see a connection."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.setblocking(False)
-    yield server
-    with pytest.raises(BlockingIOError):
-        server.accept()
-    server.close()
 
 
 def settings(tmp_path: Path, **options) -> JobSettings:

@@ -73,9 +73,9 @@ def retrain_command(
         if as_json:
             typer.echo(plan.model_dump_json(indent=2))
         else:
-            from discovery.retrain.show import print_plan
+            from discovery.ui.plans import print_retrain_plan
 
-            print_plan(plan)
+            print_retrain_plan(plan)
         return
 
     from discovery.retrain.launch import train_and_record

@@ -119,9 +119,9 @@ def run_command(
     else:
         config = build_config(load_config_file(config_file) if config_file else {}, overrides)
         if dry_run:
-            from discovery.dry_run import print_plan
+            from discovery.dry_run import print_run_plan
 
-            print_plan(config, runs_dir, as_json)
+            print_run_plan(config, runs_dir, as_json)
             return
         task = build_evaluator(config, runs_dir)  # a bad evaluator option is one line, before the display
         execute = partial(start_run, runs_dir, config, evaluator=task)

@@ -23,13 +23,12 @@ from discovery.objectives import Objective
 from discovery.objectives.compile import ObjectiveRejected
 from discovery.progress import Progress, no_progress
 from discovery.records import EvaluationResult, SeedResult
-from discovery.sandbox.confine import Jail, unreadable_in_jail
+from discovery.sandbox.confine import Jail, unreadable_in_jail, writable_by_jail
 from discovery.sandbox.outputs import UntrustedOutput
 from discovery.sandbox.process import ConfinedRun, Report, run_confined, run_trusted
 from evaluators import Evaluator, get_evaluator
 from evaluators.base import TrainingLimits
 
-_NOBODY = 65534
 # Threads count as processes for the limit; a trainer needs its thread pools, never a fork bomb.
 _MAX_TRAINER_TASKS = 512
 _MAX_FILE_MB = 16 * 1024
@@ -232,8 +231,7 @@ def _fresh_folder(folder: Path) -> None:
     """An empty folder the confined trainer (as `nobody` when we are root) may write into."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    if os.geteuid() == 0:
-        os.chown(folder, _NOBODY, _NOBODY)
+    writable_by_jail(folder)
 
 
 def _thread_environment(threads: int) -> dict[str, str]:

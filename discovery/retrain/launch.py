@@ -9,7 +9,6 @@ traceback from every rank.
 import contextlib
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 from functools import partial
@@ -25,13 +24,12 @@ from discovery.retrain.data import hub_hint, load_split
 from discovery.retrain.job import train_in_this_process
 from discovery.retrain.plan import Plan
 from discovery.retrain.result import RESULT_FILE, RetrainResult
-from discovery.sandbox.confine import Jail
+from discovery.sandbox.confine import Jail, writable_by_jail
 from discovery.sandbox.outputs import read_json
 from discovery.sandbox.process import Report, run_confined
 
 RETRAIN_EVALUATOR = "retrain"
 RETRAIN_TIMEOUT_S = 7 * 24 * 3600  # a 7B run takes hours; a week means it hangs
-NOBODY = 65534
 _MAX_TASKS = 65536  # accelerate, DeepSpeed and data workers start many processes and threads
 _MAX_FILE_MB = 1024 * 1024
 _TMP_MB = 16 * 1024
@@ -96,8 +94,7 @@ def train_confined(plan: Plan) -> RetrainResult:
     output folder its only writable place; what it reports is read back as untrusted data."""
     gpus_here = _checked(plan)
     out = write_launch_files(plan)
-    if os.geteuid() == 0:
-        os.chown(out, NOBODY, NOBODY)
+    writable_by_jail(out)
     jail = Jail(
         workdir=out,
         memory_mb=None,

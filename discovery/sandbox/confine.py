@@ -36,7 +36,7 @@ _CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWPID, _CLONE_NEWNET = 0x00020000, 0x10000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
-_NOBODY = 65534
+NOBODY = 65534  # the user a confined process runs as, when we are root
 _LAST_CAPABILITY = 63
 _JAIL_ROOT_BYTES = 64 * 1024 * 1024
 # Devices a process may need: entropy, /dev/null for stdio, /dev/zero and /dev/full for libraries.
@@ -66,6 +66,12 @@ class Jail:
     gpus: tuple[int, ...] = ()  # GPU indices the process may see (device files + CUDA_VISIBLE_DEVICES)
     loopback: bool = False  # bring up the namespace's own loopback (multi-process training talks over it)
     environment: dict[str, str] = field(default_factory=dict)  # the whole environment it gets
+
+
+def writable_by_jail(folder: Path) -> None:
+    """Make `folder` (empty, ours) the one a confined process may write: as root, hand it to `nobody`."""
+    if os.geteuid() == 0:
+        os.chown(folder, NOBODY, NOBODY)
 
 
 def open_for_reading(folder: Path) -> None:
@@ -282,8 +288,8 @@ def _drop_privileges() -> bool:
     """As root: become `nobody`. In a user namespace: give up every capability it granted."""
     if os.geteuid() == 0 and not _in_user_namespace():
         os.setgroups([])
-        os.setresgid(_NOBODY, _NOBODY, _NOBODY)
-        os.setresuid(_NOBODY, _NOBODY, _NOBODY)
+        os.setresgid(NOBODY, NOBODY, NOBODY)
+        os.setresuid(NOBODY, NOBODY, NOBODY)
         return True
     for capability in range(_LAST_CAPABILITY + 1):
         _libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0)

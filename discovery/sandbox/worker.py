@@ -23,12 +23,11 @@ from discovery.objectives.compile import ObjectiveRejected, compile_objective
 from discovery.objectives.gate import check_source
 from discovery.objectives.objective import load_objective
 from discovery.sandbox.checks import SOURCE_FILENAME, Rejection, behaviour, curves, describe, run_checks
-from discovery.sandbox.confine import Jail
+from discovery.sandbox.confine import Jail, writable_by_jail
 from discovery.sandbox.process import Report, clean_workdir, die_with_parent, run_confined
 from discovery.sandbox.verdict import Curves, Verdict
 
 _SHOWN_VIOLATIONS = 3
-_NOBODY = 65534
 
 
 def validate(source: str, timeout_s: float, memory_mb: int, scratch: Path) -> dict[str, Any]:
@@ -67,8 +66,7 @@ def loss_curves(source: str, beta: float, points: int, timeout_s: float, scratch
 
 def _in_child(function, timeout_s: float, memory_mb: int, scratch: Path):
     folder = Path(tempfile.mkdtemp(prefix="candidate-", dir=scratch))
-    if os.geteuid() == 0:
-        os.chown(folder, _NOBODY, _NOBODY)
+    writable_by_jail(folder)
     jail = Jail(workdir=folder, memory_mb=memory_mb, cpu_seconds=int(timeout_s) + 1, max_open_files=4)
     try:
         return run_confined(jail, function, timeout_s)

@@ -29,7 +29,7 @@ class Request:
 
 
 @dataclass
-class Judged:
+class Judgments:
     """Values aligned with the requests (None: failed judgment) and what obtaining them cost."""
 
     values: list[float | None]
@@ -77,7 +77,7 @@ def judge_all(
     settings: JudgeSettings,
     cache: JudgmentCache,
     progress: Progress = no_progress,
-) -> Judged:
+) -> Judgments:
     """Values for every request: cached ones first, then the judge for the rest (stored as they arrive)."""
     values: list[float | None] = [None] * len(requests)
     missing = []
@@ -87,7 +87,7 @@ def judge_all(
             missing.append(index)
         else:
             values[index] = cached.value
-    judged = Judged(values=values, from_cache=len(requests) - len(missing))
+    judged = Judgments(values=values, from_cache=len(requests) - len(missing))
     if not missing:
         return judged
     client = JudgeClient(settings)

@@ -22,7 +22,7 @@ from discovery.retrain.plan import count_steps, keep_total_batch, steps_per_epoc
 from discovery.retrain.result import RESULT_FILE, RetrainResult
 from discovery.sandbox.outputs import read_json
 from evaluators.base import Evaluator, TrainingLimits
-from evaluators.judging import options as option_routing
+from evaluators.judging import option_groups
 from evaluators.judging.answers import (
     GenerationSettings,
     answer_questions,
@@ -30,7 +30,7 @@ from evaluators.judging.answers import (
 )
 from evaluators.judging.cache import JudgmentCache
 from evaluators.judging.client import JudgeSettings, Usage
-from evaluators.judging.grading import Judged
+from evaluators.judging.grading import Judgments
 from evaluators.judging.questions import Question
 from evaluators.judging.recipe_run import TrainingSettings, plan_candidate, training_subset
 
@@ -73,10 +73,10 @@ class JudgedEvaluator(Evaluator):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.Options = option_routing.flat_model(f"{cls.__name__}Options", cls.groups())
+        cls.Options = option_groups.flat_model(f"{cls.__name__}Options", cls.groups())
 
     @classmethod
-    def groups(cls) -> option_routing.Groups:
+    def groups(cls) -> option_groups.Groups:
         """The settings groups behind the flat options, with the prefix of each group's keys."""
         return {
             "task": (cls.Task, ""),
@@ -88,7 +88,7 @@ class JudgedEvaluator(Evaluator):
 
     def __init__(self, options: BaseModel, cache_dir: Path) -> None:
         super().__init__(options, cache_dir)
-        settings = option_routing.split(options, self.groups())
+        settings = option_groups.split(options, self.groups())
         self.task = settings["task"]
         self.training: TrainingSettings = settings["training"]
         self.generation: GenerationSettings = settings["generation"]
@@ -184,7 +184,7 @@ class JudgedEvaluator(Evaluator):
         recipe, _ = self.training.load()
         return self.training.model or recipe.model_name_or_path
 
-    def judge_figures(self, usage: Usage, judged: Judged) -> dict[str, float]:
+    def judge_figures(self, usage: Usage, judged: Judgments) -> dict[str, float]:
         """Judge cost figures for a seed's `extra`: requests, tokens, cost, failures, cache hits."""
         figures = {
             "failed_judgments": float(judged.failed),

@@ -1,16 +1,21 @@
-"""The human-readable dry run: the plan as rich tables, the JSON form being `Plan.model_dump_json`."""
+"""Plans as a person reads them: a retrain's resolved plan, and an evaluator's plan of sections.
+
+Both are the dry runs' text form; their JSON form is the plan itself (`Plan.model_dump_json`, the
+evaluator's dict)."""
 
 import json
 import shlex
+from typing import Any
 
 from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from discovery.retrain.plan import Plan
 
 
-def print_plan(plan: Plan, console: Console | None = None) -> None:
+def print_retrain_plan(plan: Plan, console: Console | None = None) -> None:
     """Objective and verdict, batch arithmetic, steps, every hyperparameter, then the launch files."""
     console = console or Console()
     objective, validation, batch, steps = plan.objective, plan.validation, plan.batch, plan.steps
@@ -47,3 +52,40 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
     console.print("[bold]launch[/bold] (on GPUs; without one, a single plain process runs the same job)")
     console.print(shlex.join(plan.launch.command), highlight=False, soft_wrap=True)
     console.print(Syntax(json.dumps(plan.launch.deepspeed_config, indent=2), "json"))
+
+
+def print_sections(plan: dict[str, Any], console: Console) -> None:
+    """One table per section; nested mappings become dotted keys, lists are joined."""
+    title = plan.get("title", "plan")
+    for section, content in plan.items():
+        if section == "title":
+            continue
+        table = Table(
+            title=f"{title}: {section}" if section else title, title_justify="left", show_header=False
+        )
+        table.add_column("field", style="bold")
+        table.add_column("value", overflow="fold")
+        rows = _flatten(content) if isinstance(content, dict) else [("", content)]
+        for key, value in rows:
+            table.add_row(Text(key), Text(_text(value)))  # Text: "[[rating]]" is not rich markup
+        console.print(table)
+
+
+def _flatten(mapping: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = []
+    for key, value in mapping.items():
+        if isinstance(value, dict) and value:
+            rows += _flatten(value, f"{prefix}{key}.")
+        else:
+            rows.append((f"{prefix}{key}", value))
+    return rows
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list | tuple):
+        return " ".join(str(item) for item in value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
