@@ -10,8 +10,10 @@ killed process, a poisoned interpreter) ends that process only and comes back as
 failure, in one line; the worker and the next candidate are untouched.
 """
 
+import json
 import os
 import shutil
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,8 @@ _MAX_FILE_MB = 16 * 1024
 # A private /tmp for libraries that convert data there (`datasets`); memory-backed, so capped.
 _TRAINER_TMP_MB = 4096
 _MAX_REASON_CHARS = 600
+OUTCOME_FILE = "outcome.json"  # what a finished job leaves in its folder
+PROGRESS_FILE = "progress.json"
 
 
 class JobSettings(BaseModel):
@@ -73,11 +77,81 @@ class CandidateJob(JobSettings):
 
 
 class JobOutcome(BaseModel):
-    """The figures, or the candidate's failure in one line; and which confinement layers were active."""
+    """How a job ended: the figures, or the candidate's failure in one line, or why it could not run
+    through no fault of the candidate; and which confinement layers were active."""
 
     result: EvaluationResult | None = None
-    failure: str | None = None
+    failure: str | None = None  # the candidate's: recorded, fed back to the proposer
+    unavailable: str | None = None  # a service scoring needs is down: the run stops, resumable
+    user_error: str | None = None  # something the user must fix (an unreadable task folder, say)
     isolation: dict[str, bool] = Field(default_factory=dict)
+
+
+def run_job_to_file(
+    job: CandidateJob, progress: Progress = no_progress, evaluator: Evaluator | None = None
+) -> JobOutcome:
+    """Run the job where it was sent (a local worker, a Slurm node) and leave its outcome in its
+    folder, written atomically: a run that restarted meanwhile collects it from there."""
+    job.workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        outcome = run_job(job, _ProgressFile(job.workdir, progress), evaluator)
+    except ServiceUnavailable as error:
+        outcome = JobOutcome(unavailable=str(error))
+    except UserError as error:
+        outcome = JobOutcome(user_error=str(error))
+    staging = job.workdir / f".{OUTCOME_FILE}.partial"
+    staging.write_text(outcome.model_dump_json())
+    staging.replace(job.workdir / OUTCOME_FILE)
+    return outcome
+
+
+def run_job_on_node(job_json: str) -> None:
+    """The function a cluster job runs (submitted through submitit): a fresh process that never
+    computes itself, so that it may fork the confined trainers and trusted scorers."""
+    import torch
+
+    from discovery.quiet import quiet_libraries
+
+    torch.set_num_threads(1)
+    quiet_libraries()
+    run_job_to_file(CandidateJob.model_validate_json(job_json))
+
+
+def read_outcome(workdir: Path) -> JobOutcome | None:
+    """The outcome a job left in its folder, if it finished (written by the trusted job process)."""
+    try:
+        return JobOutcome.model_validate_json((workdir / OUTCOME_FILE).read_bytes())
+    except FileNotFoundError:
+        return None
+    except ValueError as error:  # a damaged file: the job must run again
+        (workdir / OUTCOME_FILE).unlink(missing_ok=True)
+        raise FileNotFoundError(f"{workdir / OUTCOME_FILE} was unreadable and is removed") from error
+
+
+def read_progress(workdir: Path) -> tuple[str, float | None] | None:
+    """The last progress a job reported in its folder (for jobs whose process is elsewhere)."""
+    try:
+        phase, fraction = json.loads((workdir / PROGRESS_FILE).read_bytes())
+    except (OSError, ValueError, TypeError):
+        return None
+    return (str(phase)[:40], fraction if isinstance(fraction, int | float) else None)
+
+
+class _ProgressFile:
+    """A `Progress` that also keeps the latest phase in the job's folder, at most once a second."""
+
+    def __init__(self, workdir: Path, progress: Progress) -> None:
+        self.path = workdir / PROGRESS_FILE
+        self.progress = progress
+        self._written = 0.0
+
+    def __call__(self, phase: str, fraction: float | None) -> None:
+        self.progress(phase, fraction)
+        if time.monotonic() - self._written >= 1.0:
+            self._written = time.monotonic()
+            staging = self.path.with_name(f".{PROGRESS_FILE}.partial")
+            staging.write_text(json.dumps([phase, fraction]))
+            staging.replace(self.path)
 
 
 def run_job(

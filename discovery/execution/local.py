@@ -1,16 +1,24 @@
-"""Evaluating candidates on this machine: a warm worker process per slot.
+"""Evaluating candidates on this machine: a pool of warm worker processes, one per slot.
 
-The worker (`discovery.execution.worker`) imports torch and the evaluator once, so a candidate costs
-its training and scoring, not an interpreter start. Its log (library warnings, tracebacks) goes to a
-file; what it answers is read here. A worker that dies while a job runs is replaced, and the job's
-caller is told (`WorkerLost`), since the death may be the candidate's doing.
+Each worker (`discovery.execution.worker`) imports torch and the evaluator once, so a candidate costs
+its training and scoring, not an interpreter start. A slot owns its share of the machine: on a GPU
+machine its own GPUs (`gpus_per_job` of them, `CUDA_VISIBLE_DEVICES` and device files limited to
+them in the confined trainer), on CPU its share of the cores as torch threads (oversubscribed
+threads cost far more than they give). A thread per busy slot talks to its worker, so the loop
+submits and goes on. Workers die with the process that started them: a local job never outlives the
+run, and a run that restarts finds it lost, unless it finished and left its outcome in its folder.
 """
 
+import itertools
 import os
+import threading
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from discovery.errors import ServiceUnavailable, UserError
-from discovery.execution.job import CandidateJob, JobOutcome
+from discovery.execution.executor import JobState, JobStatus
+from discovery.execution.job import CandidateJob, JobOutcome, read_outcome
 from discovery.progress import Progress, no_progress
 from discovery.sandbox.channel import JsonLinesProcess
 
@@ -24,39 +32,125 @@ class WorkerLost(RuntimeError):
     """The worker process died while it ran a job (killed from outside, or brought down by it)."""
 
 
-class LocalExecutor:
-    """Runs candidate jobs, one at a time, in a warm worker process on this machine."""
+@dataclass
+class _Slot:
+    """A worker process and the resources its jobs get."""
 
-    def __init__(self, log: Path | None = None) -> None:
-        """`log`: where the worker's own output goes (None: nowhere)."""
+    threads: int
+    gpus: list[int]
+    worker: JsonLinesProcess | None = None
+    job_id: str | None = None  # the job it runs now
+
+
+@dataclass
+class _Tracked:
+    """A job this process submitted, as the slot's thread sees it."""
+
+    state: JobState
+    outcome: JobOutcome | None = None
+    reason: str | None = None
+    progress: tuple[str, float | None] | None = None
+    listeners: list[Progress] = field(default_factory=list)
+
+
+class LocalExecutor:
+    """Runs candidate jobs in `slots` warm worker processes on this machine."""
+
+    kind = "local"
+
+    def __init__(
+        self,
+        slots: int = 1,
+        log: Path | None = None,
+        threads_per_job: int | None = None,
+        gpus_per_job: int = 1,
+        gpus: int | None = None,
+    ) -> None:
+        """`log`: where the workers' own output goes (None: nowhere). With `gpus` (default: those
+        torch sees) every slot gets `gpus_per_job` of them; on CPU the cores are shared out."""
         self.log = log
-        self._worker: JsonLinesProcess | None = None
+        self.slots = slots
+        available = _visible_gpus() if gpus is None else gpus
+        if available:
+            if slots * gpus_per_job > available:
+                raise UserError(
+                    f"{slots} workers x {gpus_per_job} GPU(s) each need {slots * gpus_per_job} GPUs; "
+                    f"this machine has {available}"
+                )
+            share = [list(range(i * gpus_per_job, (i + 1) * gpus_per_job)) for i in range(slots)]
+        else:
+            share = [[] for _ in range(slots)]
+        threads = threads_per_job or max(1, len(os.sched_getaffinity(0)) // slots)
+        self._slots = [_Slot(threads=threads, gpus=gpus) for gpus in share]
+        self._jobs: dict[str, _Tracked] = {}
+        self._changed = threading.Condition()
+        self._ids = itertools.count(1)
+
+    @property
+    def threads_per_job(self) -> int:
+        return self._slots[0].threads
+
+    def submit(self, job: CandidateJob, progress: Progress = no_progress) -> str:
+        """Start `job` on a free slot (the caller keeps at most `slots` jobs in flight).
+
+        A slot's worker is started here, by the caller's thread: a worker dies with the thread that
+        started it (PR_SET_PDEATHSIG follows the thread), and the slot's own thread ends with the job."""
+        with self._changed:
+            slot = next((slot for slot in self._slots if slot.job_id is None), None)
+            if slot is None:
+                raise RuntimeError("every local slot is busy: wait for a job to finish first")
+            job_id = f"local-{os.getpid()}-{next(self._ids)}"
+            slot.job_id = job_id
+            self._jobs[job_id] = _Tracked(JobState.RUNNING, listeners=[progress])
+        if slot.worker is None or not slot.worker.alive:
+            slot.worker = self._start()
+        job = job.model_copy(update={"threads": slot.threads, "gpus": slot.gpus})
+        threading.Thread(target=self._run, args=(slot, job_id, job), daemon=True, name=job_id).start()
+        return job_id
+
+    def status(self, job_id: str, job: CandidateJob) -> JobStatus:
+        with self._changed:
+            tracked = self._jobs.get(job_id)
+            if tracked is not None:
+                return JobStatus(tracked.state, tracked.outcome, tracked.reason, tracked.progress)
+        outcome = read_outcome(job.workdir)  # a job an earlier process ran, which may have finished
+        if outcome is not None:
+            return JobStatus(JobState.FINISHED, outcome=outcome)
+        return JobStatus(JobState.LOST, reason="the process that ran it ended before it finished")
+
+    def wait(self, seconds: float) -> None:
+        with self._changed:
+            self._changed.wait(seconds)
+
+    def cancel(self, job_id: str) -> None:
+        """Stop the worker running it (its confined processes die with it); a new one starts later."""
+        with self._changed:
+            slot = next((slot for slot in self._slots if slot.job_id == job_id), None)
+            worker = slot.worker if slot else None
+        if worker is not None:
+            worker.kill()
 
     def evaluate(self, job: CandidateJob, progress: Progress = no_progress) -> JobOutcome:
-        """Train and score `job`; raises `ServiceUnavailable` or `WorkerLost`, never for a bad candidate."""
-        if self._worker is None or not self._worker.alive:
-            self._start()
-        assert self._worker is not None
-        if not self._worker.send({"job": job.model_dump(mode="json")}):
-            self._stop()
-            raise WorkerLost("the evaluation worker could not be reached")
-        while True:
-            answer = self._worker.read()
-            if answer is None:
-                self._stop()
-                raise WorkerLost(f"the evaluation worker died while it evaluated {job.objective.name}")
-            if "progress" in answer:
-                phase, fraction = answer["progress"]
-                progress(phase, fraction)
-            elif "unavailable" in answer:
-                raise ServiceUnavailable(answer["unavailable"])
-            elif "user_error" in answer:
-                raise UserError(answer["user_error"])
-            else:
-                return JobOutcome.model_validate(answer["outcome"])
+        """Run `job` and wait for it: raises `ServiceUnavailable`, `UserError` or `WorkerLost`,
+        never because of the candidate (its failures are in the outcome)."""
+        job_id = self.submit(job, progress)
+        while (status := self.status(job_id, job)).state is JobState.RUNNING:
+            self.wait(1.0)
+        if status.state is JobState.LOST:
+            raise WorkerLost(f"{status.reason} (evaluating {job.objective.name})")
+        outcome = status.outcome
+        assert outcome is not None
+        if outcome.unavailable:
+            raise ServiceUnavailable(outcome.unavailable)
+        if outcome.user_error:
+            raise UserError(outcome.user_error)
+        return outcome
 
     def close(self) -> None:
-        self._stop()
+        for slot in self._slots:
+            if slot.worker is not None:
+                slot.worker.close()
+                slot.worker = None
 
     def __enter__(self) -> "LocalExecutor":
         return self
@@ -64,17 +158,65 @@ class LocalExecutor:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _start(self) -> None:
+    # -- the slot's thread ------------------------------------------------------------------------
+
+    def _run(self, slot: _Slot, job_id: str, job: CandidateJob) -> None:
+        tracked = self._jobs[job_id]
+        try:
+            outcome = self._exchange(slot, job, partial(self._progress, tracked))
+        except WorkerLost as lost:
+            self._end(slot, tracked, JobState.LOST, reason=str(lost))
+        else:
+            self._end(slot, tracked, JobState.FINISHED, outcome=outcome)
+
+    def _exchange(self, slot: _Slot, job: CandidateJob, progress: Progress) -> JobOutcome:
+        assert slot.worker is not None
+        if not slot.worker.send({"job": job.model_dump(mode="json")}):
+            slot.worker = None
+            raise WorkerLost("the evaluation worker could not be reached")
+        while True:
+            answer = slot.worker.read()
+            if answer is None:
+                slot.worker.close()
+                slot.worker = None
+                raise WorkerLost("the evaluation worker died")
+            if "progress" in answer:
+                phase, fraction = answer["progress"]
+                progress(phase, fraction)
+            else:
+                return JobOutcome.model_validate(answer["outcome"])
+
+    def _progress(self, tracked: _Tracked, phase: str, fraction: float | None) -> None:
+        tracked.progress = (phase, fraction)
+        for listener in tracked.listeners:
+            listener(phase, fraction)
+
+    def _end(
+        self,
+        slot: _Slot,
+        tracked: _Tracked,
+        state: JobState,
+        outcome: JobOutcome | None = None,
+        reason: str | None = None,
+    ) -> None:
+        with self._changed:
+            tracked.state, tracked.outcome, tracked.reason = state, outcome, reason
+            slot.job_id = None
+            self._changed.notify_all()
+
+    def _start(self) -> JsonLinesProcess:
         environment = {name: os.environ[name] for name in _PASSED_ON if name in os.environ}
         environment |= {"PYTHONDONTWRITEBYTECODE": "1", "TOKENIZERS_PARALLELISM": "false"}
         environment |= {
             name: value for name, value in os.environ.items() if name.startswith(("HF_", "DISCOVER_"))
         }
-        self._worker = JsonLinesProcess(
+        return JsonLinesProcess(
             "discovery.execution.worker", [], environment, os.getcwd(), _STARTUP_SECONDS, self.log
         )
 
-    def _stop(self) -> None:
-        if self._worker is not None:
-            self._worker.close()
-            self._worker = None
+
+def _visible_gpus() -> int:
+    """GPUs this process may use, without starting CUDA (workers fork later)."""
+    import torch
+
+    return torch.cuda.device_count()

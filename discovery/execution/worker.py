@@ -3,9 +3,8 @@
 It imports what an evaluator needs once, keeps built evaluators between jobs, and runs each job
 with `run_job` (confined training, trusted scoring, each in a forked child). It never runs
 parallel torch work itself, so every fork stays safe. Requests and answers are JSON lines on stdin /
-a private copy of stdout: `{"job": ...}` in; `{"progress": [phase, fraction]}` lines, then one of
-`{"outcome": ...}`, `{"unavailable": message}` (a service scoring needs is down) or
-`{"user_error": message}` (something the user must fix, such as an unreadable model folder) out.
+a private copy of stdout: `{"job": ...}` in; `{"progress": [phase, fraction]}` lines, then
+`{"outcome": ...}` out. The outcome is also left in the job's folder, like a cluster job's.
 """
 
 import importlib
@@ -14,8 +13,8 @@ import os
 import sys
 from typing import Any, TextIO
 
-from discovery.errors import ServiceUnavailable, UserError
-from discovery.execution.job import CandidateJob, run_job
+from discovery.errors import UserError
+from discovery.execution.job import CandidateJob, JobOutcome, run_job_to_file
 from discovery.sandbox.process import die_with_parent
 from evaluators import Evaluator, get_evaluator
 
@@ -30,13 +29,11 @@ class Worker:
     def serve(self, line: str) -> None:
         job = CandidateJob.model_validate(json.loads(line)["job"])
         try:
-            outcome = run_job(job, self._progress, self._evaluator(job))
-        except ServiceUnavailable as error:
-            self._send({"unavailable": str(error)})
-            return
-        except UserError as error:  # the machine or the task needs fixing, not the candidate
-            self._send({"user_error": str(error)})
-            return
+            evaluator = self._evaluator(job)
+        except UserError as error:  # options that no longer validate, a module that is gone
+            outcome = JobOutcome(user_error=str(error))
+        else:
+            outcome = run_job_to_file(job, self._progress, evaluator)
         self._send({"outcome": outcome.model_dump(mode="json")})
 
     def _evaluator(self, job: CandidateJob) -> Evaluator:

@@ -78,6 +78,10 @@ class JsonLinesProcess:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
 
+    def kill(self) -> None:
+        """Stop it at once (whatever it is doing); a reader waiting on it then sees it died."""
+        self._process.kill()
+
     def close(self) -> None:
         """Close its stdin (it then exits by itself) and make sure it is gone."""
         if self._process.stdin:
