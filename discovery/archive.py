@@ -77,7 +77,9 @@ CREATE TABLE candidates (
     seconds REAL,
     created TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    isolation TEXT NOT NULL DEFAULT '{}'
+    isolation TEXT NOT NULL DEFAULT '{}',
+    job TEXT,
+    context TEXT
 );
 CREATE INDEX candidates_status ON candidates (status, fitness);
 CREATE INDEX candidates_generation ON candidates (generation);
@@ -100,7 +102,8 @@ CREATE TABLE exchanges (
 
 _CANDIDATE_COLUMNS = (
     "id, run_id, generation, name, thought, code, code_hash, is_seed, parents, status, stage, reason, "
-    "fingerprint, metrics, fitness, reported, exchange_id, seconds, created, attempts, isolation"
+    "fingerprint, metrics, fitness, reported, exchange_id, seconds, created, attempts, isolation, job, "
+    "context"
 )
 _RUN_COLUMNS = (
     "id, evaluator, proposer, generations_done, status, started, ended, config, evaluator_config, versions"
@@ -114,10 +117,13 @@ _EXCHANGE_COLUMNS = (
 def _migrate_1_to_2(db: sqlite3.Connection) -> None:
     """Version 1 kept the evaluator's settings inside the run config (and a retrain's plan as the
     config itself); version 2 keeps them in a column of their own beside a typed run config, and
-    counts each candidate's evaluation attempts and the confinement its training had."""
+    counts each candidate's evaluation attempts and the confinement its training had, and keeps the
+    job evaluating it and the context its proposer saw."""
     db.execute("ALTER TABLE run ADD COLUMN evaluator_config TEXT NOT NULL DEFAULT '{}'")
     db.execute("ALTER TABLE candidates ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE candidates ADD COLUMN isolation TEXT NOT NULL DEFAULT '{}'")
+    db.execute("ALTER TABLE candidates ADD COLUMN job TEXT")
+    db.execute("ALTER TABLE candidates ADD COLUMN context TEXT")
     db.execute(
         "UPDATE run SET evaluator_config = config, "
         "config = json_object('evaluator', 'retrain', 'generations', 0) WHERE evaluator = 'retrain'"
@@ -399,6 +405,13 @@ class Archive:
             (CandidateStatus.SCORED.value,),
         )
 
+    def recent_proposals(self, count: int) -> list[CandidateRecord]:
+        """The last `count` proposed (not seed) candidates, oldest first."""
+        if count <= 0:
+            return []
+        newest = self._select_candidates("WHERE is_seed = 0 ORDER BY seq DESC LIMIT ?", (count,))
+        return newest[::-1]
+
     def children(self, candidate_id: str) -> list[CandidateRecord]:
         """Candidates that name `candidate_id` among their parents."""
         return self._select_candidates(
@@ -448,6 +461,12 @@ class Archive:
 
     def exchanges(self) -> list[ExchangeRecord]:
         return self._select_exchanges("ORDER BY id", ())
+
+    def cost_spent(self) -> float:
+        """Estimated USD over every exchange of the run (exchanges without an estimate count 0)."""
+        with self._errors("read exchanges"):
+            row = self._db.execute("SELECT coalesce(sum(cost_usd), 0) FROM exchanges").fetchone()
+        return float(row[0])
 
     def tokens_spent(self) -> tuple[int, int]:
         """(prompt, completion) tokens over every exchange of the run."""
@@ -557,13 +576,15 @@ def _candidate_values(candidate: CandidateRecord) -> tuple:
         candidate.created.isoformat(),
         candidate.attempts,
         _dump(candidate.isolation),
+        _dump(candidate.job),
+        _dump(candidate.context),
     )
 
 
 def _candidate_fields(row: sqlite3.Row) -> dict[str, Any]:
     fields = dict(row)
     del fields["fitness"]  # derived from metrics
-    for name in ("parents", "fingerprint", "metrics", "reported", "isolation"):
+    for name in ("parents", "fingerprint", "metrics", "reported", "isolation", "job", "context"):
         fields[name] = _load(fields[name])
     fields["is_seed"] = bool(fields["is_seed"])
     return fields

@@ -9,13 +9,51 @@ configuration is the defaults, then the file, then the command line, merged key 
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from discovery.errors import UserError, validation_message
 from discovery.llm import EndpointSettings
+
+
+class SlurmSettings(BaseModel):
+    """What every candidate's Slurm job asks for; the YAML keys under `executor: slurm:`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    partition: str | None = Field(None, description="partition to submit to; None: the cluster's default")
+    account: str | None = Field(None, description="account to charge")
+    qos: str | None = Field(None, description="quality of service")
+    time_limit_min: int = Field(120, gt=0, description="wall-clock limit of one candidate's job, minutes")
+    gpus_per_job: int = Field(0, ge=0, description="GPUs per job (on one node)")
+    cpus_per_job: int = Field(2, gt=0, description="CPU cores per job; its torch threads")
+    mem_gb: float | None = Field(None, gt=0, description="memory per job, GB; None: the partition's default")
+    extra_sbatch: dict[str, str] = Field(
+        default_factory=dict, description='further sbatch options, e.g. {"constraint": "a100"}'
+    )
+    setup: list[str] = Field(
+        default_factory=list, description="shell lines run before the job, e.g. `source venv/bin/activate`"
+    )
+    max_resubmits: int = Field(2, ge=0, description="resubmissions of a job the cluster lost, then it fails")
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+class ExecutorSettings(BaseModel):
+    """Where candidates train; the YAML section `executor:` (flags for the common fields)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["local", "slurm"] = Field("local", description="local: this machine; slurm: a cluster")
+    workers: int = Field(1, ge=1, le=10_000, description="candidate evaluations in flight at once")
+    threads_per_job: int | None = Field(
+        None, ge=1, description="local: torch threads per job; None: the cores shared out between workers"
+    )
+    gpus_per_job: int = Field(1, ge=1, description="local, on a GPU machine: GPUs each job sees")
+    slurm: SlurmSettings = Field(default_factory=SlurmSettings)
 
 
 class RunConfig(BaseModel):
@@ -51,6 +89,29 @@ class RunConfig(BaseModel):
     max_reply_bytes: int = Field(
         200_000, ge=1024, description="a longer reply from the endpoint is cut off and counts as malformed"
     )
+    executor: ExecutorSettings = Field(
+        default_factory=ExecutorSettings, description="where candidates train: local workers or Slurm"
+    )
+    max_candidates: int | None = Field(None, ge=0, description="stop proposing after this many candidates")
+    max_cost_usd: float | None = Field(None, ge=0, description="stop proposing once the LLM spend reaches it")
+    time_limit: float | None = Field(
+        None, gt=0, description="seconds (or 90m, 2h) this invocation may run; then nothing new starts"
+    )
+    on_interrupt: Literal["ask", "cancel", "detach"] = Field(
+        "ask", description="on Ctrl-C, jobs in flight on a cluster: ask, cancel them, or leave them running"
+    )
+
+    @field_validator("time_limit", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        """`90m`, `2h`, `45s` or plain seconds."""
+        if isinstance(value, str) and value.strip()[-1:].lower() in _UNITS:
+            number = value.strip()[:-1]
+            try:
+                return float(number) * _UNITS[value.strip()[-1].lower()]
+            except ValueError:
+                return value  # pydantic says it is no number
+        return value
 
     @field_validator("seed_objectives", mode="before")
     @classmethod

@@ -1,34 +1,47 @@
-"""The outer loop: propose, validate, deduplicate, evaluate, record; one generation after another.
+"""The outer loop: propose, validate, deduplicate, evaluate, record, with several evaluations at once.
 
-Every state change of a candidate is committed to the archive before the next step starts, so a
-run killed at any moment resumes from the archive alone: scored candidates stay scored, candidates
-that were validated but not scored are trained again, and a generation whose proposals were already
-recorded is finished rather than proposed anew.
+The executor has `slots` evaluation slots. Whenever a slot is free and no validated candidate waits
+for one, the proposer is asked for `population` more (one "generation" is one such request), so the
+LLM never waits for training to finish and the other slots keep training while it thinks. With one
+slot this is the classic loop: a generation is proposed once the previous one is evaluated. Each
+proposal records the context it was shown (the best and recent candidates with their figures, and
+the ones still in flight), so a run with many slots stays explainable afterwards.
+
+Every state change of a candidate is committed to the archive before the loop moves on, its job
+(executor and id) included, so a run stopped at any moment resumes from the archive alone: scored
+candidates stay scored, a job still queued or running is waited for again (nothing trains twice), a
+finished job's outcome is collected from its folder, a lost job is resubmitted (a candidate whose
+evaluations were lost `max_attempts` times fails instead), and proposals already recorded are
+evaluated rather than proposed anew.
 """
 
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 from discovery.archive import Archive
 from discovery.config import RunConfig
-from discovery.execution.job import JobOutcome, JobSettings
-from discovery.execution.local import LocalExecutor, WorkerLost
+from discovery.errors import ServiceUnavailable, UserError
+from discovery.execution.executor import Executor, JobState, JobStatus
+from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
+from discovery.novelty import NoveltyIndex
 from discovery.objectives import Objective, load_objective, shipped_catalog
 from discovery.objectives.objective import reported_source
 from discovery.proposers.base import Check, Proposal, ProposalContext, Proposer
 from discovery.records import (
     CandidateRecord,
     CandidateStatus,
+    JobRef,
     ReportedFigures,
     RunRecord,
     RunStatus,
     now,
 )
-from discovery.sandbox import Validator, Verdict, same_objective
+from discovery.sandbox import Validator, Verdict
 from discovery.seed_scores import SeedScoreCache
 from evaluators import Evaluator
 
-MAX_ATTEMPTS = 2
+_POLL_SECONDS = 1.0
 
 
 class LoopObserver(Protocol):
@@ -40,6 +53,7 @@ class LoopObserver(Protocol):
     def candidate_phase(self, candidate: CandidateRecord, phase: str, fraction: float | None) -> None: ...
     def candidate_finished(self, candidate: CandidateRecord) -> None: ...
     def notice(self, message: str) -> None: ...
+    def ask(self, question: str) -> bool: ...
 
 
 class SilentObserver:
@@ -63,6 +77,10 @@ class SilentObserver:
     def notice(self, message: str) -> None:
         pass
 
+    def ask(self, question: str) -> bool:
+        """Nobody to ask: the cautious answer (cancel, so no job runs on unwatched)."""
+        return True
+
     def __enter__(self) -> "SilentObserver":
         return self
 
@@ -70,8 +88,16 @@ class SilentObserver:
         pass
 
 
+@dataclass
+class _InFlight:
+    """A candidate whose job runs: the record, the job, and when it was last looked at."""
+
+    candidate: CandidateRecord
+    job: CandidateJob
+
+
 class DiscoveryLoop:
-    """One run of the outer loop over an open archive."""
+    """One run of the outer loop over an open archive, `executor.slots` evaluations at a time."""
 
     def __init__(
         self,
@@ -79,11 +105,12 @@ class DiscoveryLoop:
         config: RunConfig,
         proposer: Proposer,
         evaluator: Evaluator,
-        executor: LocalExecutor,
+        executor: Executor,
         jobs: JobSettings,
         validator: Validator,
         seed_scores: SeedScoreCache,
         observer: LoopObserver,
+        max_attempts: int = 2,
     ) -> None:
         self.archive = archive
         self.config = config
@@ -94,12 +121,20 @@ class DiscoveryLoop:
         self.validator = validator
         self.seed_scores = seed_scores
         self.observer = observer
+        self.max_attempts = max_attempts
+        self.stopped_reason: str | None = None
         self._verdicts: dict[str, Verdict] = {}
+        self._novelty = NoveltyIndex()
+        self._in_flight: dict[str, _InFlight] = {}
+        self._waiting: list[CandidateRecord] = []  # proposed or validated, not yet submitted
+        self._generation = 0  # the latest generation proposed
+        self._proposed = 0  # candidates proposed in the whole run
+        self._started = time.monotonic()
 
     # -- the whole run ---------------------------------------------------------------------------
 
     def run(self) -> RunRecord:
-        """Seed (once), then run the remaining generations, then mark the run finished."""
+        """Seed (once), then propose and evaluate until the run's limits, then mark it finished."""
         run = self.archive.run()
         run.status = RunStatus.RUNNING
         self.archive.update_run(run)
@@ -107,68 +142,96 @@ class DiscoveryLoop:
         self.observer.llm_spend(*self.archive.tokens_spent())
         self.evaluator.prepare(lambda phase, fraction: self.observer.notice(f"preparing task: {phase}"))
         self._seed()
-        for generation in range(run.generations_done + 1, self.config.generations + 1):
-            self.observer.generation_started(generation, self.config.generations)
-            self._run_generation(generation)
-            run.generations_done = generation
-            self.archive.update_run(run)
+        for candidate in self.archive.candidates():  # the only full read of a run's candidates
+            self._track(candidate)
+        while True:
+            self._collect()
+            self._advance_waiting()
+            if self._can_propose() and len(self._in_flight) < self.executor.slots and not self._waiting:
+                self._propose_generation()
+            elif not self._in_flight and (not self._waiting or self._stopping()):
+                break
+            else:
+                self.executor.wait(_POLL_SECONDS)
+        return self._finish(run)
+
+    def _track(self, candidate: CandidateRecord) -> None:
+        """Take a stored candidate into the loop's bookkeeping, wherever it stands."""
+        self._novelty.add(candidate)
+        self._generation = max(self._generation, candidate.generation)
+        self._proposed += not candidate.is_seed
+        if candidate.status is CandidateStatus.RUNNING:
+            self._in_flight[candidate.id] = _InFlight(candidate, self._job_of(candidate))
+        elif candidate.status in (CandidateStatus.PROPOSED, CandidateStatus.VALIDATED):
+            self._waiting.append(candidate)
+
+    @property
+    def in_flight(self) -> list[str]:
+        """Ids of the candidates whose jobs run now."""
+        return list(self._in_flight)
+
+    def interrupt(self, cancel_jobs: bool) -> None:
+        """The user stopped the run: cancel the jobs in flight (their candidates wait again, no
+        attempt counted) or leave them running for a later `--resume` to collect."""
+        for flight in list(self._in_flight.values()):
+            candidate = flight.candidate
+            if cancel_jobs and candidate.job is not None:
+                self.executor.cancel(candidate.job.id)
+                candidate.status, candidate.attempts = CandidateStatus.VALIDATED, candidate.attempts - 1
+                self.archive.update_candidate(candidate)
+                del self._in_flight[candidate.id]
+        run = self.archive.run()
+        run.status = RunStatus.INTERRUPTED
+        self.archive.update_run(run)
+
+    def _finish(self, run: RunRecord) -> RunRecord:
+        run = self.archive.run()
+        run.generations_done = self._generation
         run.status = RunStatus.FINISHED
         run.ended = now()
         self.archive.update_run(run)
         return run
 
     def _seed(self) -> None:
-        """Add the shipped objectives as generation-0 candidates and score each once."""
+        """Add the shipped objectives as generation-0 candidates (once per run)."""
         known = {c.id for c in self.archive.candidates(generation=0)}
         catalog = shipped_catalog()
+        seeds = []
         for name in self.config.seed_objectives or list(catalog):
             objective = load_objective(name)
-            candidate_id = f"seed-{objective.name}"
-            if candidate_id not in known:
-                self.archive.add_candidate(
-                    CandidateRecord(
-                        id=candidate_id,
-                        run_id=self.archive.run().id,
-                        generation=0,
-                        name=objective.name,
-                        thought=objective.thought,
-                        code=objective.source,
-                        code_hash=objective.code_hash,
-                        is_seed=True,
-                        reported=ReportedFigures(
-                            source=reported_source(), figures=catalog[objective.name]["reported"]
-                        ),
-                    )
+            if f"seed-{objective.name}" in known:
+                continue
+            seeds.append(
+                CandidateRecord(
+                    id=f"seed-{objective.name}",
+                    run_id=self.archive.run().id,
+                    generation=0,
+                    name=objective.name,
+                    thought=objective.thought,
+                    code=objective.source,
+                    code_hash=objective.code_hash,
+                    is_seed=True,
+                    reported=ReportedFigures(
+                        source=reported_source(), figures=catalog[objective.name]["reported"]
+                    ),
                 )
-        for candidate in self.archive.candidates(generation=0):
-            self._advance(candidate)
+            )
+        self.archive.add_candidates(seeds)
 
-    def _run_generation(self, generation: int) -> None:
-        """Propose (unless this generation's proposals were recorded before a crash), then advance each."""
-        pending = self.archive.candidates(generation=generation)
-        if not pending:
-            proposals = self._propose(generation)
-            pending = [
-                self._record_of(generation, index, proposal) for index, proposal in enumerate(proposals)
-            ]
-            # one transaction: a generation's proposals are recorded whole or not at all
-            self.archive.add_candidates(pending)
-        for candidate in pending:
-            self._advance(candidate)
+    # -- the candidates on their way --------------------------------------------------------------
 
-    # -- one candidate -----------------------------------------------------------------------
-
-    def _advance(self, candidate: CandidateRecord) -> None:
-        """Take a candidate from whatever state it is in to a final one, committing each step."""
-        started = time.perf_counter()
-        if candidate.status == CandidateStatus.PROPOSED:
-            candidate = self._validate(candidate)
-        if candidate.status == CandidateStatus.VALIDATED:
-            candidate = self._evaluate(candidate)
-        if candidate.seconds is None:
-            candidate.seconds = time.perf_counter() - started
-            self.archive.update_candidate(candidate)
-        self.observer.candidate_finished(candidate)
+    def _advance_waiting(self) -> None:
+        """Validate what was proposed; submit what is valid, oldest first, while a slot is free."""
+        for candidate in list(self._waiting):
+            if candidate.status is CandidateStatus.PROPOSED:
+                self._validate(candidate)
+            if candidate.status is not CandidateStatus.VALIDATED:
+                self._waiting.remove(candidate)
+                continue
+            if len(self._in_flight) >= self.executor.slots or self._stopping():
+                return
+            self._waiting.remove(candidate)
+            self._start(candidate)
 
     def _validate(self, candidate: CandidateRecord) -> CandidateRecord:
         self.observer.candidate_phase(candidate, "validating", None)
@@ -180,84 +243,141 @@ class DiscoveryLoop:
                 verdict.stage,
                 verdict.reason,
             )
-        elif (original := self._duplicate_of(candidate)) is not None:
+        elif original := self._novelty.original_of(candidate.code_hash, verdict.fingerprint, candidate.id):
             candidate.status = CandidateStatus.DUPLICATE
             candidate.reason = f"behaves the same as {original.name} ({original.id}) on every probe input"
         else:
             candidate.status = CandidateStatus.VALIDATED
         self.archive.update_candidate(candidate)
+        self._novelty.add(candidate)
+        if candidate.status is not CandidateStatus.VALIDATED:
+            self._finished(candidate)
         return candidate
 
-    def _evaluate(self, candidate: CandidateRecord) -> CandidateRecord:
-        """Train and score a validated candidate; any failure of it is recorded as its own."""
-        metrics = self.seed_scores.lookup(candidate.code_hash) if candidate.is_seed else None
-        if metrics is None:
-            outcome = self._run_job(candidate)
-            candidate.isolation = outcome.isolation
-            if outcome.result is None:
-                candidate.status, candidate.reason = CandidateStatus.FAILED, outcome.failure
-                self.archive.update_candidate(candidate)
-                return candidate
-            metrics = outcome.result
-            if candidate.is_seed:
-                self.seed_scores.store(candidate.code_hash, metrics)
-        candidate.metrics = metrics.model_copy(update={"objective": candidate.name})
-        candidate.status = CandidateStatus.SCORED
+    def _start(self, candidate: CandidateRecord) -> None:
+        """Score a seed from the cache, or submit its job; either way committed before going on."""
+        cached = self.seed_scores.lookup(candidate.code_hash) if candidate.is_seed else None
+        if cached is not None:
+            self._record(candidate, JobOutcome(result=cached))
+            return
+        if candidate.attempts >= self.max_attempts:
+            lost = candidate.attempts
+            failure = f"its evaluation ended the process running it {lost} times; not tried again"
+            self._record(candidate, JobOutcome(failure=failure))
+            return
+        job = self._job_of(candidate)
+        job.workdir.mkdir(parents=True, exist_ok=True)
+        (job.workdir / "outcome.json").unlink(missing_ok=True)
+        candidate.attempts += 1
+        candidate.job = JobRef(executor=self.executor.kind, id=self.executor.submit(job))
+        candidate.status = CandidateStatus.RUNNING
         self.archive.update_candidate(candidate)
-        return candidate
+        self._in_flight[candidate.id] = _InFlight(candidate, job)
+        self.observer.candidate_phase(candidate, "submitted", None)
 
-    def _run_job(self, candidate: CandidateRecord) -> JobOutcome:
-        """The candidate's job, tried again if the process running it died, at most `MAX_ATTEMPTS`
-        times over the run's whole life: each attempt is committed before it starts, so a candidate
-        whose training keeps killing the process (and `discover` with it) fails on resume."""
+    def _collect(self) -> None:
+        """Record every job that ended; pass on the progress of the others."""
+        for candidate_id, flight in list(self._in_flight.items()):
+            candidate = flight.candidate
+            status = self._status(flight)
+            if status.state in (JobState.QUEUED, JobState.RUNNING):
+                phase, fraction = status.progress or (status.state.value, None)
+                self.observer.candidate_phase(candidate, phase, fraction)
+                continue
+            del self._in_flight[candidate_id]
+            if status.state is JobState.LOST:
+                self.observer.notice(f"{candidate.id}: {status.reason}; it will be tried again")
+                candidate.status = CandidateStatus.VALIDATED
+                self.archive.update_candidate(candidate)
+                self._waiting.insert(0, candidate)
+                continue
+            assert status.outcome is not None
+            self._record(candidate, status.outcome)
+
+    def _status(self, flight: _InFlight) -> JobStatus:
+        job_ref = flight.candidate.job
+        if job_ref is None or job_ref.executor != self.executor.kind:  # run resumed on another executor
+            return JobStatus(
+                JobState.LOST, reason=f"its job ran on the {job_ref.executor if job_ref else '?'} executor"
+            )
+        return self.executor.status(job_ref.id, flight.job)
+
+    def _record(self, candidate: CandidateRecord, outcome: JobOutcome) -> None:
+        """The figures or the failure of an ended job, committed; a stopped service stops the run."""
+        if outcome.unavailable or outcome.user_error:
+            candidate.status, candidate.attempts = CandidateStatus.VALIDATED, max(candidate.attempts - 1, 0)
+            self.archive.update_candidate(candidate)
+            if outcome.unavailable:
+                raise ServiceUnavailable(outcome.unavailable)
+            raise UserError(str(outcome.user_error))
+        candidate.isolation = outcome.isolation or candidate.isolation
+        if outcome.result is None:
+            candidate.status, candidate.reason = CandidateStatus.FAILED, outcome.failure
+        else:
+            candidate.metrics = outcome.result.model_copy(update={"objective": candidate.name})
+            candidate.status = CandidateStatus.SCORED
+        candidate.seconds = (now() - candidate.created).total_seconds()
+        self.archive.update_candidate(candidate)
+        if candidate.is_seed and outcome.result is not None:
+            self.seed_scores.store(candidate.code_hash, outcome.result)
+        self._finished(candidate)
+
+    def _finished(self, candidate: CandidateRecord) -> None:
+        self.observer.candidate_finished(candidate)
+
+    def _job_of(self, candidate: CandidateRecord) -> CandidateJob:
         objective = Objective(
             name=candidate.name, source=candidate.code, origin=f"archive:{candidate.run_id}"
         )
-        job = self.jobs.job(
-            objective, self.config.training_seeds, self.archive.run_dir / "jobs" / candidate.id
-        )
-        while candidate.attempts < MAX_ATTEMPTS:
-            candidate.attempts += 1
-            self.archive.update_candidate(candidate)
-            try:
-                return self.executor.evaluate(
-                    job, lambda phase, fraction: self.observer.candidate_phase(candidate, phase, fraction)
-                )
-            except WorkerLost as lost:
-                self.observer.notice(f"{lost}; trying {candidate.id} again")
-        return JobOutcome(
-            failure=f"its evaluation ended the process running it {MAX_ATTEMPTS} times; not tried again"
-        )
+        workdir = self.archive.run_dir / "jobs" / candidate.id
+        return self.jobs.job(objective, self.config.training_seeds, workdir)
 
-    def _verdict(self, code: str) -> Verdict:
-        """Sandbox verdicts by code, so the proposer's pre-check and the loop share one validation."""
-        if code not in self._verdicts:
-            self._verdicts[code] = self.validator.validate(code)
-        return self._verdicts[code]
+    # -- limits ------------------------------------------------------------------------------------
 
-    def _duplicate_of(self, candidate: CandidateRecord) -> CandidateRecord | None:
-        """An archived candidate with the same code or the same behaviour, if any."""
-        for other in self.archive.candidates():
-            if other.id == candidate.id or other.status in (
-                CandidateStatus.INVALID,
-                CandidateStatus.DUPLICATE,
-            ):
-                continue
-            if other.code_hash == candidate.code_hash:
-                return other
-            if (
-                other.fingerprint
-                and candidate.fingerprint
-                and same_objective(other.fingerprint, candidate.fingerprint)
-            ):
-                return other
-        return None
+    def _can_propose(self) -> bool:
+        """Whether another generation may be asked for: generations, candidates, spend and time."""
+        if self._generation >= self.config.generations or self._stopping():
+            return False
+        if self.config.max_candidates is not None and self._proposed >= self.config.max_candidates:
+            self._stop_because(f"reached --max-candidates {self.config.max_candidates}")
+            return False
+        spent = self.archive.cost_spent()
+        if self.config.max_cost_usd is not None and spent >= self.config.max_cost_usd:
+            self._stop_because(f"reached --max-cost-usd {self.config.max_cost_usd:g} (spent {spent:.2f})")
+            return False
+        return True
+
+    def _stopping(self) -> bool:
+        """Past the time limit: nothing new starts; what runs finishes."""
+        limit = self.config.time_limit
+        if limit is not None and time.monotonic() - self._started >= limit:
+            self._stop_because(f"reached --time-limit {limit:g} s")
+            return True
+        return self.stopped_reason is not None and self.stopped_reason.startswith("reached --time-limit")
+
+    def _stop_because(self, reason: str) -> None:
+        if self.stopped_reason is None:
+            self.stopped_reason = reason
+            self.observer.notice(f"{reason}: no new candidates; those in flight finish")
 
     # -- proposing ---------------------------------------------------------------------------
 
-    def _propose(self, generation: int) -> list[Proposal]:
+    def _propose_generation(self) -> None:
+        """Ask the proposer for one more generation and record it whole (one transaction)."""
+        generation = self._generation + 1
+        self.observer.generation_started(generation, self.config.generations)
         self.observer.notice(f"generation {generation}: asking the {self.proposer.name} proposer")
-        return self.proposer.propose(self._context(generation), self.config.population, self._check)
+        context = self._context(generation)
+        proposals = self.proposer.propose(context, self.config.population, self._check)
+        shown = _shown(context, list(self._in_flight))
+        records = [
+            self._record_of(generation, index, proposal, shown) for index, proposal in enumerate(proposals)
+        ]
+        self.archive.add_candidates(records)  # one transaction: a generation is recorded whole or not
+        for record in records:
+            self._track(record)
+            if record.status is CandidateStatus.INVALID:
+                self._finished(record)
 
     def _check(self, code: str) -> Check:
         """The proposers' pre-check: the exact reason a candidate would be rejected, and the
@@ -265,12 +385,8 @@ class DiscoveryLoop:
         verdict = self._verdict(code)
         if not verdict.ok:
             return Check(f"rejected at the {verdict.stage} stage: {verdict.reason}", None)
-        probe = CandidateRecord(
-            id="", run_id="", generation=0, name="", thought="", code=code,
-            code_hash=Objective(name="probe", source=code, origin="probe").code_hash,
-            fingerprint=verdict.fingerprint,
-        )  # fmt: skip
-        original = self._duplicate_of(probe)
+        code_hash = Objective(name="probe", source=code, origin="probe").code_hash
+        original = self._novelty.original_of(code_hash, verdict.fingerprint)
         if original is not None:
             reason = (
                 f"duplicate: behaves the same as {original.name} ({original.id}); propose something different"
@@ -278,18 +394,23 @@ class DiscoveryLoop:
             return Check(reason, verdict.behaviour)
         return Check(None, verdict.behaviour)
 
+    def _verdict(self, code: str) -> Verdict:
+        """Sandbox verdicts by code, so the proposer's pre-check and the loop share one validation."""
+        if code not in self._verdicts:
+            self._verdicts[code] = self.validator.validate(code)
+        return self._verdicts[code]
+
     def _context(self, generation: int) -> ProposalContext:
-        proposals = [c for c in self.archive.candidates() if not c.is_seed]
         return ProposalContext(
             run_id=self.archive.run().id,
             generation=generation,
             evaluator=self.evaluator.name,
             figures=self.evaluator.figures(),
             best=self.archive.leaderboard(top=self.config.context_best),
-            recent=proposals[-self.config.context_recent :] if self.config.context_recent else [],
+            recent=self.archive.recent_proposals(self.config.context_recent),
         )
 
-    def _record_of(self, generation: int, index: int, proposal: Proposal) -> CandidateRecord:
+    def _record_of(self, generation: int, index: int, proposal: Proposal, shown: dict) -> CandidateRecord:
         """The candidate record of a proposal, after storing the LLM exchanges that produced it."""
         exchange_id = None
         for exchange in proposal.exchanges:
@@ -307,8 +428,18 @@ class DiscoveryLoop:
             code_hash=objective.code_hash,
             parents=proposal.parents,
             exchange_id=exchange_id,
+            context=shown,
         )
         if proposal.error:
             candidate.status = CandidateStatus.INVALID
             candidate.stage, candidate.reason = "reply", proposal.error
         return candidate
+
+
+def _shown(context: ProposalContext, in_flight: list[str]) -> dict:
+    """What a proposal was made from: ids and fitness of the candidates shown, and those in flight."""
+    return {
+        "best": [[c.id, c.fitness] for c in context.best],
+        "recent": [c.id for c in context.recent],
+        "in_flight": in_flight,
+    }

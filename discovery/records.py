@@ -17,10 +17,11 @@ def now() -> datetime:
 
 
 class CandidateStatus(str, Enum):
-    """Where a candidate stands. Only `proposed` and `validated` are transient."""
+    """Where a candidate stands. Only `proposed`, `validated` and `running` are transient."""
 
     PROPOSED = "proposed"  # written by the proposer, not yet checked
     VALIDATED = "validated"  # passed the sandbox and is not a duplicate; training pending
+    RUNNING = "running"  # its job was submitted (`job` says which); the outcome is awaited
     INVALID = "invalid"  # rejected by the sandbox (stage + reason)
     DUPLICATE = "duplicate"  # fingerprint matches an archived objective (reason names it)
     FAILED = "failed"  # training or scoring raised (reason holds the error)
@@ -108,6 +109,14 @@ class EvaluationResult(BaseModel):
         )
 
 
+class JobRef(BaseModel):
+    """The job that evaluates a candidate, as the executor that runs it knows it."""
+
+    executor: str  # "local" or "slurm"
+    id: str
+    submitted: datetime = Field(default_factory=now)
+
+
 class CandidateRecord(BaseModel):
     """One objective in a run: a shipped seed or a proposal, with its verdict and figures."""
 
@@ -129,6 +138,8 @@ class CandidateRecord(BaseModel):
     exchange_id: int | None = None  # the LLM exchange that produced it
     seconds: float | None = None  # validation + training + scoring
     attempts: int = 0  # evaluations started (a process killed mid-training leaves one behind)
+    job: JobRef | None = None  # the job in flight, or the last one
+    context: dict[str, Any] | None = None  # what its proposer was shown: best, recent, in flight
     isolation: dict[str, bool] = Field(default_factory=dict)  # confinement layers its training had
     created: datetime = Field(default_factory=now)
 

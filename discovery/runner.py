@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from discovery.archive import Archive
-from discovery.config import RunConfig
+from discovery.config import ExecutorSettings, RunConfig
 from discovery.errors import ServiceUnavailable, UserError
-from discovery.execution.job import JobSettings, available_cores
+from discovery.execution.executor import Executor
+from discovery.execution.job import JobSettings
 from discovery.execution.local import LocalExecutor
 from discovery.loop import DiscoveryLoop, LoopObserver, SilentObserver
 from discovery.paths import cache_root
@@ -28,7 +29,9 @@ from discovery.seed_scores import SeedScoreCache, evaluator_key
 from evaluators import Evaluator, get_evaluator
 
 SEED_SCORES_FILE = "seed-scores.sqlite"
-WORKER_LOG = "worker.log"  # the evaluation worker's own output: library warnings, tracebacks
+WORKER_LOG = "worker.log"  # the evaluation workers' own output: library warnings, tracebacks
+SLURM_FOLDER = "slurm"  # submitit's scripts and the jobs' logs, one folder per job
+LOCAL_ATTEMPTS = 2  # a candidate whose training killed the process running it twice fails
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -128,23 +131,62 @@ def _run_to_end(
         validator = stack.enter_context(Validator())
         seed_scores = SeedScoreCache(cache_root(runs_dir) / SEED_SCORES_FILE, key)
         stack.callback(seed_scores.close)
-        executor = stack.enter_context(LocalExecutor(log=archive.run_dir / WORKER_LOG))
-        jobs = JobSettings.of(evaluator, threads=available_cores())
+        executor, max_attempts = make_executor(run.config.executor, archive.run_dir)
+        stack.callback(executor.close)
         loop = DiscoveryLoop(
-            archive, run.config, proposer, evaluator, executor, jobs, validator, seed_scores, observer
+            archive,
+            run.config,
+            proposer,
+            evaluator,
+            executor,
+            JobSettings.of(evaluator),
+            validator,
+            seed_scores,
+            observer,
+            max_attempts=max_attempts,
         )
         try:
             run = loop.run()
+            stopped_reason = loop.stopped_reason
         except ServiceUnavailable as error:
+            loop.interrupt(cancel_jobs=executor.kind == "local")  # cluster jobs may finish meanwhile
             stopped_reason = f"{error} — the archive is intact; continue with: discover run --resume {run.id}"
-            run = _mark_interrupted(archive)
+            run = archive.run()
         except UserError:
-            _mark_interrupted(archive)
+            loop.interrupt(cancel_jobs=True)
             raise
         except KeyboardInterrupt as interrupt:
-            _mark_interrupted(archive)
+            loop.interrupt(cancel_jobs=_cancel_on_interrupt(run.config, executor, loop, observer))
             raise RunInterrupted(run.id) from interrupt
         return RunOutcome(run=run, leaderboard=archive.leaderboard(), stopped_reason=stopped_reason)
+
+
+def make_executor(settings: ExecutorSettings, run_dir: Path) -> tuple[Executor, int]:
+    """The run's executor, and how many times a candidate's evaluation may be lost before it fails."""
+    if settings.kind == "slurm":
+        from discovery.execution.slurm import SlurmExecutor
+
+        executor = SlurmExecutor(settings.slurm, run_dir / SLURM_FOLDER, slots=settings.workers)
+        return executor, 1 + settings.slurm.max_resubmits
+    local = LocalExecutor(
+        slots=settings.workers,
+        log=run_dir / WORKER_LOG,
+        threads_per_job=settings.threads_per_job,
+        gpus_per_job=settings.gpus_per_job,
+    )
+    return local, LOCAL_ATTEMPTS
+
+
+def _cancel_on_interrupt(
+    config: RunConfig, executor: Executor, loop: DiscoveryLoop, observer: LoopObserver
+) -> bool:
+    """Local jobs end with this process anyway; cluster jobs are cancelled, kept, or the user says."""
+    if executor.kind == "local" or not loop.in_flight:
+        return True
+    if config.on_interrupt == "ask":
+        count = len(loop.in_flight)
+        return observer.ask(f"cancel the {count} job(s) in flight? (no: they keep running for --resume)")
+    return config.on_interrupt == "cancel"
 
 
 def _mark_interrupted(archive: Archive) -> RunRecord:

@@ -64,7 +64,7 @@ def evaluate(
     failed (exit code 1); the others are still scored."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from discovery.execution.job import JobSettings, available_cores
+    from discovery.execution.job import JobSettings
     from discovery.execution.local import LocalExecutor
     from discovery.sandbox import Validator
     from evaluators.registry import get_evaluator
@@ -82,7 +82,7 @@ def evaluate(
                 note = f"note: {objective.name} fails the sandbox's {verdict.stage} check ({verdict.reason})"
                 _console.print(f"{note}; training it anyway", highlight=False, markup=False)
     quiet_libraries()
-    settings = JobSettings.of(task, threads=available_cores())
+    settings = JobSettings.of(task)
     results, failures = [], {}
     columns = (
         TextColumn("{task.description}"),

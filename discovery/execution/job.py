@@ -10,8 +10,8 @@ killed process, a poisoned interpreter) ends that process only and comes back as
 failure, in one line; the worker and the next candidate are untouched.
 """
 
+import importlib
 import json
-import os
 import shutil
 import time
 from functools import partial
@@ -159,7 +159,7 @@ def run_job(
 ) -> JobOutcome:
     """Train and score every seed of `job`; raises `ServiceUnavailable` when a service scoring needs
     (a judge) is down, which is no fault of the candidate."""
-    evaluator = evaluator or get_evaluator(job.evaluator, job.evaluator_options, job.cache_dir)
+    evaluator = evaluator or job_evaluator(job)
     evaluator.prepare(progress)
     _check_readable(evaluator.readable_paths())
     limits = job.limits or evaluator.limits()
@@ -197,9 +197,12 @@ def run_job(
     return JobOutcome(result=EvaluationResult.from_seeds(job.objective.name, results), isolation=isolation)
 
 
-def available_cores() -> int:
-    """The cores this process may run on (a Slurm allocation or a CPU set may give fewer than exist)."""
-    return len(os.sched_getaffinity(0))
+def job_evaluator(job: JobSettings) -> Evaluator:
+    """The evaluator `job` names, built where the job runs (its module imported first, so that an
+    evaluator registered outside the shipped ones is found)."""
+    if job.evaluator_module:
+        importlib.import_module(job.evaluator_module)
+    return get_evaluator(job.evaluator, job.evaluator_options, job.cache_dir)
 
 
 def _check_readable(paths: list[Path]) -> None:

@@ -7,16 +7,15 @@ a private copy of stdout: `{"job": ...}` in; `{"progress": [phase, fraction]}` l
 `{"outcome": ...}` out. The outcome is also left in the job's folder, like a cluster job's.
 """
 
-import importlib
 import json
 import os
 import sys
 from typing import Any, TextIO
 
 from discovery.errors import UserError
-from discovery.execution.job import CandidateJob, JobOutcome, run_job_to_file
+from discovery.execution.job import CandidateJob, JobOutcome, job_evaluator, run_job_to_file
 from discovery.sandbox.process import die_with_parent
-from evaluators import Evaluator, get_evaluator
+from evaluators import Evaluator
 
 
 class Worker:
@@ -39,9 +38,7 @@ class Worker:
     def _evaluator(self, job: CandidateJob) -> Evaluator:
         key = json.dumps([job.evaluator, job.evaluator_options, str(job.cache_dir)], sort_keys=True)
         if key not in self._evaluators:
-            if job.evaluator_module:
-                importlib.import_module(job.evaluator_module)  # registers evaluators defined outside
-            self._evaluators[key] = get_evaluator(job.evaluator, job.evaluator_options, job.cache_dir)
+            self._evaluators[key] = job_evaluator(job)
         return self._evaluators[key]
 
     def _progress(self, phase: str, fraction: float | None) -> None:

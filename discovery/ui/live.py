@@ -1,4 +1,5 @@
-"""The live display of `discover run`: generation, current candidate and phase, best so far, tokens."""
+"""The live display of `discover run`: generation, the candidates in flight with their phases, best
+so far, tokens."""
 
 from collections import deque
 
@@ -26,7 +27,7 @@ class LiveRunDisplay:
         self.header = "starting the run"
         self.tokens = (0, 0)  # (prompt, completion) LLM tokens spent so far
         self.generation = "seeds"
-        self.current: tuple[CandidateRecord, str, float | None] | None = None
+        self.current: dict[str, tuple[CandidateRecord, str, float | None]] = {}  # by candidate id
         self.best: CandidateRecord | None = None
         self.finished: deque[CandidateRecord] = deque(maxlen=8)
         self.message = ""
@@ -53,11 +54,11 @@ class LiveRunDisplay:
         self._refresh()
 
     def candidate_phase(self, candidate: CandidateRecord, phase: str, fraction: float | None) -> None:
-        self.current = (candidate, phase, fraction)
+        self.current[candidate.id] = (candidate, phase, fraction)
         self._refresh()
 
     def candidate_finished(self, candidate: CandidateRecord) -> None:
-        self.current = None
+        self.current.pop(candidate.id, None)
         self.message = ""
         self.finished.append(candidate)
         if candidate.fitness is not None and (
@@ -69,6 +70,20 @@ class LiveRunDisplay:
     def notice(self, message: str) -> None:
         self.message = message
         self._refresh()
+
+    def ask(self, question: str) -> bool:
+        """A yes/no question with the display stopped; no answer (not a terminal, a second Ctrl-C) is yes."""
+        from rich.prompt import Confirm
+
+        if not self.console.is_terminal:
+            return True
+        self._live.stop()
+        try:
+            return Confirm.ask(question, console=self.console, default=True)
+        except (KeyboardInterrupt, EOFError):
+            return True
+        finally:
+            self._live.start()
 
     def _refresh(self) -> None:
         self._live.update(self._render())
@@ -88,16 +103,17 @@ class LiveRunDisplay:
                     style="green",
                 )
             )
-        if self.current is not None:
-            candidate, phase, fraction = self.current
-            row = Table.grid(padding=(0, 1))
-            row.add_row(
-                f"{candidate.id} {candidate.name}",
-                phase,
-                ProgressBar(total=1.0, completed=fraction or 0.0, width=30, pulse=fraction is None),
-            )
-            lines.append(row)
-        elif self.message:
+        if self.current:
+            rows = Table.grid(padding=(0, 1))
+            for candidate, phase, fraction in self.current.values():
+                rows.add_row(
+                    f"{candidate.id} {candidate.name}",
+                    phase,
+                    ProgressBar(total=1.0, completed=fraction or 0.0, width=30, pulse=fraction is None),
+                )
+            lines.append(Text(f"in flight: {len(self.current)}"))
+            lines.append(rows)
+        if self.message:
             lines.append(Text(self.message, style="dim"))
         if self.finished:
             lines.append(self._recent_table())
