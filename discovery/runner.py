@@ -96,8 +96,9 @@ def start_run(
         versions=library_versions(),
         proposer=proposer.name,
     )
+    executor = make_executor(config.executor, runs_dir / run.id)  # refused jobs: before any run exists
     archive = Archive.create(runs_dir, run)
-    return _run_to_end(archive, proposer, evaluator, runs_dir, observer)
+    return _run_to_end(archive, proposer, evaluator, executor, runs_dir, observer)
 
 
 def resume_run(
@@ -115,11 +116,17 @@ def resume_run(
     config = run.config
     proposer, _ = make_proposer(config.model_copy(update={"proposer": run.proposer}))
     evaluator = build_evaluator(config, runs_dir)
-    return _run_to_end(archive, proposer, evaluator, runs_dir, observer or SilentObserver())
+    executor = make_executor(config.executor, archive.run_dir)
+    return _run_to_end(archive, proposer, evaluator, executor, runs_dir, observer or SilentObserver())
 
 
 def _run_to_end(
-    archive: Archive, proposer: Proposer, evaluator: Evaluator, runs_dir: Path, observer: LoopObserver
+    archive: Archive,
+    proposer: Proposer,
+    evaluator: Evaluator,
+    executor: Executor,
+    runs_dir: Path,
+    observer: LoopObserver,
 ) -> RunOutcome:
     quiet_libraries()
     run = archive.run()
@@ -131,7 +138,6 @@ def _run_to_end(
         validator = stack.enter_context(Validator())
         seed_scores = SeedScoreCache(cache_root(runs_dir) / SEED_SCORES_FILE, key)
         stack.callback(seed_scores.close)
-        executor, max_attempts = make_executor(run.config.executor, archive.run_dir)
         stack.callback(executor.close)
         loop = DiscoveryLoop(
             archive,
@@ -143,7 +149,7 @@ def _run_to_end(
             validator,
             seed_scores,
             observer,
-            max_attempts=max_attempts,
+            max_attempts=executor_attempts(run.config.executor),
         )
         try:
             run = loop.run()
@@ -161,20 +167,25 @@ def _run_to_end(
         return RunOutcome(run=run, leaderboard=archive.leaderboard(), stopped_reason=stopped_reason)
 
 
-def make_executor(settings: ExecutorSettings, run_dir: Path) -> tuple[Executor, int]:
-    """The run's executor, and how many times a candidate's evaluation may be lost before it fails."""
+def make_executor(settings: ExecutorSettings, run_dir: Path) -> Executor:
+    """The run's executor; a cluster that would refuse its jobs is a user error here."""
     if settings.kind == "slurm":
         from discovery.execution.slurm import SlurmExecutor
 
         executor = SlurmExecutor(settings.slurm, run_dir / SLURM_FOLDER, slots=settings.workers)
-        return executor, 1 + settings.slurm.max_resubmits
-    local = LocalExecutor(
+        executor.check()
+        return executor
+    return LocalExecutor(
         slots=settings.workers,
         log=run_dir / WORKER_LOG,
         threads_per_job=settings.threads_per_job,
         gpus_per_job=settings.gpus_per_job,
     )
-    return local, LOCAL_ATTEMPTS
+
+
+def executor_attempts(settings: ExecutorSettings) -> int:
+    """How many times a candidate's evaluation may be lost before the candidate fails."""
+    return 1 + settings.slurm.max_resubmits if settings.kind == "slurm" else LOCAL_ATTEMPTS
 
 
 def _cancel_on_interrupt(

@@ -40,6 +40,24 @@ class SlurmExecutor:
         self._executor = submitit.SlurmExecutor(folder=str(self.folder / "%j"))
         self._executor.update_parameters(**self._parameters())
 
+    def check(self) -> None:
+        """Ask Slurm whether it would take such a job (`sbatch --test-only`, nothing is submitted):
+        a bad partition, account or QOS is one line before the run starts, not in the middle of it."""
+        options = [f"--{key}={value}" for key, value in self._sbatch_options().items()]
+        try:
+            found = subprocess.run(
+                ["sbatch", "--test-only", *options, "--wrap", "true"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise UserError(f"cannot reach Slurm (sbatch): {error}") from error
+        if found.returncode != 0:
+            said = [line.removeprefix("sbatch: error: ") for line in found.stderr.strip().splitlines()]
+            raise UserError(f"Slurm refused the job: {said[-1] if said else 'sbatch --test-only failed'}")
+
     def submit(self, job: CandidateJob) -> str:
         resources = {"threads": self.settings.cpus_per_job, "gpus": list(range(self.settings.gpus_per_job))}
         job = job.model_copy(update=resources)
@@ -81,6 +99,21 @@ class SlurmExecutor:
 
     def close(self) -> None:
         """Jobs stay on the cluster; `discover run --resume` finds them again."""
+
+    def _sbatch_options(self) -> dict[str, str]:
+        """The job's resources as sbatch spells them."""
+        settings = self.settings
+        options = {
+            "time": str(settings.time_limit_min),
+            "cpus-per-task": str(settings.cpus_per_job),
+            "partition": settings.partition,
+            "account": settings.account,
+            "qos": settings.qos,
+            "gpus-per-node": str(settings.gpus_per_job) if settings.gpus_per_job else None,
+            "mem": f"{int(settings.mem_gb * 1024)}M" if settings.mem_gb else None,
+            **settings.extra_sbatch,
+        }
+        return {key: value for key, value in options.items() if value is not None}
 
     def _parameters(self) -> dict[str, Any]:
         settings = self.settings

@@ -1,0 +1,188 @@
+"""Runs on a real Slurm cluster: the single-node one `.ci/slurm-cluster start` sets up on this machine.
+
+The tests are skipped where no cluster answers, except under `DISCOVER_REQUIRE_SLURM=1` (CI sets it),
+where a missing cluster fails them.
+"""
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from discovery.archive import Archive
+from discovery.records import CandidateStatus
+from tests.cli import discover
+
+
+def _cluster_answers() -> bool:
+    if shutil.which("sinfo") is None:
+        return False
+    try:
+        found = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return found.returncode == 0 and any(s in found.stdout for s in ("idle", "mix", "alloc"))
+
+
+if not _cluster_answers():
+    if os.environ.get("DISCOVER_REQUIRE_SLURM") == "1":
+        pytest.fail("no Slurm cluster answers; start one with `.ci/slurm-cluster start`", pytrace=False)
+    pytest.skip("no Slurm cluster answers (`.ci/slurm-cluster start` sets one up)", allow_module_level=True)
+
+
+def config(tmp_path: Path, **slurm) -> Path:
+    """A tiny sentiment run on Slurm: 2 seeds and 2 proposals, each job wanting every core, so one
+    runs while the other waits in the queue."""
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "generations": 1,
+                "population": 2,
+                "proposer": "builtin",
+                "seed_objectives": ["dpo", "slic"],
+                "evaluator_options": {"preset": "tiny"},
+                "executor": {
+                    "kind": "slurm",
+                    "workers": 2,
+                    "slurm": {"cpus_per_job": os.cpu_count(), "time_limit_min": 10, **slurm},
+                },
+            }
+        )
+    )
+    return path
+
+
+def start(tmp_path: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "discovery.cli", "run", *args, "--runs-dir", str(tmp_path / "runs"), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+
+
+def states(runs: Path) -> dict[str, tuple[str, str | None]]:
+    """Candidate id -> (status, Slurm job id), read as a user would, while the run writes."""
+    found = {}
+    for database in runs.glob("*/archive.sqlite"):
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as db:
+            for cid, status, job in db.execute("SELECT id, status, job FROM candidates"):
+                found[cid] = (status, json.loads(job)["id"] if job else None)
+    return found
+
+
+def queued_jobs(job_ids: set[str]) -> dict[str, str]:
+    listed = subprocess.run(["squeue", "-h", "-o", "%i %T"], capture_output=True, text=True, check=True)
+    jobs = dict(line.split() for line in listed.stdout.splitlines() if line.strip())
+    return {job: state for job, state in jobs.items() if job in job_ids}
+
+
+def wait_for(condition, seconds: float = 300, what: str = "the run") -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{what} did not get there in {seconds} s")
+
+
+def run_id(tmp_path: Path) -> str:
+    (folder,) = [p for p in (tmp_path / "runs").iterdir() if p.name != "cache"]
+    return folder.name
+
+
+def test_a_run_killed_while_jobs_wait_in_the_queue_resumes_and_trains_each_candidate_once(tmp_path):
+    process = start(tmp_path, "--config", str(config(tmp_path)))
+    runs = tmp_path / "runs"
+
+    def one_running_one_queued() -> bool:
+        assert process.poll() is None, process.communicate()
+        jobs = {job for _, job in states(runs).values() if job}
+        return sorted(queued_jobs(jobs).values()) == ["PENDING", "RUNNING"]
+
+    try:
+        wait_for(one_running_one_queued, what="one job running and one queued")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    in_flight = {cid: job for cid, (status, job) in states(runs).items() if status == "running"}
+    assert len(in_flight) == 2
+
+    resumed = discover("run", "--resume", run_id(tmp_path), "--runs-dir", str(runs), "--json", timeout=900)
+    assert resumed.returncode == 0, resumed.stderr
+    with Archive.open(runs, run_id(tmp_path)) as archive:
+        candidates = archive.candidates()
+    evaluated = [c for c in candidates if c.job is not None]
+    assert all(c.status in (CandidateStatus.SCORED, CandidateStatus.FAILED) for c in evaluated)
+    # nothing trained twice: the jobs in flight at the kill were waited for, not submitted again
+    assert all(c.attempts == 1 for c in evaluated)
+    assert {cid: c.job.id for cid, c in ((c.id, c) for c in evaluated) if cid in in_flight} == in_flight
+    submitted = [p for p in (runs / run_id(tmp_path) / "slurm").iterdir() if p.is_dir()]
+    assert len(submitted) == len(evaluated)
+    assert queued_jobs({c.job.id for c in evaluated}) == {}
+
+
+def test_a_job_the_cluster_cancels_is_submitted_again(tmp_path):
+    process = start(tmp_path, "--config", str(config(tmp_path)), "--seed-objectives", "dpo")
+    runs = tmp_path / "runs"
+    cancelled: list[str] = []
+
+    def cancel_a_running_job() -> bool:
+        assert process.poll() is None, process.communicate()
+        jobs = {job for _, job in states(runs).values() if job}
+        running = [job for job, state in queued_jobs(jobs).items() if state == "RUNNING"]
+        if running and not cancelled:
+            subprocess.run(["scancel", running[0]], check=True)
+            cancelled.append(running[0])
+        return bool(cancelled)
+
+    wait_for(cancel_a_running_job, what="a running job")
+    _, err = process.communicate(timeout=900)
+    assert process.returncode == 0, err
+    with Archive.open(runs, run_id(tmp_path)) as archive:
+        (again,) = [c for c in archive.candidates() if c.attempts == 2]
+    assert again.status is CandidateStatus.SCORED and again.job.id != cancelled[0]
+
+
+def test_a_requeued_job_runs_again_under_its_id(tmp_path):
+    process = start(tmp_path, "--config", str(config(tmp_path)), "--seed-objectives", "dpo")
+    runs = tmp_path / "runs"
+    requeued: list[str] = []
+
+    def requeue_a_running_job() -> bool:
+        assert process.poll() is None, process.communicate()
+        jobs = {job for _, job in states(runs).values() if job}
+        running = [job for job, state in queued_jobs(jobs).items() if state == "RUNNING"]
+        if running and not requeued:
+            subprocess.run(["scontrol", "requeue", running[0]], check=True)
+            requeued.append(running[0])
+        return bool(requeued)
+
+    wait_for(requeue_a_running_job, what="a running job")
+    _, err = process.communicate(timeout=900)
+    assert process.returncode == 0, err
+    with Archive.open(runs, run_id(tmp_path)) as archive:
+        (candidate,) = [c for c in archive.candidates() if c.job and c.job.id == requeued[0]]
+    assert candidate.status is CandidateStatus.SCORED and candidate.attempts == 1
+
+
+def test_a_partition_the_cluster_refuses_is_one_line_and_loses_nothing(tmp_path):
+    result = discover(
+        "run", "--config", str(config(tmp_path, partition="no-such-partition")),
+        "--runs-dir", str(tmp_path / "runs"), "--json", timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "Slurm refused the job: allocation failure: Invalid partition name" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    runs = tmp_path / "runs"
+    assert not runs.exists() or not any(p.name != "cache" for p in runs.iterdir()), "no half-made run"
