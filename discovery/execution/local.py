@@ -90,6 +90,11 @@ class LocalExecutor:
     def threads_per_job(self) -> int:
         return self._slots[0].threads
 
+    @property
+    def devices(self) -> list[list[int]]:
+        """The GPUs of each slot (empty lists on CPU)."""
+        return [slot.gpus for slot in self._slots]
+
     def submit(self, job: CandidateJob, progress: Progress = no_progress) -> str:
         """Start `job` on a free slot (the caller keeps at most `slots` jobs in flight).
 

@@ -69,12 +69,13 @@ def runs_table(summaries: list[RunSummary]) -> Table:
     for column in ("run", "started (UTC)", "evaluator", "proposer"):
         table.add_column(column)
     table.add_column("gens", justify="right")
+    table.add_column("in flight", justify="right")
     table.add_column("scored/invalid/dup/failed", justify="right")
     table.add_column("best")
     table.add_column("status")
     for run in summaries:
         if run.error:
-            table.add_row(run.id, Text(run.error, style="red"), *[""] * 6)
+            table.add_row(run.id, Text(run.error, style="red"), *[""] * 7)
             continue
         counts = run.counts
         best = f"{run.best_name} {run.best_fitness:.3f}" if run.best_fitness is not None else ""
@@ -84,6 +85,7 @@ def runs_table(summaries: list[RunSummary]) -> Table:
             run.evaluator,
             run.proposer,
             str(run.generations_done),
+            str(counts.get(CandidateStatus.RUNNING.value, 0)),
             "/".join(str(counts.get(status.value, 0)) for status in COUNTED),
             best,
             Text(run.status.value, style=RUN_STYLES.get(run.status, "")) if run.status else "",
