@@ -2,6 +2,7 @@
 re-spellings of one objective apart from different objectives."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,12 @@ def test_verdict_serialises_to_json(shipped):
 def test_one_shot_validation():
     verdict = validate_source(RESPELLED_DPO)
     assert verdict.ok and verdict.seconds > 0
+
+
+def test_an_objective_with_a_target_margin_is_not_taken_for_anti_aligned(validator):
+    """SPPO-hard (and IPO) pull back once the margin passes their target; near the reference, where
+    training starts, they push the right way, and that is where the direction is judged."""
+    sppo = validator.validate((Path(__file__).parent / "objectives" / "sppo_hard.py").read_text())
+    assert sppo.ok, sppo.reason
+    flipped = validator.validate((Path(__file__).parent / "objectives" / "flipped_dpo.py").read_text())
+    assert flipped.stage == "functional" and "anti-aligned" in flipped.reason

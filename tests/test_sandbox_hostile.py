@@ -88,7 +88,8 @@ def _workers() -> list[int]:
 
 
 def _sandboxed_processes() -> list[int]:
-    """Processes running as the sandbox's unprivileged user (given a moment to be reaped)."""
+    """Processes of this test's making that run as the sandbox's unprivileged user (given a moment
+    to be reaped); other test runs on the machine have their own."""
     if not IS_ROOT:
         return []
     deadline = time.monotonic() + 2
@@ -99,11 +100,23 @@ def _sandboxed_processes() -> list[int]:
                 uid_line = next(line for line in status.read_text().splitlines() if line.startswith("Uid:"))
             except (OSError, StopIteration):
                 continue
-            if int(uid_line.split()[1]) == NOBODY:
-                found.append(int(status.parent.name))
+            pid = int(status.parent.name)
+            if int(uid_line.split()[1]) == NOBODY and _descends_from_us(pid):
+                found.append(pid)
         if not found or time.monotonic() > deadline:
             return sorted(found)
         time.sleep(0.05)
+
+
+def _descends_from_us(pid: int) -> bool:
+    while pid > 1:
+        if pid == os.getpid():
+            return True
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            return False
+    return False
 
 
 def test_corpus_is_large_and_covers_every_stage():

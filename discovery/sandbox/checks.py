@@ -16,6 +16,7 @@ from discovery.sandbox.probes import (
     BETAS,
     Pairs,
     fingerprint_pairs,
+    symmetric_pairs,
     training_like_batch,
     typical_pairs,
     wide_pairs,
@@ -157,8 +158,13 @@ def _check_deterministic(loss: Callable, memory_mb: int) -> None:
 
 
 def _check_direction(loss: Callable, memory_mb: int) -> None:
-    """On average, raising the chosen log-prob must not raise the loss, nor the rejected one lower it."""
-    pairs = typical_pairs(BATCH, seed=7, spread=20.0)
+    """Averaged over margins from -20 to +20, spread evenly and split evenly between the two answers,
+    raising the chosen log-prob must not raise the loss, nor raising the rejected one lower it.
+
+    The grid is symmetric on purpose: objectives with a target margin (IPO, SPPO) pull back beyond it,
+    and on a lopsided sample of margins they would look anti-aligned though they train the right way;
+    objectives with a local minimum near zero (DiscoPOP) would look so on margins near zero alone."""
+    pairs = symmetric_pairs(BATCH, spread=20.0)
     for beta in BETAS:
         inputs = pairs.cast(torch.float32, policy_grad=True)
         losses = _call_inputs(loss, inputs, beta, "functional", "", memory_mb)
@@ -167,12 +173,14 @@ def _check_direction(loss: Callable, memory_mb: int) -> None:
         if chosen_grad > tolerance:
             raise Rejection(
                 "functional",
-                f"anti-aligned: raising the chosen log-prob raises the loss on average (beta={beta})",
+                f"anti-aligned: raising the chosen log-prob raises the loss on average over margins "
+                f"-20..+20 (beta={beta})",
             )
         if rejected_grad < -tolerance:
             raise Rejection(
                 "functional",
-                f"anti-aligned: raising the rejected log-prob lowers the loss on average (beta={beta})",
+                f"anti-aligned: raising the rejected log-prob lowers the loss on average over margins "
+                f"-20..+20 (beta={beta})",
             )
 
 

@@ -68,6 +68,20 @@ def typical_pairs(n: int, seed: int, spread: float = 5.0) -> Pairs:
     return make_pairs(margins, seed)
 
 
+def symmetric_pairs(n: int, spread: float) -> Pairs:
+    """`n` pairs with margins evenly spread over [-spread, spread], each split evenly between the
+    chosen and the rejected answer, around mid-range log-probs: a batch with no lean of its own."""
+    margins = torch.linspace(-spread, spread, n, dtype=torch.float64)
+    reference = torch.full((n,), -60.0, dtype=torch.float64)
+    return Pairs(
+        policy_chosen=reference + margins / 2,
+        policy_rejected=reference - margins / 2,
+        reference_chosen=reference.clone(),
+        reference_rejected=reference.clone(),
+        margins=margins,
+    )
+
+
 def wide_pairs(n: int, seed: int, boundary: bool = False) -> Pairs:
     """`n` pairs with margins evenly spread over [-50, 50], the extremes of a long run."""
     return make_pairs(torch.linspace(-50.0, 50.0, n, dtype=torch.float64), seed, boundary=boundary)
