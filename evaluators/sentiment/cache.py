@@ -12,6 +12,7 @@ interrupted build leaves no half cache behind.
 
 import json
 import shutil
+import statistics
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -25,7 +26,7 @@ from discovery.objectives import load_objective
 from discovery.progress import Progress
 from discovery.sandbox.confine import open_for_reading
 from evaluators.sentiment.language import ReviewWriter
-from evaluators.sentiment.oracle import reward
+from evaluators.sentiment.oracle import reward, win_rate
 from evaluators.sentiment.preferences import bradley_terry_pairs, oracle_pairs
 from evaluators.sentiment.reference import build_tokenizer, train_reference
 from evaluators.sentiment.sampling import completion_logps, sample
@@ -38,7 +39,7 @@ class HeldOut:
     """What scoring needs besides the models: prompts, the reference's samples, and ranked pairs."""
 
     prompts: list[str]
-    reference_rewards: list[float]
+    reference_rewards: list[list[float]]  # per prompt, the oracle rewards of `reference_samples` samples
     pair_prompts: list[str]
     chosen_ids: list[list[int]]
     rejected_ids: list[list[int]]
@@ -75,18 +76,24 @@ def folder_for(cache_dir: Path, settings: TaskSettings) -> Path:
 
 
 def load_or_build(cache_dir: Path, settings: TaskSettings, progress: Progress) -> Artefacts:
-    """Load the artefacts, building them first if they are missing."""
+    """Load the artefacts, building them first if they are missing.
+
+    The build runs on one torch thread: floating-point sums then come out the same on any machine,
+    so the same settings give the same task (reference model, data, held-out set) everywhere."""
     folder = folder_for(cache_dir, settings)
     if not (folder / "manifest.json").is_file():
         cache_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=cache_dir))
+        threads = torch.get_num_threads()
         try:
+            torch.set_num_threads(1)
             _build(staging, settings, progress)
             staging.rename(folder)
         except OSError:
             if not (folder / "manifest.json").is_file():  # not a concurrent build that finished first
                 raise
         finally:
+            torch.set_num_threads(threads)
             shutil.rmtree(staging, ignore_errors=True)
     open_for_reading(folder)
     return _load(folder)
@@ -121,7 +128,11 @@ def _build(staging: Path, settings: TaskSettings, progress: Progress) -> None:
     pairs = bradley_terry_pairs(train_prompts, first, second, settings.bradley_terry_temperature, seed + 3)
     pairs.save_to_disk(str(staging / "train"))
 
-    baseline = sample(reference, tokenizer, heldout_prompts, length, seed + 4, progress, "data")
+    references = [
+        sample(reference, tokenizer, heldout_prompts, length, seed + 100 + k, progress, "data")
+        for k in range(settings.reference_samples)
+    ]
+    baseline = references[0]
     pair_prompts = heldout_prompts[: settings.heldout_pairs]
     extra = sample(reference, tokenizer, pair_prompts, length, seed + 5, progress, "data")
     ranked = oracle_pairs(pair_prompts, baseline[: settings.heldout_pairs], extra)
@@ -130,7 +141,9 @@ def _build(staging: Path, settings: TaskSettings, progress: Progress) -> None:
     ) - completion_logps(reference, tokenizer, ranked["prompt"], ranked["rejected_ids"])
     heldout = HeldOut(
         prompts=heldout_prompts,
-        reference_rewards=[reward(c.text) for c in baseline],
+        reference_rewards=[
+            [reward(c.text) for c in per_prompt] for per_prompt in zip(*references, strict=True)
+        ],
         pair_prompts=ranked["prompt"],
         chosen_ids=ranked["chosen_ids"],
         rejected_ids=ranked["rejected_ids"],
@@ -147,8 +160,18 @@ def _build(staging: Path, settings: TaskSettings, progress: Progress) -> None:
         "label_ties": sum(
             c == r for c, r in zip(pairs["chosen_reward"], pairs["rejected_reward"], strict=True)
         ),
-        "mean_reference_reward": sum(heldout.reference_rewards) / len(heldout.reference_rewards),
+        "mean_reference_reward": statistics.fmean(
+            r for rewards in heldout.reference_rewards for r in rewards
+        ),
         "heldout_pairs": len(heldout.pair_prompts),
+        # the fitness of a policy that did not move: a further reference sample per prompt (~0.5)
+        "unchanged_policy_fitness": win_rate(
+            [
+                reward(c.text)
+                for c in sample(reference, tokenizer, heldout_prompts, length, seed + 6, progress, "data")
+            ],
+            heldout.reference_rewards,
+        ),
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
 

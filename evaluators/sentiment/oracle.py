@@ -57,3 +57,13 @@ def reward(text: str) -> float:
     words = text.split()
     score = 0.5 + 0.5 * math.tanh(sentiment(words) / SATURATION)
     return fluency(split_sentences(words)) * score
+
+
+def win_rate(rewards: list[float], references: list[list[float]]) -> float:
+    """Share of comparisons of each reward with its prompt's reference rewards won, ties half."""
+    outcomes = [
+        1.0 if mine > theirs else 0.5 if mine == theirs else 0.0
+        for mine, theirs_all in zip(rewards, references, strict=True)
+        for theirs in theirs_all
+    ]
+    return sum(outcomes) / len(outcomes)

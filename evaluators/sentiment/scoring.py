@@ -1,12 +1,14 @@
 """Score a trained policy against the reference on the held-out set.
 
-- fitness: win rate of one policy sample vs the cached reference sample per prompt, under the
-  oracle, ties counting half;
+- fitness: win rate of one policy sample against each of the cached reference samples of its
+  prompt, under the oracle, ties counting half (several reference samples per prompt make the
+  reference side of the comparison less a matter of luck);
 - reward: the policy samples' mean oracle reward;
 - kl: mean over the policy's samples of log pi(y|x) - log pi_ref(y|x) (a Monte-Carlo estimate of
   KL(policy || reference) over whole completions);
 - accuracy: share of held-out oracle-ordered pairs whose implicit reward beta*log(pi/pi_ref) ranks
-  the better completion first (beta > 0 does not change the ranking, so it is left out).
+  the better completion first, ties counting half (an unchanged policy scores 0.5, not 0; beta > 0
+  does not change the ranking, so it is left out).
 """
 
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 from discovery.progress import Progress
 from evaluators.sentiment.cache import HeldOut
-from evaluators.sentiment.oracle import reward
+from evaluators.sentiment.oracle import reward, win_rate
 from evaluators.sentiment.sampling import completion_logps, sample
 
 
@@ -42,10 +44,6 @@ def score(
     """Sample from the policy once per held-out prompt and compute the figures."""
     completions = sample(policy, tokenizer, heldout.prompts, max_new_tokens, seed, progress, "score")
     rewards = [reward(completion.text) for completion in completions]
-    wins = [
-        1.0 if mine > theirs else 0.5 if mine == theirs else 0.0
-        for mine, theirs in zip(rewards, heldout.reference_rewards, strict=True)
-    ]
     ids = [completion.ids for completion in completions]
     kl = completion_logps(policy, tokenizer, heldout.prompts, ids) - completion_logps(
         reference, tokenizer, heldout.prompts, ids
@@ -55,8 +53,10 @@ def score(
     ) - completion_logps(policy, tokenizer, heldout.pair_prompts, heldout.rejected_ids)
     implicit = margins - torch.tensor(heldout.reference_margins, dtype=margins.dtype)
     return Scores(
-        fitness=sum(wins) / len(wins),
+        fitness=win_rate(rewards, heldout.reference_rewards),
         reward=sum(rewards) / len(rewards),
         kl=kl.mean().item(),
-        accuracy=(implicit > 0).double().mean().item() if len(implicit) else None,
+        accuracy=((implicit > 0).double() + 0.5 * (implicit == 0).double()).mean().item()
+        if len(implicit)
+        else None,
     )

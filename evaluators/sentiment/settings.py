@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 # Bump when the way artefacts are built changes, so old caches are not reused by mistake.
-BUILD_VERSION = 1
+BUILD_VERSION = 2  # 2: several reference samples per held-out prompt, a single-threaded build
 
 
 def setting(default: Any, meaning: str, **constraints: Any) -> Any:
@@ -41,6 +41,9 @@ class TaskSettings:
     sft_lr: float = setting(5e-3, "learning rate of the reference's supervised training", gt=0)
     train_pairs: int = setting(2000, "preference pairs each candidate trains on", gt=0)
     heldout_prompts: int = setting(2000, "held-out prompts the win rate is measured on", gt=0)
+    reference_samples: int = setting(
+        4, "reference completions per held-out prompt that the policy's completion is compared with", gt=0
+    )
     heldout_pairs: int = setting(500, "held-out oracle-ranked pairs the accuracy is measured on", gt=0)
     bradley_terry_temperature: float = setting(
         0.05, "temperature of the Bradley-Terry draw that labels the pairs (lower: the oracle's order)", gt=0
