@@ -99,13 +99,18 @@ class DiscoveryLoop:
     # -- the whole run ---------------------------------------------------------------------------
 
     def run(self) -> RunRecord:
-        """Seed (once), then run the remaining generations, then mark the run finished."""
+        """Prepare the task, mark the run running (with this run's configuration), seed it (once),
+        run the remaining generations, then mark it finished.
+
+        Nothing is written before the task is ready, so a resume that cannot start (the task cannot
+        be built) leaves the run as it was.
+        """
         run = self.archive.run()
-        run.status = RunStatus.RUNNING
-        self.archive.update_run(run)
         self.observer.run_started(run, self.proposer.name)
         self.observer.llm_spend(*self.archive.tokens_spent())
         self.evaluator.prepare(lambda phase, fraction: self.observer.notice(f"preparing task: {phase}"))
+        run = run.model_copy(update={"config": self.config, "status": RunStatus.RUNNING})
+        self.archive.update_run(run)
         self._seed()
         for generation in range(run.generations_done + 1, self.config.generations + 1):
             self.observer.generation_started(generation, self.config.generations)
@@ -189,9 +194,14 @@ class DiscoveryLoop:
         return candidate
 
     def _evaluate(self, candidate: CandidateRecord) -> CandidateRecord:
-        """Train and score a validated candidate; any failure of it is recorded as its own."""
+        """Train and score a validated candidate; any failure of it is recorded as its own.
+
+        A seed's figures come from the seed-score cache when it has them; fresh ones are cached only
+        once the archive holds them, so a cache that cannot be written costs a warning, never a score.
+        """
         metrics = self.seed_scores.lookup(candidate.code_hash) if candidate.is_seed else None
-        if metrics is None:
+        measured = metrics is None
+        if measured:
             outcome = self._run_job(candidate)
             candidate.isolation = outcome.isolation
             if outcome.result is None:
@@ -199,11 +209,11 @@ class DiscoveryLoop:
                 self.archive.update_candidate(candidate)
                 return candidate
             metrics = outcome.result
-            if candidate.is_seed:
-                self.seed_scores.store(candidate.code_hash, metrics)
         candidate.metrics = metrics.model_copy(update={"objective": candidate.name})
         candidate.status = CandidateStatus.SCORED
         self.archive.update_candidate(candidate)
+        if candidate.is_seed and measured:
+            self.seed_scores.store(candidate.code_hash, metrics)
         return candidate
 
     def _run_job(self, candidate: CandidateRecord) -> JobOutcome:

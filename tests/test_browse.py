@@ -118,7 +118,7 @@ def test_refreshes_as_another_writer_adds_candidates(runs: Path) -> None:
     app = Browser(runs, "run-a", poll_seconds=0.05)
 
     async def steps(pilot: Pilot) -> None:
-        with Archive.open(runs, "run-a") as writer:
+        with Archive.open(runs, "run-a", writable=True) as writer:
             landed = proposal("run-a", 40, 13, ["g9-c8"], None)
             assert landed.status is CandidateStatus.SCORED
             writer.add_candidate(landed.model_copy(update={"name": "newcomer"}))
