@@ -29,7 +29,7 @@ import shutil
 import socket
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -252,27 +252,32 @@ class RunLock:
         self.run_dir = Path(run_dir)
         path = self.run_dir / LOCK_FILE
         try:
-            self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as error:
             raise ArchiveError(f"cannot write run {self.run_dir.name}: {path}: {error.strerror}") from error
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            self.release()
+            os.close(fd)
             holder = _lock_holder(self.run_dir)
             writer = holder if holder is not None and holder.alive() else "another process"
             raise RunBusy(
                 f"run {self.run_dir.name} is being written by {writer}: stop it first, or wait until it ends"
             ) from None
+        self._fd: int | None = fd
         try:
-            os.ftruncate(self._fd, 0)
-            os.pwrite(self._fd, RunWriter.this_process().model_dump_json().encode(), 0)
+            os.ftruncate(fd, 0)  # a killed holder's name may still be there
+            os.pwrite(fd, RunWriter.this_process().model_dump_json().encode(), 0)
         except OSError as error:
             self.release()
             raise ArchiveError(f"cannot write run {self.run_dir.name}: {path}: {error.strerror}") from error
 
     def release(self) -> None:
+        """Give the lock up; the file stops naming this process (a killed holder's name stays in it,
+        which is why readers check that the named process lives)."""
         if self._fd is not None:
+            with suppress(OSError):
+                os.ftruncate(self._fd, 0)
             os.close(self._fd)  # closing the only descriptor of the lock drops it
             self._fd = None
 
