@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from discovery.errors import UserError, validation_message
+from discovery.processes import process_alive, process_start
 from discovery.records import (
     CandidateRecord,
     CandidateStatus,
@@ -190,38 +191,22 @@ def _load(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def _process_start(pid: int) -> str | None:
-    """Start time of `pid` in clock ticks since boot (Linux): a recycled pid is not taken for the writer."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
 class RunWriter(BaseModel):
     """The process that holds a run's lock, as its lock file names it."""
 
     pid: int
     host: str
-    start: str | None  # see `_process_start`
+    start: str | None  # see `process_start`
     since: datetime
 
     @classmethod
     def this_process(cls) -> "RunWriter":
         pid = os.getpid()
-        return cls(pid=pid, host=socket.gethostname(), start=_process_start(pid), since=now())
+        return cls(pid=pid, host=socket.gethostname(), start=process_start(pid), since=now())
 
     def alive(self) -> bool:
         """Whether the process still runs; a process on another machine is taken to (it cannot be seen)."""
-        if self.host != socket.gethostname():
-            return True
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass  # exists, owned by someone else
-        return self.start is None or _process_start(self.pid) in (None, self.start)
+        return self.host != socket.gethostname() or process_alive(self.pid, self.start)
 
     def __str__(self) -> str:
         return f"pid {self.pid} on {self.host} since {self.since:%Y-%m-%d %H:%M:%S %Z}"
