@@ -21,6 +21,7 @@ import torch
 from datasets import Dataset, load_from_disk
 from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
+from discovery.errors import UserError
 from discovery.objectives import load_objective
 from discovery.progress import Progress
 from discovery.sandbox.confine import open_for_reading
@@ -75,21 +76,33 @@ def folder_for(cache_dir: Path, settings: TaskSettings) -> Path:
 
 
 def load_or_build(cache_dir: Path, settings: TaskSettings, progress: Progress) -> Artefacts:
-    """Load the artefacts, building them first if they are missing."""
+    """Load the artefacts, building them first if they are missing; a cache folder that cannot be
+    written (read-only media, a full disk) is one line saying where."""
     folder = folder_for(cache_dir, settings)
-    if not (folder / "manifest.json").is_file():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=cache_dir))
-        try:
-            _build(staging, settings, progress)
-            staging.rename(folder)
-        except OSError:
-            if not (folder / "manifest.json").is_file():  # not a concurrent build that finished first
-                raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    open_for_reading(folder)
+    try:
+        if not (folder / "manifest.json").is_file():
+            _build_into(folder, settings, progress)
+        open_for_reading(folder)
+    except OSError as error:
+        raise UserError(
+            f"cannot write the task's cache in {cache_dir}: {error.strerror or error} "
+            "(set DISCOVER_CACHE to a writable folder)"
+        ) from error
     return _load(folder)
+
+
+def _build_into(folder: Path, settings: TaskSettings, progress: Progress) -> None:
+    """Build in a temporary sibling folder and rename it into place: no half cache, ever."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        _build(staging, settings, progress)
+        staging.rename(folder)
+    except OSError:
+        if not (folder / "manifest.json").is_file():  # not a concurrent build that finished first
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _load(folder: Path) -> Artefacts:
