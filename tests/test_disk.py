@@ -298,6 +298,27 @@ def test_a_task_cache_on_read_only_media_is_one_line(
     assert run.status is RunStatus.INTERRUPTED
 
 
+def test_a_resume_that_cannot_start_leaves_the_run_as_it_was(
+    tmpfs: Callable[[str], Path],
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    runs = tmp_path / "runs"
+    build_run(runs, "done", proposals=2)  # a finished run of the sentiment task, 10 generations
+    with Archive.open(runs, "done") as archive:
+        before = archive.run()
+    cache = tmpfs("cache")
+    read_only(cache)  # the task cannot be built
+    monkeypatch.setenv("DISCOVER_CACHE", str(cache))
+    code, _, err = discover(
+        capsys, "run", "--resume", "done", "--generations", "12", "--runs-dir", str(runs), "--json"
+    )
+    assert code == 2 and "cannot write the task's cache" in one_line(err)
+    with Archive.open(runs, "done") as archive:
+        assert archive.run() == before and archive.status() is RunStatus.FINISHED
+
+
 def test_a_damaged_seed_score_cache_is_started_afresh(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
