@@ -560,10 +560,7 @@ class Archive:
             row = self._db.execute(
                 "SELECT coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0) FROM exchanges"
             ).fetchone()
-        try:
-            return int(row[0]), int(row[1])
-        except ValueError as error:
-            raise ArchiveError(f"archive {self.path}: the exchanges' token counts are not numbers") from error
+        return int(row[0]), int(row[1])
 
     def _select_exchanges(self, clause: str, values: tuple) -> list[ExchangeRecord]:
         with self._errors("read exchanges"):
@@ -628,7 +625,7 @@ class Archive:
 
 def _check_run_id(run_id: str) -> None:
     if not run_id or run_id.startswith(".") or "/" in run_id or "\\" in run_id:
-        raise ArchiveError(f"invalid run id '{run_id}': use letters, digits, '-', '_' or '.', not first '.'")
+        raise ArchiveError(f"invalid run id '{run_id}': use letters, digits, '-', '_' and '.' (not first)")
 
 
 def _initialise(path: Path, run: RunRecord) -> None:

@@ -163,7 +163,7 @@ def _stop(archive: Archive) -> RunRecord:
     """The run as it stands after it stopped: a run this process marked running becomes
     interrupted, any other keeps its status (a resume that failed before it started leaves a
     finished run finished). When even that write fails (the disk is full) the record stays
-    `running`, which readers show as interrupted once this process has ended."""
+    `running`, which readers show as interrupted once this process has let the run's lock go."""
     run = archive.run()
     if run.status is RunStatus.RUNNING:
         run.status = RunStatus.INTERRUPTED

@@ -175,7 +175,8 @@ def test_a_running_run_whose_writer_died_shows_as_interrupted(tmp_path: Path) ->
     """)
     assert writer.wait(timeout=60) == 0
     Archive.create(tmp_path, run_record("never-locked", RunStatus.RUNNING)).close()
-    with Archive.create(tmp_path, run_record("alive", RunStatus.RUNNING)) as archive, RunLock(archive.run_dir):
+    alive = Archive.create(tmp_path, run_record("alive", RunStatus.RUNNING))
+    with alive, RunLock(alive.run_dir):
         statuses = {s.id: s.status for s in list_runs(tmp_path)}
     assert statuses == {
         "dead": RunStatus.INTERRUPTED,
