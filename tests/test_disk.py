@@ -296,6 +296,8 @@ def test_a_task_cache_on_read_only_media_is_one_line(
     assert "discover run --resume" in err
     (run,) = list_runs(tmp_path / "runs")
     assert run.status is RunStatus.INTERRUPTED
+    code, _, err = discover(capsys, "evaluate", "dpo", "--set", "preset=tiny", "--runs-dir", str(tmp_path))
+    assert code == 2 and "Read-only file system" in one_line(err.lstrip())  # after the progress line's end
 
 
 def test_a_resume_that_cannot_start_leaves_the_run_as_it_was(
