@@ -1,42 +1,55 @@
 """The run archive: one SQLite database per run folder, pydantic records in and out.
 
 Layout: `<runs_dir>/<run_id>/archive.sqlite`, with one `run` row, the `candidates` and the LLM
-`exchanges`. Scalars are columns (so the browser can sort and filter in SQL); nested fields
-(metrics, fingerprint, parents, reported figures, config, messages) are JSON text.
+`exchanges`, and `writer.lock` beside it. Scalars are columns (so the browser can sort and filter in
+SQL); nested fields (metrics, fingerprint, parents, reported figures, config, messages) are JSON text.
 
 Crash safety: the database is in WAL mode with `synchronous=FULL` and every write is one
 `BEGIN IMMEDIATE ... COMMIT` transaction, so a writer killed with SIGKILL (or a power cut) loses
-at most the write in flight and never corrupts the file; readers (the browser) never block it.
+at most the write in flight and never corrupts the file; readers (the browser) never block it. A
+run is created whole or not at all: its folder is built under a hidden name and renamed into place.
 
-Liveness: a run whose status is `running` records the writer's pid, host name and process start
-time. `list_runs` (and `Archive.status`) report such a run as `interrupted` when that process is
-gone. A pid check cannot see other hosts (a runs folder on a shared file system), so a run written
-from another machine is shown with its stored status.
+One writer: a process writes a run only while it holds the run's `RunLock`; readers never take it.
+Read-only opens never write the database (no schema, no migration on disk: an older archive is
+migrated in memory), so every reading command works on read-only media.
+
+Liveness: the lock file names its holder (pid, host, process start time, since when). A run whose
+status is `running` is reported as `interrupted` when that process is gone. A pid check cannot see
+other hosts (a runs folder on a shared file system), so a run written from another machine is shown
+with its stored status.
+
+Anything unreadable (not a database, truncated, a foreign or newer schema, invalid JSON or a value
+of the wrong type in a row) is an `ArchiveError`: one line naming the file and what is wrong.
 """
 
+import fcntl
 import json
 import os
+import shutil
 import socket
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from discovery.errors import UserError, validation_message
+from discovery.processes import process_alive, process_start
 from discovery.records import (
     CandidateRecord,
     CandidateStatus,
     ExchangeRecord,
     RunRecord,
     RunStatus,
+    now,
 )
 
 ARCHIVE_FILE = "archive.sqlite"
+LOCK_FILE = "writer.lock"
 SCHEMA_VERSION = 2
 
 _SCHEMA = """
@@ -50,10 +63,7 @@ CREATE TABLE run (
     ended TEXT,
     config TEXT NOT NULL,
     evaluator_config TEXT NOT NULL DEFAULT '{}',
-    versions TEXT NOT NULL,
-    writer_pid INTEGER,
-    writer_host TEXT,
-    writer_start TEXT
+    versions TEXT NOT NULL
 );
 CREATE TABLE candidates (
     seq INTEGER PRIMARY KEY,
@@ -118,7 +128,8 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
     """Version 1 kept the evaluator's settings inside the run config (and a retrain's plan as the
     config itself); version 2 keeps them in a column of their own beside a typed run config, and
     counts each candidate's evaluation attempts and the confinement its training had, and keeps the
-    job evaluating it and the context its proposer saw."""
+    job evaluating it and the context its proposer saw. Version 1's writer columns stay in place,
+    unread: the run's lock file names its writer now."""
     db.execute("ALTER TABLE run ADD COLUMN evaluator_config TEXT NOT NULL DEFAULT '{}'")
     db.execute("ALTER TABLE candidates ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE candidates ADD COLUMN isolation TEXT NOT NULL DEFAULT '{}'")
@@ -137,9 +148,20 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
 # schema version -> the step that upgrades an archive from it to the next version
 _MIGRATIONS = {1: _migrate_1_to_2}
 
+# Columns holding JSON text, decoded when a row is read.
+_RUN_JSON = ("config", "evaluator_config", "versions")
+_CANDIDATE_JSON = ("parents", "fingerprint", "metrics", "reported", "isolation", "job", "context")
+_EXCHANGE_JSON = ("messages",)
+
+Record = TypeVar("Record", bound=BaseModel)
+
 
 class ArchiveError(UserError):
     """A missing, unknown, corrupt or unreadable archive; the message is one line a user can act on."""
+
+
+class RunBusy(ArchiveError):
+    """Another live process holds the run's lock: it is the run's writer."""
 
 
 class RunSummary(BaseModel):
@@ -175,37 +197,108 @@ def _load(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def _process_start(pid: int) -> str | None:
-    """Start time of `pid` in clock ticks since boot (Linux): a recycled pid is not taken for the writer."""
+class RunWriter(BaseModel):
+    """The process that holds a run's lock, as its lock file names it."""
+
+    pid: int
+    host: str
+    start: str | None  # see `process_start`
+    since: datetime
+
+    @classmethod
+    def this_process(cls) -> "RunWriter":
+        pid = os.getpid()
+        return cls(pid=pid, host=socket.gethostname(), start=process_start(pid), since=now())
+
+    def alive(self) -> bool:
+        """Whether the process still runs; a process on another machine is taken to (it cannot be seen)."""
+        return self.host != socket.gethostname() or process_alive(self.pid, self.start)
+
+    def __str__(self) -> str:
+        return f"pid {self.pid} on {self.host} since {self.since:%Y-%m-%d %H:%M:%S %Z}"
+
+
+def _lock_holder(run_dir: Path) -> RunWriter | None:
+    """The process the run's lock file names (it holds the lock only while it lives), if any."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+        return RunWriter.model_validate_json((run_dir / LOCK_FILE).read_bytes())
+    except (OSError, ValidationError):
         return None
 
 
-def _writer_alive(pid: int | None, host: str | None, start: str | None) -> bool:
-    if pid is None or host != socket.gethostname():
-        return True  # unknown or another machine: trust the stored status
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by someone else
-    return start is None or _process_start(pid) in (None, start)
+class RunLock:
+    """The exclusive right to write one run, held from construction until `release` (or the end of
+    a `with` block); a second process asking for it is refused with a `RunBusy` naming the holder.
+
+    It is an OS lock (`flock`) on `writer.lock` in the run's folder, taken without waiting, so two
+    processes started together cannot both get it. The kernel drops it when its holder exits,
+    however it exits (SIGKILL, out of memory), so a dead holder never blocks a resume, and there is
+    no lease to renew while a candidate trains for hours. It belongs to the process, not to a thread
+    or a database connection: every thread of the holder may write the run. On NFS, Linux takes the
+    lock on the server, which frees it when the holder's machine stops renewing its lease. Python
+    opens files non-inheritable, so helpers started with exec never keep it past their parent.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        path = self.run_dir / LOCK_FILE
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise ArchiveError(f"cannot write run {self.run_dir.name}: {path}: {error.strerror}") from error
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            holder = _lock_holder(self.run_dir)
+            writer = holder if holder is not None and holder.alive() else "another process"
+            raise RunBusy(
+                f"run {self.run_dir.name} is being written by {writer}: stop it first, or wait until it ends"
+            ) from None
+        self._fd: int | None = fd
+        try:
+            os.ftruncate(fd, 0)  # a killed holder's name may still be there
+            os.pwrite(fd, RunWriter.this_process().model_dump_json().encode(), 0)
+        except OSError as error:
+            self.release()
+            raise ArchiveError(f"cannot write run {self.run_dir.name}: {path}: {error.strerror}") from error
+
+    def release(self) -> None:
+        """Give the lock up; the file stops naming this process (a killed holder's name stays in it,
+        which is why readers check that the named process lives)."""
+        if self._fd is not None:
+            with suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing the only descriptor of the lock drops it
+            self._fd = None
+
+    def __enter__(self) -> "RunLock":
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.release()
 
 
 class Archive:
-    """One run's archive. Every write is one transaction; reads see the latest committed state."""
+    """One run's archive. Every write is one transaction; reads see the latest committed state.
 
-    def __init__(self, path: Path) -> None:
-        """Open the database at `path`, creating it (and its schema) if it does not exist."""
+    It is opened read-only unless `writable`: only the holder of the run's `RunLock` writes a run.
+    """
+
+    def __init__(self, path: Path, writable: bool = False) -> None:
+        """Open the existing database at `path` (`create` makes a new one)."""
         self.path = Path(path)
         self.run_dir = self.path.parent
+        self.writable = writable
+        if not self.path.is_file():
+            raise ArchiveError(f"no archive at {self.path}")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0, check_same_thread=False)
-        except (OSError, sqlite3.Error) as error:
+            self._db = sqlite3.connect(
+                self._uri(), uri=True, isolation_level=None, timeout=10.0, check_same_thread=False
+            )
+        except sqlite3.Error as error:
             raise ArchiveError(f"cannot open archive {self.path}: {error}") from error
         self._db.row_factory = sqlite3.Row
         try:
@@ -214,30 +307,53 @@ class Archive:
             self._db.close()
             raise
 
+    def _uri(self) -> str:
+        """Read-write for the writer, read-only for everyone else. A reader of a WAL database needs
+        its shared-memory file, which SQLite cannot create on read-only media: there, unless a
+        writer left one behind, the file is opened as immutable (it cannot change on such media,
+        and an archive closed cleanly keeps nothing in a WAL file)."""
+        uri = self.path.absolute().as_uri()
+        if self.writable:
+            return f"{uri}?mode=rw"
+        if os.access(self.run_dir, os.W_OK) or Path(f"{self.path}-shm").exists():
+            return f"{uri}?mode=ro"
+        return f"{uri}?immutable=1"
+
     def _prepare(self) -> None:
-        """Check the schema version (creating the schema in a new file) and set durable writes."""
+        """Check the schema version, bring an older archive up to date (on disk for the writer, in
+        a private in-memory copy for a reader, which never writes), and set durable writes."""
         with self._errors("open"):
-            self._db.execute("PRAGMA busy_timeout = 10000")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
-                self._create_schema()
-            elif version < SCHEMA_VERSION:
-                self._migrate(version)
-            elif version > SCHEMA_VERSION:
+                raise ArchiveError(self._unversioned())
+            if version > SCHEMA_VERSION:
                 raise ArchiveError(
                     f"archive {self.path} has schema version {version}; this discover reads up to "
                     f"{SCHEMA_VERSION}: upgrade discover"
                 )
-            self._db.execute("PRAGMA synchronous = FULL")
+            if version < SCHEMA_VERSION:
+                if not self.writable:
+                    self._db = self._copy_in_memory()
+                self._migrate(version)
+            if self.writable:
+                self._db.execute("PRAGMA synchronous = FULL")
 
-    def _create_schema(self) -> None:
-        self._db.execute("PRAGMA journal_mode = WAL")
-        with self._write():
-            # Re-check inside the write lock: another process may have created it meanwhile.
-            if self._db.execute("PRAGMA user_version").fetchone()[0] == 0:
-                for statement in _SCHEMA.split(";"):
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    def _unversioned(self) -> str:
+        """Why a database without a schema version is not an archive (`create` always sets one)."""
+        if self.path.stat().st_size == 0:
+            return f"archive {self.path} is an empty file, not a run: delete its folder"
+        return f"archive {self.path} has no schema version: discover did not write it, or it is damaged"
+
+    def _copy_in_memory(self) -> sqlite3.Connection:
+        memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        memory.row_factory = sqlite3.Row
+        try:
+            self._db.backup(memory)
+        except sqlite3.Error:
+            memory.close()
+            raise
+        self._db.close()
+        return memory
 
     def _migrate(self, version: int) -> None:
         """Bring an archive written by an older discover up to `SCHEMA_VERSION`, one step at a time."""
@@ -250,42 +366,33 @@ class Archive:
 
     @classmethod
     def create(cls, runs_dir: Path, run: RunRecord) -> "Archive":
-        """Make `<runs_dir>/<run.id>/archive.sqlite` holding `run`; the current process becomes its writer."""
+        """Make `<runs_dir>/<run.id>/archive.sqlite` holding `run`, and open it for writing.
+
+        The folder is built under a hidden name and renamed into place once the archive holds the
+        run record, so no reader ever sees a half-made run and a failure (a full disk) leaves none.
+        """
         _check_run_id(run.id)
-        path = Path(runs_dir) / run.id / ARCHIVE_FILE
-        if path.exists():
+        runs_dir = Path(runs_dir)
+        folder = runs_dir / run.id
+        if folder.exists():
             raise ArchiveError(f"run '{run.id}' already exists in {runs_dir}")
-        archive = cls(path)
+        staging = runs_dir / f".{run.id}-{os.getpid()}.creating"
         try:
-            with archive._errors("create run"), archive._write():
-                archive._db.execute(
-                    f"INSERT INTO run ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    _run_values(run),
-                )
-                archive._claim_if_running(run)
-        except ArchiveError:
-            archive.close()
-            raise
-        return archive
+            staging.mkdir(parents=True)
+            try:
+                _initialise(staging / ARCHIVE_FILE, run)
+                staging.rename(folder)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)  # nothing left once renamed
+        except (OSError, sqlite3.Error) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+            raise ArchiveError(f"cannot create run {run.id} in {runs_dir}: {reason}") from error
+        return cls(folder / ARCHIVE_FILE, writable=True)
 
     @classmethod
-    def open(cls, runs_dir: Path, run_id: str | None = None) -> "Archive":
+    def open(cls, runs_dir: Path, run_id: str | None = None, writable: bool = False) -> "Archive":
         """The run `run_id` (exact, or a unique prefix) under `runs_dir`; `None` opens the newest run."""
-        runs_dir = Path(runs_dir)
-        folders = _run_folders(runs_dir)
-        if run_id is None:
-            if not folders:
-                raise ArchiveError(f"no runs in {runs_dir} (start one with `discover run`)")
-            return cls(_newest(folders) / ARCHIVE_FILE)
-        if run_id in {folder.name for folder in folders}:
-            return cls(runs_dir / run_id / ARCHIVE_FILE)
-        matches = [folder for folder in folders if folder.name.startswith(run_id)]
-        if len(matches) == 1:
-            return cls(matches[0] / ARCHIVE_FILE)
-        if len(matches) > 1:
-            names = ", ".join(sorted(folder.name for folder in matches))
-            raise ArchiveError(f"run id '{run_id}' is ambiguous in {runs_dir}: {names}")
-        raise ArchiveError(f"no run '{run_id}' in {runs_dir} (see `discover runs`)")
+        return cls(find_run(runs_dir, run_id) / ARCHIVE_FILE, writable)
 
     def close(self) -> None:
         self._db.close()
@@ -305,10 +412,12 @@ class Archive:
             row = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM run").fetchone()
         if row is None:
             raise ArchiveError(f"archive {self.path} holds no run record")
-        return self._parse(RunRecord, _run_fields(row))
+        fields = dict(row)
+        del fields["evaluator"]  # derived from the config
+        return self._record(RunRecord, fields, "the run record", _RUN_JSON)
 
     def update_run(self, run: RunRecord) -> None:
-        """Replace the run record; a `running` status makes the current process the run's writer."""
+        """Replace the run record."""
         with self._errors("update run"), self._write():
             updated = self._db.execute(
                 "UPDATE run SET evaluator = ?, proposer = ?, generations_done = ?, status = ?, started = ?, "
@@ -317,26 +426,15 @@ class Archive:
             ).rowcount
             if not updated:
                 raise ArchiveError(f"archive {self.path} holds no run '{run.id}'")
-            self._claim_if_running(run)
 
     def status(self) -> RunStatus:
         """The stored status, except that a `running` run whose writer process is gone is `interrupted`."""
-        with self._errors("read run"):
-            row = self._db.execute("SELECT status, writer_pid, writer_host, writer_start FROM run").fetchone()
-        if row is None:
-            raise ArchiveError(f"archive {self.path} holds no run record")
-        status = RunStatus(row["status"])
-        if status is RunStatus.RUNNING and not _writer_alive(*tuple(row)[1:]):
-            return RunStatus.INTERRUPTED
+        status = self.run().status
+        if status is RunStatus.RUNNING:
+            writer = _lock_holder(self.run_dir)
+            if writer is None or not writer.alive():
+                return RunStatus.INTERRUPTED
         return status
-
-    def _claim_if_running(self, run: RunRecord) -> None:
-        if run.status is RunStatus.RUNNING:
-            pid = os.getpid()
-            self._db.execute(
-                "UPDATE run SET writer_pid = ?, writer_host = ?, writer_start = ?",
-                (pid, socket.gethostname(), _process_start(pid)),
-            )
 
     # -- candidates -----------------------------------------------------------------------------
 
@@ -429,7 +527,14 @@ class Archive:
             rows = self._db.execute(
                 f"SELECT {_CANDIDATE_COLUMNS} FROM candidates {clause}", values
             ).fetchall()
-        return [self._parse(CandidateRecord, _candidate_fields(row)) for row in rows]
+        candidates = []
+        for row in rows:
+            fields = dict(row)
+            del fields["fitness"]  # derived from metrics
+            candidates.append(
+                self._record(CandidateRecord, fields, f"candidate {row['id']}", _CANDIDATE_JSON)
+            )
+        return candidates
 
     # -- LLM exchanges --------------------------------------------------------------------------
 
@@ -482,7 +587,8 @@ class Archive:
                 f"SELECT id, {_EXCHANGE_COLUMNS} FROM exchanges {clause}", values
             ).fetchall()
         return [
-            self._parse(ExchangeRecord, {**dict(row), "messages": _load(row["messages"])}) for row in rows
+            self._record(ExchangeRecord, dict(row), f"LLM exchange {row['id']}", _EXCHANGE_JSON)
+            for row in rows
         ]
 
     # -- change detection -----------------------------------------------------------------------
@@ -516,18 +622,47 @@ class Archive:
         except sqlite3.Error as error:
             raise ArchiveError(f"archive {self.path}: cannot {action}: {error}") from error
 
-    def _parse(self, model: type[BaseModel], fields: dict[str, Any]) -> Any:
+    def _record(
+        self, model: type[Record], fields: dict[str, Any], what: str, json_columns: tuple[str, ...]
+    ) -> Record:
+        """The row `fields` of `what` as a `model`, its JSON columns decoded; whatever is wrong in
+        it (invalid JSON, a value of the wrong type) is one line naming the row and the column."""
+        for name in json_columns:
+            try:
+                fields[name] = _load(fields[name])
+            except (TypeError, ValueError) as error:
+                raise ArchiveError(
+                    f"archive {self.path}: {what} is unreadable: {name} is not valid JSON ({error})"
+                ) from error
         try:
             return model.model_validate(fields)
         except ValidationError as error:
             raise ArchiveError(
-                f"archive {self.path} holds an unreadable {model.__name__} ({validation_message(error)})"
+                f"archive {self.path}: {what} is unreadable ({validation_message(error)})"
             ) from error
 
 
 def _check_run_id(run_id: str) -> None:
-    if not run_id or run_id in {".", ".."} or "/" in run_id or "\\" in run_id:
-        raise ArchiveError(f"invalid run id '{run_id}': use letters, digits, '-', '_' or '.'")
+    if not run_id or run_id.startswith(".") or "/" in run_id or "\\" in run_id:
+        raise ArchiveError(f"invalid run id '{run_id}': use letters, digits, '-', '_' and '.' (not first)")
+
+
+def _initialise(path: Path, run: RunRecord) -> None:
+    """Write a new archive at `path`: its schema and the run record, in one transaction."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("BEGIN IMMEDIATE")
+        for statement in _SCHEMA.split(";"):
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute(
+            f"INSERT INTO run ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _run_values(run)
+        )
+        db.execute("COMMIT")
+    finally:
+        db.close()
 
 
 def _run_values(run: RunRecord) -> tuple:
@@ -543,14 +678,6 @@ def _run_values(run: RunRecord) -> tuple:
         _dump(run.evaluator_config),
         _dump(run.versions),
     )
-
-
-def _run_fields(row: sqlite3.Row) -> dict[str, Any]:
-    fields = dict(row)
-    del fields["evaluator"]  # derived from the config
-    for name in ("config", "evaluator_config", "versions"):
-        fields[name] = _load(fields[name])
-    return fields
 
 
 def _candidate_values(candidate: CandidateRecord) -> tuple:
@@ -581,22 +708,37 @@ def _candidate_values(candidate: CandidateRecord) -> tuple:
     )
 
 
-def _candidate_fields(row: sqlite3.Row) -> dict[str, Any]:
-    fields = dict(row)
-    del fields["fitness"]  # derived from metrics
-    for name in ("parents", "fingerprint", "metrics", "reported", "isolation", "job", "context"):
-        fields[name] = _load(fields[name])
-    fields["is_seed"] = bool(fields["is_seed"])
-    return fields
-
-
 def _run_folders(runs_dir: Path) -> list[Path]:
-    """Folders of `runs_dir` that hold an archive; a missing `runs_dir` is the user's to fix."""
+    """Folders of `runs_dir` that hold an archive (not the hidden ones of runs being created); a
+    missing or unreadable `runs_dir` is the user's to fix."""
     if not runs_dir.is_dir():
         raise ArchiveError(
             f"no runs folder at {runs_dir} (start one with `discover run`, or give --runs-dir)"
         )
-    return [folder for folder in runs_dir.iterdir() if (folder / ARCHIVE_FILE).is_file()]
+    try:
+        folders = list(runs_dir.iterdir())
+    except OSError as error:
+        raise ArchiveError(f"cannot read the runs folder {runs_dir}: {error.strerror}") from error
+    return [f for f in folders if not f.name.startswith(".") and (f / ARCHIVE_FILE).is_file()]
+
+
+def find_run(runs_dir: Path, run_id: str | None = None) -> Path:
+    """The folder of run `run_id` (exact, or a unique prefix) under `runs_dir`; `None`: the newest run."""
+    runs_dir = Path(runs_dir)
+    folders = _run_folders(runs_dir)
+    if run_id is None:
+        if not folders:
+            raise ArchiveError(f"no runs in {runs_dir} (start one with `discover run`)")
+        return _newest(folders)
+    if run_id in {folder.name for folder in folders}:
+        return runs_dir / run_id
+    matches = [folder for folder in folders if folder.name.startswith(run_id)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        names = ", ".join(sorted(folder.name for folder in matches))
+        raise ArchiveError(f"run id '{run_id}' is ambiguous in {runs_dir}: {names}")
+    raise ArchiveError(f"no run '{run_id}' in {runs_dir} (see `discover runs`)")
 
 
 def _newest(folders: list[Path]) -> Path:

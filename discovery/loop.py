@@ -134,13 +134,18 @@ class DiscoveryLoop:
     # -- the whole run ---------------------------------------------------------------------------
 
     def run(self) -> RunRecord:
-        """Seed (once), then propose and evaluate until the run's limits, then mark it finished."""
+        """Prepare the task, mark the run running (with this run's configuration), seed it (once),
+        propose and evaluate until the run's limits, then mark it finished.
+
+        Nothing is written before the task is ready, so a resume that cannot start (the task cannot
+        be built) leaves the run as it was.
+        """
         run = self.archive.run()
-        run.status = RunStatus.RUNNING
-        self.archive.update_run(run)
         self.observer.run_started(run, self.proposer.name)
         self.observer.llm_spend(*self.archive.tokens_spent())
         self.evaluator.prepare(lambda phase, fraction: self.observer.notice(f"preparing task: {phase}"))
+        run = run.model_copy(update={"config": self.config, "status": RunStatus.RUNNING})
+        self.archive.update_run(run)
         self._seed()
         for candidate in self.archive.candidates():  # the only full read of a run's candidates
             self._track(candidate)
@@ -171,8 +176,8 @@ class DiscoveryLoop:
         return list(self._in_flight)
 
     def interrupt(self, cancel_jobs: bool) -> None:
-        """The user stopped the run: cancel the jobs in flight (their candidates wait again, no
-        attempt counted) or leave them running for a later `--resume` to collect."""
+        """The run stops early: cancel the jobs in flight (their candidates wait again, no attempt
+        counted) or leave them running for a later `--resume` to collect. The runner marks the run."""
         for flight in list(self._in_flight.values()):
             candidate = flight.candidate
             if cancel_jobs and candidate.job is not None:
@@ -180,9 +185,6 @@ class DiscoveryLoop:
                 candidate.status, candidate.attempts = CandidateStatus.VALIDATED, candidate.attempts - 1
                 self.archive.update_candidate(candidate)
                 del self._in_flight[candidate.id]
-        run = self.archive.run()
-        run.status = RunStatus.INTERRUPTED
-        self.archive.update_run(run)
 
     def _finish(self, run: RunRecord) -> RunRecord:
         run = self.archive.run()

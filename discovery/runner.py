@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from discovery.archive import Archive
+from discovery.archive import ARCHIVE_FILE, Archive, ArchiveError, RunLock, find_run
 from discovery.config import ExecutorSettings, RunConfig
 from discovery.errors import ServiceUnavailable, UserError
 from discovery.execution.executor import Executor
@@ -97,51 +97,57 @@ def start_run(
         proposer=proposer.name,
     )
     executor = make_executor(config.executor, runs_dir / run.id)  # refused jobs: before any run exists
-    archive = Archive.create(runs_dir, run)
-    return _run_to_end(archive, proposer, evaluator, executor, runs_dir, observer)
+    # Nobody else can know a run id before the run exists, so locking right after creating it is
+    # as exclusive as locking first.
+    with Archive.create(runs_dir, run) as archive, RunLock(archive.run_dir):
+        return _run_to_end(archive, config, proposer, evaluator, executor, runs_dir, observer)
 
 
 def resume_run(
     runs_dir: Path, run_id: str, generations: int | None, observer: LoopObserver | None = None
 ) -> RunOutcome:
-    """Continue a stopped run from its archive, optionally with a new generation target."""
-    archive = Archive.open(runs_dir, run_id)
-    if archive.status() is RunStatus.RUNNING:
-        archive.close()
-        raise UserError(f"run {run_id} is still being written by another live process; stop it first")
-    run = archive.run()
-    if generations is not None and generations != run.config.generations:
-        run.config = run.config.model_copy(update={"generations": generations})
-        archive.update_run(run)
-    config = run.config
-    proposer, _ = make_proposer(config.model_copy(update={"proposer": run.proposer}))
-    evaluator = build_evaluator(config, runs_dir)
-    executor = make_executor(config.executor, archive.run_dir)
-    return _run_to_end(archive, proposer, evaluator, executor, runs_dir, observer or SilentObserver())
+    """Continue a stopped run from its archive, optionally with a new generation target.
+
+    The run's lock is taken first, so a second process resuming the same run is refused (`RunBusy`)
+    before it does anything; the new target is stored only once the run really goes on."""
+    with (
+        RunLock(find_run(runs_dir, run_id)) as lock,
+        Archive(lock.run_dir / ARCHIVE_FILE, writable=True) as archive,
+    ):
+        run = archive.run()
+        config = run.config
+        if generations is not None:
+            config = config.model_copy(update={"generations": generations})
+        proposer, _ = make_proposer(config.model_copy(update={"proposer": run.proposer}))
+        evaluator = build_evaluator(config, runs_dir)
+        executor = make_executor(config.executor, archive.run_dir)
+        observer = observer or SilentObserver()
+        return _run_to_end(archive, config, proposer, evaluator, executor, runs_dir, observer)
 
 
 def _run_to_end(
     archive: Archive,
+    config: RunConfig,
     proposer: Proposer,
     evaluator: Evaluator,
     executor: Executor,
     runs_dir: Path,
     observer: LoopObserver,
 ) -> RunOutcome:
+    """Run the loop on an archive this process holds the lock of, and handle how it ends."""
     quiet_libraries()
-    run = archive.run()
-    key = evaluator_key(evaluator.name, evaluator.version, evaluator.config(), run.config.training_seeds)
+    resume = f"continue with: discover run --resume {archive.run_dir.name}"
+    key = evaluator_key(evaluator.name, evaluator.version, evaluator.config(), config.training_seeds)
     stopped_reason = None
     with contextlib.ExitStack() as stack:
         stack.enter_context(contextlib.redirect_stdout(sys.stderr))  # stdout is for the result alone
-        stack.callback(archive.close)
         validator = stack.enter_context(Validator())
-        seed_scores = SeedScoreCache(cache_root(runs_dir) / SEED_SCORES_FILE, key)
+        seed_scores = SeedScoreCache(cache_root(runs_dir) / SEED_SCORES_FILE, key, observer.notice)
         stack.callback(seed_scores.close)
         stack.callback(executor.close)
         loop = DiscoveryLoop(
             archive,
-            run.config,
+            config,
             proposer,
             evaluator,
             executor,
@@ -149,21 +155,26 @@ def _run_to_end(
             validator,
             seed_scores,
             observer,
-            max_attempts=executor_attempts(run.config.executor),
+            max_attempts=executor_attempts(config.executor),
         )
         try:
             run = loop.run()
             stopped_reason = loop.stopped_reason
         except ServiceUnavailable as error:
             loop.interrupt(cancel_jobs=executor.kind == "local")  # cluster jobs may finish meanwhile
-            stopped_reason = f"{error} — the archive is intact; continue with: discover run --resume {run.id}"
-            run = archive.run()
-        except UserError:
+            stopped_reason = f"{error} — the archive is intact; {resume}"
+            run = _stop(archive)
+        except ArchiveError as error:  # a write the archive refused: a full disk, read-only media
+            stopped_reason = f"{error} — everything committed before it is kept; {resume}"
+            run = _stop(archive)
+        except UserError as error:
             loop.interrupt(cancel_jobs=True)
-            raise
+            _stop(archive)
+            raise UserError(f"{error} — {resume}") from error
         except KeyboardInterrupt as interrupt:
-            loop.interrupt(cancel_jobs=_cancel_on_interrupt(run.config, executor, loop, observer))
-            raise RunInterrupted(run.id) from interrupt
+            loop.interrupt(cancel_jobs=_cancel_on_interrupt(config, executor, loop, observer))
+            _stop(archive)
+            raise RunInterrupted(archive.run_dir.name) from interrupt
         return RunOutcome(run=run, leaderboard=archive.leaderboard(), stopped_reason=stopped_reason)
 
 
@@ -200,8 +211,14 @@ def _cancel_on_interrupt(
     return config.on_interrupt == "cancel"
 
 
-def _mark_interrupted(archive: Archive) -> RunRecord:
+def _stop(archive: Archive) -> RunRecord:
+    """The run as it stands after it stopped: a run this process marked running becomes
+    interrupted, any other keeps its status (a resume that failed before it started leaves a
+    finished run finished). When even that write fails (the disk is full) the record stays
+    `running`, which readers show as interrupted once this process has let the run's lock go."""
     run = archive.run()
-    run.status = RunStatus.INTERRUPTED
-    archive.update_run(run)
+    if run.status is RunStatus.RUNNING:
+        run.status = RunStatus.INTERRUPTED
+        with contextlib.suppress(ArchiveError):
+            archive.update_run(run)
     return run

@@ -2,13 +2,20 @@
 
 Seeding a run means scoring eleven objectives; a second run on the same task would get the same
 figures, so they are stored once per (evaluator configuration, code hash) and reused.
+
+It is only a cache: every score is in its run's archive first. Whatever goes wrong with the cache
+file (read-only media, a full disk, a damaged or foreign file) is one warning, and the run goes on
+without it: seeds are then scored again. A file that is not a database is replaced by a new one.
 """
 
 import hashlib
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from discovery.records import EvaluationResult
 
@@ -22,30 +29,77 @@ def evaluator_key(name: str, version: int, config: dict[str, Any], seeds: list[i
 
 
 class SeedScoreCache:
-    """A small SQLite table of (evaluator key, code hash) -> evaluation result."""
+    """A small SQLite table of (evaluator key, code hash) -> evaluation result; `warn` is told, in
+    one line, when the cache cannot be used (it is then bypassed for the rest of the run)."""
 
-    def __init__(self, path: Path, key: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, key: str, warn: Callable[[str], None]) -> None:
+        self.path = Path(path)
         self.key = key
-        self._db = sqlite3.connect(path, timeout=30)
-        with self._db:
-            self._db.execute(
+        self._warn = warn
+        self._db: sqlite3.Connection | None = None
+        try:
+            self._db = self._open()
+        except (OSError, sqlite3.Error) as error:
+            self._bypass(error)
+
+    def lookup(self, code_hash: str) -> EvaluationResult | None:
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute(
+                "SELECT result FROM seed_scores WHERE evaluator_key = ? AND code_hash = ?",
+                (self.key, code_hash),
+            ).fetchone()
+            return EvaluationResult.model_validate_json(row[0]) if row else None
+        except (sqlite3.Error, ValidationError) as error:
+            self._bypass(error)
+            return None
+
+    def store(self, code_hash: str, result: EvaluationResult) -> None:
+        if self._db is None:
+            return
+        try:
+            with self._db:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO seed_scores VALUES (?, ?, ?)",
+                    (self.key, code_hash, result.model_dump_json()),
+                )
+        except sqlite3.Error as error:
+            self._bypass(error)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _open(self) -> sqlite3.Connection:
+        """The cache's database; a file that is not one (or is damaged) is replaced by a new one.
+        Errors of the medium (read-only, full, locked) are left to the caller."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return _connect(self.path)
+        except sqlite3.OperationalError:
+            raise
+        except sqlite3.DatabaseError as error:
+            self._warn(f"the seed-score cache {self.path} is damaged ({error}): it is started afresh")
+            self.path.unlink()
+            return _connect(self.path)
+
+    def _bypass(self, error: Exception) -> None:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        self._warn(f"the seed-score cache {self.path} cannot be used ({message}): the run goes on without it")
+        self.close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30)
+    try:
+        with db:
+            db.execute(
                 "CREATE TABLE IF NOT EXISTS seed_scores ("
                 " evaluator_key TEXT, code_hash TEXT, result TEXT, PRIMARY KEY (evaluator_key, code_hash))"
             )
-
-    def lookup(self, code_hash: str) -> EvaluationResult | None:
-        row = self._db.execute(
-            "SELECT result FROM seed_scores WHERE evaluator_key = ? AND code_hash = ?", (self.key, code_hash)
-        ).fetchone()
-        return EvaluationResult.model_validate_json(row[0]) if row else None
-
-    def store(self, code_hash: str, result: EvaluationResult) -> None:
-        with self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO seed_scores VALUES (?, ?, ?)",
-                (self.key, code_hash, result.model_dump_json()),
-            )
-
-    def close(self) -> None:
-        self._db.close()
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db

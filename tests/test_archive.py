@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from discovery.archive import ARCHIVE_FILE, Archive, ArchiveError, list_runs
+from discovery.archive import ARCHIVE_FILE, Archive, ArchiveError, RunLock, list_runs
 from discovery.errors import UserError
 from discovery.records import CandidateStatus, EvaluationResult, ExchangeRecord, RunStatus
 from tests.archive_factory import build_run, metrics, proposal, run_record, seed_candidates
@@ -60,7 +60,7 @@ def test_nan_fitness_is_kept_but_never_tops_the_leaderboard(tmp_path: Path) -> N
 
 def test_update_and_lookup_of_candidates(tmp_path: Path) -> None:
     build_run(tmp_path, "r1", proposals=6)
-    with Archive.open(tmp_path, "r1") as archive:
+    with Archive.open(tmp_path, "r1", writable=True) as archive:
         failed = archive.candidates(status=CandidateStatus.FAILED)[0]
         rescored = failed.model_copy(update={"status": CandidateStatus.SCORED, "metrics": metrics("x", 9.0)})
         archive.update_candidate(rescored)
@@ -168,14 +168,21 @@ def _python(code: str) -> subprocess.Popen:
 def test_a_running_run_whose_writer_died_shows_as_interrupted(tmp_path: Path) -> None:
     writer = _python(f"""
         from tests.archive_factory import run_record
-        from discovery.archive import Archive
+        from discovery.archive import Archive, RunLock
         from discovery.records import RunStatus
-        Archive.create({str(tmp_path)!r}, run_record("dead", RunStatus.RUNNING)).close()
+        with Archive.create({str(tmp_path)!r}, run_record("dead", RunStatus.RUNNING)) as archive:
+            RunLock(archive.run_dir)  # still held when the process ends
     """)
     assert writer.wait(timeout=60) == 0
-    Archive.create(tmp_path, run_record("alive", RunStatus.RUNNING)).close()
-    statuses = {s.id: s.status for s in list_runs(tmp_path)}
-    assert statuses == {"dead": RunStatus.INTERRUPTED, "alive": RunStatus.RUNNING}
+    Archive.create(tmp_path, run_record("never-locked", RunStatus.RUNNING)).close()
+    alive = Archive.create(tmp_path, run_record("alive", RunStatus.RUNNING))
+    with alive, RunLock(alive.run_dir):
+        statuses = {s.id: s.status for s in list_runs(tmp_path)}
+    assert statuses == {
+        "dead": RunStatus.INTERRUPTED,
+        "never-locked": RunStatus.INTERRUPTED,
+        "alive": RunStatus.RUNNING,
+    }
 
 
 def test_sigkill_mid_write_loses_no_committed_candidate(tmp_path: Path) -> None:

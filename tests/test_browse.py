@@ -95,6 +95,24 @@ def test_sort_and_filter_by_status(runs: Path) -> None:
     drive(app, steps)
 
 
+def test_keys_on_a_table_that_a_status_filter_left_empty(tmp_path: Path) -> None:
+    build_run(tmp_path, "scored-only", proposals=1)  # the seeds and one scored proposal: nothing invalid
+    app = Browser(tmp_path)
+
+    async def steps(pilot: Pilot) -> None:
+        await pilot.press("f", "f")  # all -> scored -> invalid: no candidate left
+        await pilot.pause()
+        assert table_names(app) == [] and "no candidate matches" in detail_text(app)
+        await pilot.press("s", "down", "up", "end", "home", "enter", "s")
+        await pilot.pause()
+        assert "no candidate matches" in detail_text(app) and app.focused.id == "candidates"
+        await pilot.press("f", "f", "f")  # duplicate, failed, all
+        await pilot.pause()
+        assert len(table_names(app)) == 12
+
+    drive(app, steps)
+
+
 def test_search_by_name_and_switch_runs(runs: Path) -> None:
     app = Browser(runs, "run-a")
 
@@ -118,7 +136,7 @@ def test_refreshes_as_another_writer_adds_candidates(runs: Path) -> None:
     app = Browser(runs, "run-a", poll_seconds=0.05)
 
     async def steps(pilot: Pilot) -> None:
-        with Archive.open(runs, "run-a") as writer:
+        with Archive.open(runs, "run-a", writable=True) as writer:
             landed = proposal("run-a", 40, 13, ["g9-c8"], None)
             assert landed.status is CandidateStatus.SCORED
             writer.add_candidate(landed.model_copy(update={"name": "newcomer"}))

@@ -111,7 +111,7 @@ def test_a_shipped_name_shows_the_runs_seed_with_measured_and_paper_figures(
 def test_a_shipped_name_wins_over_a_proposal_of_the_same_name(
     runs: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    with Archive.open(runs, "run-a") as archive:
+    with Archive.open(runs, "run-a", writable=True) as archive:
         impostor = archive.candidate("g3-c2").model_copy(update={"name": "dpo"})
         archive.update_candidate(impostor)
     _, out, _ = discover(capsys, "show", "dpo", "--json")
@@ -147,7 +147,7 @@ def test_export_writes_an_objective_file_evaluate_accepts(runs: Path, capsys: py
 
 
 def test_export_warns_when_the_code_fails_the_gate(runs: Path, capsys: pytest.CaptureFixture) -> None:
-    with Archive.open(runs, "run-a") as archive:
+    with Archive.open(runs, "run-a", writable=True) as archive:
         rejected = archive.candidate("g2-c1")
         archive.update_candidate(rejected.model_copy(update={"code": "import os\n" + rejected.code}))
     code, _, err = discover(capsys, "export", "g2-c1")

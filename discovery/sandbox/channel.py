@@ -12,7 +12,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+from discovery.errors import UserError
 
 PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -33,9 +35,10 @@ class JsonLinesProcess:
         startup_s: float,
         log: Path | None = None,
     ) -> None:
-        """Start the helper and wait (up to `startup_s`) for its first line, which says it is ready."""
+        """Start the helper and wait (up to `startup_s`) for its first line, which says it is ready;
+        a log that cannot be written (read-only media) is one line, before anything starts."""
         self._buffer = b""
-        with open(log, "ab") if log is not None else open(os.devnull, "wb") as stderr:
+        with _open_log(log) as stderr:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", module, *args],
                 stdin=subprocess.PIPE,
@@ -93,3 +96,11 @@ class JsonLinesProcess:
             self._process.wait()
         if self._process.stdout:
             self._process.stdout.close()
+
+
+def _open_log(log: Path | None) -> BinaryIO:
+    """Where a helper's stderr goes: `log`, appended to, or nowhere."""
+    try:
+        return open(log, "ab") if log is not None else open(os.devnull, "wb")
+    except OSError as error:
+        raise UserError(f"cannot write the log {log}: {error.strerror}") from error

@@ -5,16 +5,24 @@ The worker runs in its own process started with a scrubbed environment, so the c
 loop, with an LLM client and perhaps a UI running) is never forked and never executes candidate code.
 If the worker dies or stops answering, the candidate is rejected and a fresh worker is started for
 the next one.
+
+The worker's scratch folder is named after the process that made it; a process killed before it
+could remove its own (SIGKILL) leaves it behind, and the next Validator removes it.
 """
 
+import os
 import shutil
 import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
+from discovery.processes import process_alive
 from discovery.sandbox.channel import HelperUnavailable, JsonLinesProcess
 from discovery.sandbox.verdict import Curves, Verdict
+
+_SCRATCH_PREFIX = "discover-sandbox-"
 
 _STARTUP_SECONDS = 180.0
 _ANSWER_SLACK_SECONDS = 30.0
@@ -83,7 +91,8 @@ class Validator:
             return answer
 
     def _start(self) -> None:
-        self._scratch = tempfile.mkdtemp(prefix="discover-sandbox-")
+        _remove_orphaned_scratch()
+        self._scratch = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-")
         environment = _WORKER_ENVIRONMENT | {"HOME": self._scratch}
         try:
             self._worker = JsonLinesProcess(
@@ -100,6 +109,18 @@ class Validator:
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = ""
+
+
+def _remove_orphaned_scratch() -> None:
+    """Remove the scratch folders (ours, by user) of processes that are gone."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_SCRATCH_PREFIX}*-*"):
+        owner = folder.name.removeprefix(_SCRATCH_PREFIX).split("-", 1)[0]
+        try:
+            mine = folder.stat().st_uid == os.getuid()
+        except OSError:
+            continue  # removed meanwhile
+        if owner.isdigit() and mine and not process_alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def validate_source(source: str, timeout_s: float = 5.0, memory_mb: int = 1024) -> Verdict:

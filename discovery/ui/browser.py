@@ -7,6 +7,7 @@ commits), so a run still being written refreshes as candidates land, at no cost 
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -53,6 +54,27 @@ def _sort_key(sort: str, ranks: dict[str, int]) -> Callable[[CandidateRecord], o
     return lambda c: c.status.value
 
 
+@dataclass(frozen=True)
+class RunView:
+    """What the browser shows of one run, read in one go: an archive that cannot be read is found
+    before anything of it is drawn (and the run on screen stays)."""
+
+    version: int  # the archive's `data_version` when it was read
+    summary: RunSummary
+    candidates: list[CandidateRecord]
+    ranks: dict[str, int]  # candidate id -> rank on the leaderboard
+    tokens: int  # LLM tokens, prompt and completion
+
+    @classmethod
+    def read(cls, archive: Archive) -> "RunView":
+        version = archive.data_version()
+        candidates = archive.candidates()
+        board = [c for c in candidates if c.status is CandidateStatus.SCORED and c.fitness == c.fitness]
+        board.sort(key=lambda c: -c.fitness)
+        ranks = {c.id: rank for rank, c in enumerate(board, start=1)}
+        return cls(version, summarize(archive), candidates, ranks, sum(archive.tokens_spent()))
+
+
 class CandidateTable(DataTable):
     """The candidate table, with its Enter key named in the footer."""
 
@@ -88,7 +110,7 @@ class Browser(App[None]):
         # Fail early, before the screen takes over: a bad run id or a corrupt archive is one line.
         self.archive = Archive.open(self.runs_dir, run_id)
         try:
-            self.archive.run()
+            self.view = RunView.read(self.archive)
         except ArchiveError:
             self.archive.close()
             raise
@@ -97,10 +119,6 @@ class Browser(App[None]):
         self.status_filter: CandidateStatus | None = None
         self.search = ""
         self.rows: list[CandidateRecord] = []  # what the table shows, in its order
-        self._all: list[CandidateRecord] = []
-        self._ranks: dict[str, int] = {}
-        self._summary: RunSummary | None = None
-        self._version = -1
         self._polls = 0
         self._shown_id: str | None = None
         self._drawn_widths: dict[str, int] = {}  # widget id -> width its plot was drawn for
@@ -127,7 +145,7 @@ class Browser(App[None]):
             table.add_column(label, key=key)
         self.query_one("#runs", OptionList).border_title = "runs"
         self._load_runs()
-        self._reload()
+        self._draw_view()
         table.focus()
         self.set_interval(self.poll_seconds, self._poll)
         self.call_after_refresh(self._redraw_sized)
@@ -168,12 +186,10 @@ class Browser(App[None]):
 
     def _reload(self) -> None:
         """Re-read the open run and redraw what depends on it, keeping the cursor on its candidate."""
-        self._version = self.archive.data_version()
-        self._summary = summarize(self.archive)
-        self._all = self.archive.candidates()
-        board = [c for c in self._all if c.status is CandidateStatus.SCORED and c.fitness == c.fitness]
-        board.sort(key=lambda c: -c.fitness)
-        self._ranks = {c.id: rank for rank, c in enumerate(board, start=1)}
+        self.view = RunView.read(self.archive)
+        self._draw_view()
+
+    def _draw_view(self) -> None:
         self._draw_summary()
         self._draw_chart()
         self._fill_table()
@@ -183,7 +199,7 @@ class Browser(App[None]):
         try:
             if self._polls % RUNS_EVERY == 0:
                 self._load_runs()
-            if self.archive.data_version() != self._version:
+            if self.archive.data_version() != self.view.version:
                 self._reload()
         except ArchiveError as error:  # e.g. the run folder was deleted under us: say so, keep going
             self.notify(str(error), severity="error", timeout=10)
@@ -193,27 +209,31 @@ class Browser(App[None]):
             return
         try:
             archive = Archive.open(self.runs_dir, run_id)
-            archive.run()
         except ArchiveError as error:
             self.notify(str(error), severity="error", timeout=10)
             return
+        try:
+            view = RunView.read(archive)
+        except ArchiveError as error:
+            archive.close()
+            self.notify(str(error), severity="error", timeout=10)
+            return
         self.archive.close()
-        self.archive = archive
+        self.archive, self.view = archive, view
         self._shown_id = None
-        self._reload()
+        self._draw_view()
         self.query_one("#candidates", DataTable).move_cursor(row=0)
 
     # -- drawing --------------------------------------------------------------------------------
 
     def _draw_summary(self) -> None:
-        summary = self._summary
-        prompt, completion = self.archive.tokens_spent()
+        summary = self.view.summary
         counts = " ".join(f"{count} {status}" for status, count in sorted(summary.counts.items()))
         text = Text()
         text.append(summary.id, style="bold")
         text.append(f" · {summary.evaluator} · {summary.proposer} · ")
         text.append(summary.status.value, style=RUN_STYLES.get(summary.status, ""))
-        text.append(f" · {summary.generations_done} generations · {prompt + completion} LLM tokens")
+        text.append(f" · {summary.generations_done} generations · {self.view.tokens} LLM tokens")
         text.append(f"\n{counts or 'no candidates yet'}")
         shown = self.status_filter.value if self.status_filter else "all"
         text.append(f"\nsort: {self.sort} · status: {shown}", style="dim")
@@ -226,20 +246,21 @@ class Browser(App[None]):
         if not chart.size.width:
             return  # not laid out yet: `_redraw_sized` draws it once it is
         self._drawn_widths["chart"] = chart.size.width
-        drawn = fitness_chart(self._all, chart.size.width, chart.size.height)
+        drawn = fitness_chart(self.view.candidates, chart.size.width, chart.size.height)
         chart.update(Text.from_ansi(drawn) if drawn else Text("no scored candidate yet", style="dim"))
 
     def _fill_table(self) -> None:
         table = self.query_one("#candidates", DataTable)
         keep = self._shown_id
-        rows = [c for c in self._all if self.status_filter is None or c.status is self.status_filter]
+        shown = self.status_filter
+        rows = [c for c in self.view.candidates if shown is None or c.status is shown]
         if self.search:
             rows = [c for c in rows if self.search.lower() in c.name.lower()]
-        self.rows = sorted(rows, key=_sort_key(self.sort, self._ranks))
+        self.rows = sorted(rows, key=_sort_key(self.sort, self.view.ranks))
         table.clear()
         for candidate in self.rows:
             table.add_row(
-                str(self._ranks.get(candidate.id, "")),
+                str(self.view.ranks.get(candidate.id, "")),
                 display_name(candidate),
                 str(candidate.generation),
                 Text(candidate.status.value, style=STATUS_STYLES.get(candidate.status, "")),
@@ -262,17 +283,25 @@ class Browser(App[None]):
         if not width:
             return  # not laid out yet: `_redraw_sized` draws it once it is
         self._drawn_widths["detail"] = width
-        view = view_in_archive(self.archive, candidate)
+        try:
+            view = view_in_archive(self.archive, candidate)
+        except ArchiveError as error:  # e.g. a parent's row is damaged: say so where the detail goes
+            body.update(Text(str(error), style="red"))
+            return
         body.update(candidate_detail(view, curves_panel(view, self._curves, max(width - 4, 40), height=14)))
+
+    def _row(self, index: int) -> CandidateRecord | None:
+        """The candidate on row `index` of the table; None when there is none, as for the cursor of
+        a table that a filter left empty (row -1)."""
+        return self.rows[index] if 0 <= index < len(self.rows) else None
 
     # -- events and actions ---------------------------------------------------------------------
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         # A refill posts highlights for rows the cursor has already left: draw only where it is now.
-        if event.cursor_row != event.data_table.cursor_row or event.cursor_row >= len(self.rows):
-            return
-        candidate = self.rows[event.cursor_row]
-        if candidate.id != self._shown_id:
+        # A refill posts highlights for rows the cursor has already left: draw only where it is now.
+        candidate = self._row(event.cursor_row)
+        if event.cursor_row == event.data_table.cursor_row and candidate and candidate.id != self._shown_id:
             self._show(candidate)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -299,9 +328,8 @@ class Browser(App[None]):
 
     def action_open(self) -> None:
         """Show the highlighted candidate and move the focus to its detail, to scroll it."""
-        table = self.query_one("#candidates", DataTable)
-        if self.rows and table.cursor_row < len(self.rows):
-            candidate = self.rows[table.cursor_row]
+        candidate = self._row(self.query_one("#candidates", DataTable).cursor_row)
+        if candidate is not None:
             if candidate.id != self._shown_id:
                 self._show(candidate)
             self.query_one("#detail", VerticalScroll).focus()

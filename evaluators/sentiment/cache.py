@@ -22,6 +22,7 @@ import torch
 from datasets import Dataset, load_from_disk
 from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
+from discovery.errors import UserError
 from discovery.objectives import load_objective
 from discovery.progress import Progress
 from discovery.sandbox.confine import open_for_reading
@@ -76,27 +77,39 @@ def folder_for(cache_dir: Path, settings: TaskSettings) -> Path:
 
 
 def load_or_build(cache_dir: Path, settings: TaskSettings, progress: Progress) -> Artefacts:
-    """Load the artefacts, building them first if they are missing.
+    """Load the artefacts, building them first if they are missing; a cache folder that cannot be
+    written (read-only media, a full disk) is one line saying where.
 
     The build runs on one torch thread: floating-point sums then come out the same on any machine,
     so the same settings give the same task (reference model, data, held-out set) everywhere."""
     folder = folder_for(cache_dir, settings)
-    if not (folder / "manifest.json").is_file():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=cache_dir))
-        threads = torch.get_num_threads()
-        try:
-            torch.set_num_threads(1)
-            _build(staging, settings, progress)
-            staging.rename(folder)
-        except OSError:
-            if not (folder / "manifest.json").is_file():  # not a concurrent build that finished first
-                raise
-        finally:
-            torch.set_num_threads(threads)
-            shutil.rmtree(staging, ignore_errors=True)
-    open_for_reading(folder)
+    try:
+        if not (folder / "manifest.json").is_file():
+            _build_into(folder, settings, progress)
+        open_for_reading(folder)
+    except OSError as error:
+        raise UserError(
+            f"cannot write the task's cache in {cache_dir}: {error.strerror or error} "
+            "(set DISCOVER_CACHE to a writable folder)"
+        ) from error
     return _load(folder)
+
+
+def _build_into(folder: Path, settings: TaskSettings, progress: Progress) -> None:
+    """Build in a temporary sibling folder and rename it into place: no half cache, ever."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        _build(staging, settings, progress)
+        staging.rename(folder)
+    except OSError:
+        if not (folder / "manifest.json").is_file():  # not a concurrent build that finished first
+            raise
+    finally:
+        torch.set_num_threads(threads)
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _load(folder: Path) -> Artefacts:
