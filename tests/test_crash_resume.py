@@ -38,13 +38,13 @@ def candidate_states(database) -> dict[str, str]:
 
 
 def wait_for_training(runs_dir, process, timeout: float = 400) -> None:
-    """Until a proposed (generation >= 1) candidate has passed validation and is being trained."""
+    """Until a proposed (generation >= 1) candidate is being trained (its job submitted)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()
         for database in runs_dir.glob("*/archive.sqlite"):
             states = candidate_states(database)
-            if any(cid.startswith("g") and status == "validated" for cid, status in states.items()):
+            if any(cid.startswith("g") and status == "running" for cid, status in states.items()):
                 return
         time.sleep(0.1)
     raise AssertionError("no candidate reached training in time")
@@ -73,7 +73,7 @@ def test_sigkill_mid_training_then_resume(tmp_path) -> None:
         cid: c.model_dump_json() for cid, c in before.items() if c.status == CandidateStatus.SCORED
     }
     assert scored_before, "the seeds were scored before the kill"
-    assert any(c.status == CandidateStatus.VALIDATED for c in before.values())
+    assert any(c.status == CandidateStatus.RUNNING for c in before.values())
 
     result = discover("run", "--resume", run_dir.name, "--runs-dir", str(runs_dir), "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -86,7 +86,8 @@ def test_sigkill_mid_training_then_resume(tmp_path) -> None:
     # nothing lost, nothing scored twice: records scored before the kill are byte-for-byte unchanged
     assert {cid: after[cid].model_dump_json() for cid in scored_before} == scored_before
     # the interrupted candidate was trained to the end, and every candidate reached a final state
-    assert all(c.status not in (CandidateStatus.PROPOSED, CandidateStatus.VALIDATED) for c in after.values())
+    transient = (CandidateStatus.PROPOSED, CandidateStatus.VALIDATED, CandidateStatus.RUNNING)
+    assert all(c.status not in transient for c in after.values())
     assert sorted({c.generation for c in after.values()}) == [0, 1, 2, 3]
     assert any(c.status == CandidateStatus.SCORED and not c.is_seed for c in after.values())
 

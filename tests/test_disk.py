@@ -192,6 +192,8 @@ def downgrade_to_version_1(database: Path) -> None:
             ALTER TABLE run DROP COLUMN evaluator_config;
             ALTER TABLE candidates DROP COLUMN attempts;
             ALTER TABLE candidates DROP COLUMN isolation;
+            ALTER TABLE candidates DROP COLUMN job;
+            ALTER TABLE candidates DROP COLUMN context;
             PRAGMA user_version = 1;
         """)
 
