@@ -8,6 +8,7 @@ RUNS_DIR = typer.Option(
     DEFAULT_RUNS_DIR,
     "--runs-dir",
     envvar=RUNS_DIR_ENV,
+    file_okay=False,  # a file given as the runs folder is a usage error, whether it exists or not
     help="Folder holding the runs, and their cache/ unless $DISCOVER_CACHE is set.",
 )
 EVALUATOR_OPTIONS = typer.Option(
@@ -17,3 +18,10 @@ EVALUATOR_OPTIONS = typer.Option(
     help="Evaluator option, repeatable, e.g. --set preset=tiny --set beta=0.1; `discover evaluators` lists "
     "each evaluator's options (in a run's YAML config: evaluator_options).",
 )
+
+
+def run_id(value: str | None) -> str | None:
+    """A run id as given (`RUN`, `--run`, `--resume`): an empty one would match every run by prefix."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter("an empty run id names no run")
+    return value
