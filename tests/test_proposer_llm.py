@@ -330,6 +330,7 @@ def test_a_server_that_never_answers_is_given_up_within_timeout_times_attempts()
         ("name", "n" * (MAX_NAME_CHARS + 1), f"field `name`: String should have at most {MAX_NAME_CHARS}"),
         ("code", GOOD + "#" * MAX_CODE_CHARS, f"field `code`: String should have at most {MAX_CODE_CHARS}"),
     ],
+    ids=["thought", "name", "code"],
 )
 def test_an_over_long_field_is_a_malformed_reply(field: str, value: str, limit: str) -> None:
     long = json.dumps({"thought": "t", "name": "n", "code": GOOD} | {field: value})
