@@ -119,6 +119,7 @@ BAD_INPUT = {
     # folders that are files
     "evaluate-runs-dir-file": (["evaluate", "dpo", "--runs-dir", "notes.txt"], "'notes.txt' is a file"),
     "runs-dir-file": (["runs", "--runs-dir", "notes.txt"], "Invalid value for '--runs-dir'"),
+    "output-dir-file": (["retrain", "dpo", "--output-dir", "notes.txt"], "Invalid value for '--output-dir'"),
     # run ids
     "archive-empty-run": (["archive", ""], "an empty run id names no run"),
     "browse-empty-run": (["browse", " "], "an empty run id names no run"),
@@ -150,9 +151,12 @@ def assert_refused(result: Result, message: str) -> None:
     assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
 
 
-def test_a_file_as_the_runs_folder_from_the_environment(workspace: Path) -> None:
+def test_files_as_the_runs_folder_or_the_cache_from_the_environment(workspace: Path) -> None:
     result = discover_in_process("archive", env={"DISCOVER_RUNS_DIR": "notes.txt"})
     assert_refused(result, "Invalid value for '--runs-dir' (env var: 'DISCOVER_RUNS_DIR'): dir 'notes.txt'")
+    for args in (["evaluate", "dpo"], ["run", "--dry-run"], ["run", "-g", "1"]):
+        result = discover_in_process(*args, env={"DISCOVER_CACHE": "notes.txt"})
+        assert_refused(result, "notes.txt is not a folder, so it cannot hold the cache (set DISCOVER_CACHE")
 
 
 def test_markup_in_user_text_is_printed_as_typed(workspace: Path) -> None:
@@ -200,3 +204,11 @@ def test_as_a_real_process_too(args: list[str], message: str, tmp_path: Path) ->
     result = discover(*args, cwd=tmp_path, timeout=120)
     assert (result.returncode, result.stderr.count("\n")) == (2, 1), result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_folder_that_is_no_dataset_is_said_so_in_a_retrain_plan(workspace: Path) -> None:
+    """`datasets` refuses such a folder with a RuntimeError (a loading script), which used to escape."""
+    (workspace / "folder.py" / "loader.py").write_text("print('a dataset script')\n")
+    result = discover_in_process("retrain", "dpo", "--dataset", "folder.py", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "not counted: the folder folder.py cannot be read as a dataset" in result.stdout

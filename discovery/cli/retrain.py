@@ -31,9 +31,10 @@ def retrain_command(
     dataset: str | None = typer.Option(
         None, "--dataset", help="Preference dataset: hub name or local copy. Default: the recipe's."
     ),
-    output_dir: str | None = typer.Option(
+    output_dir: Path | None = typer.Option(
         None,
         "--output-dir",
+        file_okay=False,
         help="Where the model, tokenizer and card go. Default: RUNS_DIR/retrain/OBJECTIVE-RECIPE.",
     ),
     runs_dir: Path = RUNS_DIR,
