@@ -11,6 +11,11 @@ from pathlib import Path
 
 import pytest
 
+# Imported before anything is replaced: a module first imported while `discovery.sandbox.Validator`
+# is replaced would bind the stand-in for good, and no undo would restore it.
+import discovery.retrain.launch
+import discovery.ui.browser
+import discovery.ui.curves  # noqa: F401
 from discovery.archive import Archive
 from discovery.config import RunConfig
 from discovery.execution.job import CandidateJob, JobOutcome
