@@ -117,7 +117,8 @@ BAD_INPUT = {
     "validate-timeout-nan": (["validate", "dpo", "--timeout", "nan"], "Invalid value for '--timeout'"),
     "validate-memory-huge": (["validate", "dpo", "--memory-mb", "1" * 18], "Invalid value for '--memory-mb'"),
     # folders that are files
-    "evaluate-runs-dir-file": (["evaluate", "dpo", "--runs-dir", "notes.txt"], "'notes.txt' is a file"),
+    "evaluate-runs-dir-file": (["evaluate", "dpo", "--runs-dir", "notes.txt"], "notes.txt is not a folder"),
+    "run-runs-dir-device": (["run", "--runs-dir", "/dev/null"], "'--runs-dir': /dev/null is not a folder"),
     "runs-dir-file": (["runs", "--runs-dir", "notes.txt"], "Invalid value for '--runs-dir'"),
     "output-dir-file": (["retrain", "dpo", "--output-dir", "notes.txt"], "Invalid value for '--output-dir'"),
     # run ids
@@ -153,7 +154,9 @@ def assert_refused(result: Result, message: str) -> None:
 
 def test_files_as_the_runs_folder_or_the_cache_from_the_environment(workspace: Path) -> None:
     result = discover_in_process("archive", env={"DISCOVER_RUNS_DIR": "notes.txt"})
-    assert_refused(result, "Invalid value for '--runs-dir' (env var: 'DISCOVER_RUNS_DIR'): dir 'notes.txt'")
+    assert_refused(
+        result, "Invalid value for '--runs-dir' (env var: 'DISCOVER_RUNS_DIR'): notes.txt is not a"
+    )
     for args in (["evaluate", "dpo"], ["run", "--dry-run"], ["run", "-g", "1"]):
         result = discover_in_process(*args, env={"DISCOVER_CACHE": "notes.txt"})
         assert_refused(result, "notes.txt is not a folder, so it cannot hold the cache (set DISCOVER_CACHE")

@@ -1,14 +1,26 @@
 """Options that several commands take, defined once so that every command spells and reads them alike."""
 
+import os
+from pathlib import Path
+
 import typer
 
 from discovery.paths import DEFAULT_RUNS_DIR, RUNS_DIR_ENV
+
+
+def folder(value: Path | None) -> Path | None:
+    """A folder to read or create: something else already there (a file, `/dev/null`) is refused
+    before any work, not when the first write fails."""
+    if value is not None and os.path.exists(value) and not os.path.isdir(value):
+        raise typer.BadParameter(f"{value} is not a folder")
+    return value
+
 
 RUNS_DIR = typer.Option(
     DEFAULT_RUNS_DIR,
     "--runs-dir",
     envvar=RUNS_DIR_ENV,
-    file_okay=False,  # a file given as the runs folder is a usage error, whether it exists or not
+    callback=folder,
     help="Folder holding the runs, and their cache/ unless $DISCOVER_CACHE is set.",
 )
 EVALUATOR_OPTIONS = typer.Option(

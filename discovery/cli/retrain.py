@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 
 from discovery.cli import app
-from discovery.cli.common import RUNS_DIR
+from discovery.cli.common import RUNS_DIR, folder
 
 
 @app.command("retrain")
@@ -34,7 +34,7 @@ def retrain_command(
     output_dir: Path | None = typer.Option(
         None,
         "--output-dir",
-        file_okay=False,
+        callback=folder,
         help="Where the model, tokenizer and card go. Default: RUNS_DIR/retrain/OBJECTIVE-RECIPE.",
     ),
     runs_dir: Path = RUNS_DIR,
