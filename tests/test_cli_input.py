@@ -118,7 +118,7 @@ BAD_INPUT = {
     "validate-memory-huge": (["validate", "dpo", "--memory-mb", "1" * 18], "Invalid value for '--memory-mb'"),
     # folders that are files
     "evaluate-runs-dir-file": (["evaluate", "dpo", "--runs-dir", "notes.txt"], "notes.txt is not a folder"),
-    "run-runs-dir-device": (["run", "--runs-dir", "/dev/null"], "'--runs-dir': /dev/null is not a folder"),
+    "run-runs-dir-device": (["run", "--runs-dir", "/dev/null"], "/dev/null is not a folder"),
     "runs-dir-file": (["runs", "--runs-dir", "notes.txt"], "Invalid value for '--runs-dir'"),
     "output-dir-file": (["retrain", "dpo", "--output-dir", "notes.txt"], "Invalid value for '--output-dir'"),
     # run ids
