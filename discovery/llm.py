@@ -7,8 +7,10 @@ what an unattended run needs from an endpoint that may be anything answering at 
 - one rule for the API key (`OPENAI_API_KEY`, or a placeholder for a local server);
 - a deadline on the whole answer, not only on each read, so a server that trickles bytes is cut
   off, and a size cap on the reply, so a server cannot flood the archive or the next prompt;
-- a body that is not a chat completion (HTML, an empty 200, invalid JSON) is a `Completion` with
-  no text and the reason, which callers treat like any malformed reply, never a traceback;
+- a body that is not a chat completion (HTML, an empty 200, invalid JSON, JSON nested too deep to
+  parse), or one that cannot be read to its end (the connection drops, it stalls past the timeout,
+  its encoding is corrupt), is a `Completion` with no text and the reason, which callers treat
+  like any malformed reply, never a traceback;
 - token usage and a cost estimate (configured prices, else a table of public list prices);
 - one error, `ServiceUnavailable`, once the endpoint stays unreachable after the retries.
 """
@@ -16,11 +18,13 @@ what an unattended run needs from an endpoint that may be anything answering at 
 import json
 import os
 import re
+import sys
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from discovery.errors import ServiceUnavailable, UserError
 
@@ -50,19 +54,37 @@ _PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
 _SNAPSHOT = re.compile(r"^(?P<family>.+?)(?:-\d{4}-\d{2}-\d{2}|-\d{4})?$")
 
 
+def _http_url(value: str) -> str:
+    """An http(s) URL with a host, checked when it is given rather than at the first request."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (reading it checks it: `http://host:x` has no port number)
+    except ValueError as error:
+        raise ValueError(f"'{value}' is not a URL: {error}") from error
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"'{value}' is not an http:// or https:// URL with a host")
+    return value
+
+
+# An endpoint's base URL; the check travels with the type into the evaluators' flat option models.
+EndpointURL = Annotated[str, AfterValidator(_http_url)]
+
+
 class EndpointSettings(BaseModel):
     """How to reach one OpenAI-compatible endpoint, and what to accept from it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: str = Field(description="model name at the endpoint")
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint; None: api.openai.com")
+    model: str = Field(min_length=1, description="model name at the endpoint")
+    base_url: EndpointURL | None = Field(None, description="OpenAI-compatible endpoint; None: api.openai.com")
     timeout: float = Field(
         300.0, gt=0, le=86_400, description="seconds for a whole request, first byte to last"
     )
     connect_timeout: float = Field(10.0, gt=0, le=3600, description="seconds to open a connection")
     max_retries: int = Field(4, ge=0, le=100, description="retries of 429, 5xx, timeouts (backoff included)")
-    max_reply_bytes: int = Field(1_000_000, ge=1024, description="a longer reply is cut off and refused")
+    max_reply_bytes: int = Field(
+        1_000_000, ge=1024, le=100_000_000, description="a longer reply is cut off and refused"
+    )
     input_price: float | None = Field(
         None, ge=0, description="USD per million prompt tokens (default: table)"
     )
@@ -160,13 +182,19 @@ class LLMClient:
         started = time.monotonic()
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self.settings.max_reply_bytes:
-                return b"", f"the reply is longer than {self.settings.max_reply_bytes} bytes and was cut off"
-            if time.monotonic() - started > self.settings.timeout:
-                return b"", f"the reply did not finish within {self.settings.timeout:g} s and was cut off"
-            chunks.append(chunk)
+        try:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.settings.max_reply_bytes:
+                    return (
+                        b"",
+                        f"the reply is longer than {self.settings.max_reply_bytes} bytes and was cut off",
+                    )
+                if time.monotonic() - started > self.settings.timeout:
+                    return b"", f"the reply did not finish within {self.settings.timeout:g} s and was cut off"
+                chunks.append(chunk)
+        except _transport_errors(response) as error:  # after the headers, the client does not retry
+            return b"", f"the reply broke off after {size} bytes: {error or type(error).__name__}"
         return b"".join(chunks), None
 
     def _completion(self, body: bytes, seconds: float) -> Completion:
@@ -174,7 +202,7 @@ class LLMClient:
 
         try:
             completion = ChatCompletion.model_validate(json.loads(body))
-        except (ValueError, ValidationError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        except (ValueError, ValidationError, RecursionError):  # ValueError: bad JSON or UTF-8
             shown = body[:80].decode("utf-8", "replace").strip() or "an empty body"
             return Completion(
                 None, 0, 0, None, seconds, f"the endpoint's answer is not a chat completion: {shown!r}"
@@ -214,6 +242,13 @@ class LLMClient:
                 f"{describe_error(error)}"
             )
         return f"{self.endpoint} failed: {error}"
+
+
+def _transport_errors(response: Any) -> tuple[type[Exception], ...]:
+    """What reading a body can raise in the HTTP library under the `openai` client (httpx, httpx2 in
+    newer releases): a dropped connection, a read timeout, a content encoding that does not decode."""
+    library = sys.modules[type(response.http_response).__module__.partition(".")[0]]
+    return (library.HTTPError, library.StreamError)
 
 
 def describe_error(error: Exception) -> str:

@@ -9,6 +9,8 @@ disk keeps its caches.
 import os
 from pathlib import Path
 
+from discovery.errors import UserError
+
 RUNS_DIR_ENV = "DISCOVER_RUNS_DIR"
 CACHE_ENV = "DISCOVER_CACHE"
 DEFAULT_RUNS_DIR = Path("runs")
@@ -20,8 +22,12 @@ def default_runs_dir() -> Path:
 
 
 def cache_root(runs_dir: Path) -> Path:
-    """`$DISCOVER_CACHE`, else the `cache` folder of the runs folder."""
-    return Path(os.environ.get(CACHE_ENV) or Path(runs_dir) / "cache")
+    """`$DISCOVER_CACHE`, else the `cache` folder of the runs folder; a file there is a user error
+    (found before anything is built into it)."""
+    root = Path(os.environ.get(CACHE_ENV) or Path(runs_dir) / "cache")
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise UserError(f"{root} is not a folder, so it cannot hold the cache (set {CACHE_ENV} to a folder)")
+    return root
 
 
 def huggingface_home() -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from discovery.archive import ARCHIVE_FILE, Archive, ArchiveError
 from discovery.errors import UserError
-from discovery.objectives import PAPER_BETA, Objective, load_objective, shipped_catalog
+from discovery.objectives import PAPER_BETA, Objective, UnknownObjective, load_objective, shipped_catalog
 from discovery.objectives.objective import reported_source
 from discovery.paths import default_runs_dir
 from discovery.records import CandidateRecord, CandidateStatus, ExchangeRecord, ReportedFigures, RunRecord
@@ -59,16 +59,18 @@ def resolve_objective(spec: str, runs_dir: Path | None = None, run_id: str | Non
     """The objective `spec` names (see the module docstring); a user error listing the ways otherwise."""
     try:
         return load_objective(spec)
-    except UserError:
-        if spec.endswith(".py"):
-            raise  # a file was meant: say that it is missing, not that no run has it
-    return resolve_candidate(spec, runs_dir, run_id).objective
+    except UnknownObjective:  # a file that cannot be read is reported as such, not looked up in a run
+        return resolve_candidate(spec, runs_dir, run_id).objective
 
 
 def resolve_candidate(spec: str, runs_dir: Path | None = None, run_id: str | None = None) -> CandidateView:
     """The candidate `spec` names, with its lineage and exchange (see the module docstring)."""
     runs_dir = runs_dir or default_runs_dir()
-    if run_id is None and "/" in spec and not spec.endswith(".py"):
+    try:
+        objective = load_objective(spec)  # a file (`/dev/null` too) is a file, never RUN/CANDIDATE
+    except UnknownObjective:
+        objective = None
+    if objective is None and run_id is None and "/" in spec:
         run_id, _, key = spec.rpartition("/")
         with Archive.open(runs_dir, run_id) as archive:
             candidate = archive.find_candidate(key)
@@ -76,10 +78,6 @@ def resolve_candidate(spec: str, runs_dir: Path | None = None, run_id: str | Non
                 run = archive.run_dir.name
                 raise UserError(f"no candidate '{key}' in run {run} (see `discover archive {run}`)")
             return view_in_archive(archive, candidate)
-    try:
-        objective = load_objective(spec)
-    except UserError:
-        objective = None
     in_a_run = run_id is not None or has_runs(runs_dir)
     if objective is not None:
         if objective.origin == "shipped" and in_a_run:

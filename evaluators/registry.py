@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from discovery.errors import UserError, validation_message
+from discovery.options import reject_non_finite
 from evaluators.base import Evaluator
 
 # name -> module that defines and registers it; imported only when asked for (torch-heavy modules)
@@ -59,6 +60,7 @@ def _checked_options(cls: type[Evaluator], options: Mapping[str, Any]) -> BaseMo
         raise UserError(
             f"the {cls.name} evaluator has no option {', '.join(unknown)} (its options: {', '.join(known)})"
         )
+    reject_non_finite(options, f"the {cls.name} evaluator's option ")
     try:
         return cls.Options.model_validate(dict(options))
     except ValidationError as error:

@@ -9,13 +9,18 @@ Loopback only, stdlib only. Every POST to `/v1/chat/completions` consumes the ne
 (an exhausted script answers HTTP 500 "script exhausted", which a test sees as a failure).
 `reject_response_format={"json_schema"}` makes the server answer HTTP 400 to requests asking for
 that kind of structured output, without consuming a reply, like servers that do not support it.
+
+Besides well-formed answers, a reply can be what a broken or hostile server sends: any bytes under
+any content type (`Reply.raw`), a body shorter than its Content-Length (`Reply.truncated`), a body
+sent one byte at a time (`Reply.trickle`), or headers and then silence (`Reply.stall`). Every wait
+is bounded and ends when the server stops, so a test never hangs on its own server.
 """
 
 import json
 import socket
 import threading
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -29,7 +34,37 @@ class Reply:
     status_code: int = 200
     body: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
+    delay_s: float = 0.0  # before the status line
+    raw: bytes | None = None  # sent instead of the JSON of `body`
+    content_type: str = "application/json"
+    missing_bytes: int = 0  # Content-Length claims this many bytes more than are sent, then the socket closes
+    byte_every_s: float = 0.0  # the body is sent one byte at a time, this far apart
+    stall_s: float = 0.0  # after the headers, before the body
+
+    @property
+    def payload(self) -> bytes:
+        return self.raw if self.raw is not None else json.dumps(self.body).encode()
+
+    @classmethod
+    def raw_body(cls, data: bytes, content_type: str = "application/json", status: int = 200) -> "Reply":
+        """HTTP `status` with `data` as the body, whatever it is."""
+        return cls(status_code=status, raw=data, content_type=content_type)
+
+    @classmethod
+    def truncated(cls, reply: "Reply", keep: int) -> "Reply":
+        """`reply`'s first `keep` bytes under the full Content-Length, then the connection closes."""
+        payload = reply.payload
+        return replace(reply, raw=payload[:keep], missing_bytes=len(payload) - keep)
+
+    @classmethod
+    def trickle(cls, reply: "Reply", every_s: float) -> "Reply":
+        """`reply` sent one byte every `every_s` seconds."""
+        return replace(reply, byte_every_s=every_s)
+
+    @classmethod
+    def stall(cls, seconds: float, reply: "Reply | None" = None) -> "Reply":
+        """Headers at once, then `seconds` of silence before `reply`'s body (a chat reply by default)."""
+        return replace(reply or cls.chat("late"), stall_s=seconds)
 
     @classmethod
     def chat(cls, content: str, prompt_tokens: int = 120, completion_tokens: int = 80) -> "Reply":
@@ -70,8 +105,7 @@ class Reply:
     def delay(cls, seconds: float, then: "Reply | None" = None) -> "Reply":
         """Wait `seconds` before answering `then` (by default HTTP 504): longer than a client timeout,
         it reads as a timeout; shorter, as a slow server."""
-        reply = then or cls.status(504, "scripted gateway timeout")
-        return cls(status_code=reply.status_code, body=reply.body, headers=reply.headers, delay_s=seconds)
+        return replace(then or cls.status(504, "scripted gateway timeout"), delay_s=seconds)
 
 
 @dataclass(frozen=True)
@@ -160,17 +194,27 @@ def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 reply = server._answer(recorded)
             if reply.delay_s and server._stopping.wait(reply.delay_s):
                 return
-            payload = json.dumps(reply.body).encode()
+            payload = reply.payload
             try:
                 self.send_response(reply.status_code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Content-Type", reply.content_type)
+                self.send_header("Content-Length", str(len(payload) + reply.missing_bytes))
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(payload)
+                self.wfile.flush()
+                if reply.stall_s and server._stopping.wait(reply.stall_s):
+                    return
+                if not reply.byte_every_s:
+                    self.wfile.write(payload)
+                for index in range(len(payload) if reply.byte_every_s else 0):
+                    self.wfile.write(payload[index : index + 1])
+                    if server._stopping.wait(reply.byte_every_s):
+                        return
             except (BrokenPipeError, ConnectionResetError):
-                pass  # the client timed out and hung up: exactly what a delay is for
+                return  # the client gave up and hung up: exactly what a delay, stall or trickle is for
+            if reply.missing_bytes:
+                self.close_connection = True  # the rest of the promised body never comes
 
         def log_message(self, format: str, *args: Any) -> None:
             """Silent: tests read `requests` instead of a log."""

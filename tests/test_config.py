@@ -7,7 +7,7 @@ import yaml
 
 from discovery.config import RunConfig, build_config, load_config_file
 from discovery.errors import UserError
-from discovery.options import parse_options
+from discovery.options import parse_options, reject_non_finite
 
 
 def config_from(tmp_path: Path, text: str, **overrides) -> RunConfig:
@@ -60,9 +60,31 @@ def test_every_option_of_a_run_has_a_yaml_key_of_the_same_name(tmp_path: Path) -
         ("context_best: -1\n", "invalid context_best: Input should be greater than or equal to 0"),
         ("evaluator_options: [beta]\n", "invalid evaluator_options: Input should be a valid dictionary"),
         ("- generations\n", "must be a mapping of option: value"),
+        ("generations: 1000000\n", "invalid generations: Input should be less than or equal to 100000"),
+        ("request_timeout: .inf\n", "invalid request_timeout: Input should be less than or equal to"),
+        ("base_url: localhost:8080\n", "'localhost:8080' is not an http:// or https:// URL with a host"),
+        ("seed_objectives: [dpo, sigmoid]\n", "invalid seed_objectives: dpo named more than once"),
+        ("seed_objectives: [dpo, my_loss.py]\n", "my_loss.py: seeds are shipped objectives (dpo, slic"),
+        ("seed_objectives: []\n", "name at least one shipped objective"),
+        ("evaluator_options: {beta: &b 1, lr: *b}\n", "aliases (*name) are not accepted"),
+        ("generations: " + "[" * 2000 + "\n", "is not valid YAML: it is nested too deeply"),
     ],
 )
 def test_mistakes_in_the_file_are_one_line_naming_the_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(UserError) as raised:
         config_from(tmp_path, text)
     assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_seed_objectives_are_stored_by_their_canonical_names() -> None:
+    assert build_config({}, {"seed_objectives": "DPO, hinge,discopop"}).seed_objectives == [
+        "dpo",
+        "slic",
+        "discopop",
+    ]
+
+
+def test_options_hold_only_finite_numbers() -> None:
+    reject_non_finite({"beta": 0.1, "recipe_set": {"lr": [1e-6, 2.0]}}, "option ")
+    with pytest.raises(UserError, match=r"option recipe_set\.lr\.1: must be a finite number, got -inf"):
+        reject_non_finite({"recipe_set": {"lr": [1e-6, float("-inf")]}}, "option ")

@@ -117,3 +117,83 @@ def test_dead_endpoint_stops_the_run_with_a_message_and_keeps_the_archive(tmp_pa
     assert "discover run --resume" in result.stderr and "Traceback" not in result.stderr
     with Archive.open(tmp_path, document["run_id"]) as archive:
         assert [c.status for c in archive.candidates()] == [CandidateStatus.SCORED]
+
+
+# What a broken endpoint answers, one kind per generation (twice: the reply and its repair turn),
+# and what the invalid candidate's reason then says.
+BROKEN_BODIES = [
+    (Reply.raw_body(b"<html>Bad Gateway</html>", content_type="text/html"), "is not a chat completion"),
+    (Reply.raw_body(b""), "is not a chat completion: 'an empty body'"),
+    (Reply.raw_body(b"upstream timeout"), "is not a chat completion: 'upstream timeout'"),
+    (Reply.raw_body(b'{"object": "error"}'), "is not a chat completion"),
+    (Reply.raw_body(b"[" * 3000), "is not a chat completion"),
+    (Reply.truncated(Reply.chat(as_json("cut", SHARP)), keep=50), "the reply broke off after 50 bytes"),
+    (Reply.trickle(Reply.chat(as_json("slow", SHARP)), every_s=0.1), "did not finish within 1 s"),
+    (Reply.stall(30.0), "the reply broke off after 0 bytes: timed out"),
+    (Reply.chat("x" * 10_000), "the reply is longer than 4096 bytes"),
+    (
+        Reply.chat(json.dumps({"thought": "t" * 2500, "name": "long", "code": SHARP})),
+        "at most 2000 characters",
+    ),
+]
+
+
+def endpoint_config(server: FakeOpenAI, generations: int, **settings) -> RunConfig:
+    """A run whose proposer is `server`, reached through the run config's own endpoint settings."""
+    return RunConfig(
+        generations=generations,
+        evaluator="probe",
+        proposer="openai",
+        model=MODEL,
+        base_url=server.base_url,
+        seed_objectives=["dpo"],
+        **settings,
+    )
+
+
+def test_broken_bodies_become_invalid_candidates_and_the_run_finishes(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    script = [reply for reply, _ in BROKEN_BODIES for _ in range(2)]
+    with FakeOpenAI(script) as server:
+        config = endpoint_config(
+            server, len(BROKEN_BODIES), request_timeout=1.0, max_retries=0, max_reply_bytes=4096
+        )
+        outcome = start_run(tmp_path, config)
+    assert outcome.run.status == RunStatus.FINISHED and outcome.stopped_reason is None
+    with Archive.open(tmp_path, outcome.run.id) as archive:
+        proposed = sorted((c for c in archive.candidates() if not c.is_seed), key=lambda c: c.generation)
+    assert len(proposed) == len(BROKEN_BODIES)
+    for candidate, (_, reason) in zip(proposed, BROKEN_BODIES, strict=True):
+        assert (candidate.status, candidate.stage) == (CandidateStatus.INVALID, "reply"), candidate
+        assert reason in candidate.reason and len(candidate.thought) <= 2000
+
+
+def test_an_endpoint_that_hangs_stops_the_run_resumably(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with FakeOpenAI([Reply.delay(60.0)] * 2) as server:
+        config = endpoint_config(server, 1, request_timeout=0.5, max_retries=1)
+        outcome = start_run(tmp_path, config)
+    assert outcome.run.status == RunStatus.INTERRUPTED
+    assert "did not answer within 0.5 s (after 1 retry)" in outcome.stopped_reason
+    assert f"discover run --resume {outcome.run.id}" in outcome.stopped_reason
+
+
+def test_a_run_against_a_broken_endpoint_finishes_from_the_command_line(tmp_path) -> None:
+    from tests.cli import discover
+
+    html = Reply.raw_body(b"<html><body>It works!</body></html>", content_type="text/html")
+    trickle = Reply.trickle(Reply.chat(as_json("slow", SHARP)), every_s=0.1)
+    with FakeOpenAI([html, html, trickle, Reply.chat("x" * 10_000)]) as server:
+        result = discover(
+            "run", "--proposer", "openai", "--base-url", server.base_url, "--model", MODEL,
+            "-e", "tests.probe_evaluator:probe", "--seed-objectives", "dpo", "-g", "2",
+            "--request-timeout", "1", "--max-retries", "0", "--max-reply-bytes", "4096",
+            "--runs-dir", str(tmp_path), "--json", env={"OPENAI_API_KEY": ""},
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "finished"
+    with Archive.open(tmp_path, document["run_id"]) as archive:
+        statuses = [c.status for c in archive.candidates() if not c.is_seed]
+    assert statuses == [CandidateStatus.INVALID, CandidateStatus.INVALID]

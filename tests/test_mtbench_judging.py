@@ -102,3 +102,45 @@ def test_an_unreachable_judge_stops_the_evaluation_instead_of_scoring(tmp_path):
     requests = single_grades([QUESTION], {"q1": ["5", "6"]}, "fake-judge")
     with pytest.raises(ServiceUnavailable, match="fake-judge"):
         judge_all(requests, settings, JudgmentCache(tmp_path / "judgments.sqlite"))
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        Reply.raw_body(b"<html>502 Bad Gateway</html>", content_type="text/html"),
+        Reply.raw_body(b""),
+        Reply.raw_body(b"not json"),
+        Reply.raw_body(b'{"choices": "none"}'),
+        Reply.raw_body(b"[" * 100_000),
+        Reply.truncated(Reply.chat("[[5]]"), keep=30),
+        Reply.stall(30.0),
+        Reply.chat("[[5]]" + "x" * 5000),
+    ],
+    ids=["html", "empty", "non-json", "not-a-completion", "nested", "truncated", "stalled", "oversized"],
+)
+def test_a_malformed_judge_body_is_a_failed_attempt_never_a_crash(tmp_path, broken: Reply) -> None:
+    cache = JudgmentCache(tmp_path / "judgments.sqlite")
+    with FakeOpenAI([broken, Reply.chat("[[7]]"), broken, broken]) as judge:
+        settings = JudgeSettings(
+            model="fake-judge",
+            base_url=judge.base_url,
+            concurrency=1,
+            parse_attempts=2,
+            timeout=1.0,
+            max_reply_bytes=4096,
+        )
+        judged = judge_all(single_grades([QUESTION], {"q1": ["5", "6"]}, "fake-judge"), settings, cache)
+    assert judged.values == [7.0, None]  # a retry rescued the first; the second failed both attempts
+    assert judged.failed == 1 and judged.usage.requests == 4
+
+
+def test_a_judge_that_refuses_the_request_stops_the_evaluation(tmp_path) -> None:
+    refused = Reply.status(400, "max_tokens is too large for this model", retry_after_ms=None)
+    with FakeOpenAI([refused]) as judge:
+        settings = JudgeSettings(model="fake-judge", base_url=judge.base_url, concurrency=1)
+        with pytest.raises(ServiceUnavailable, match="refused the request: max_tokens is too large"):
+            judge_all(
+                single_grades([QUESTION], {"q1": ["5"]}, "fake-judge"),
+                settings,
+                JudgmentCache(tmp_path / "j"),
+            )

@@ -114,7 +114,7 @@ def test_unknown_name_is_a_user_error_listing_known_names() -> None:
 
 
 def test_missing_file_is_a_user_error(tmp_path) -> None:
-    with pytest.raises(UserError, match="not found"):
+    with pytest.raises(UserError, match=r"missing\.py: No such file or directory"):
         load_objective(str(tmp_path / "missing.py"))
 
 

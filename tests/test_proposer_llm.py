@@ -1,6 +1,7 @@
 """The `openai` proposer against a local scripted OpenAI-compatible server."""
 
 import json
+import time
 
 import pytest
 
@@ -11,6 +12,8 @@ from discovery.objectives.contract import FUNCTION_NAME, PARAMETERS
 from discovery.objectives.gate import check_source
 from discovery.proposers.base import Check, ProposalContext
 from discovery.proposers.llm import OpenAIProposer
+from discovery.proposers.parsing import MAX_CODE_CHARS, MAX_NAME_CHARS, MAX_REPLY_CHARS, MAX_THOUGHT_CHARS
+from discovery.proposers.prompting import MAX_REASON_CHARS
 from discovery.records import CandidateRecord, CandidateStatus, EvaluationResult, SeedResult
 from tests.fake_openai import FakeOpenAI, Reply, dead_endpoint
 
@@ -253,3 +256,109 @@ def test_priced_model_gets_a_cost_estimate() -> None:
         priced = OpenAIProposer(EndpointSettings(model="gpt-4o-2024-08-06", base_url=server.base_url))
         (proposal,) = priced.propose(context(), 1, static_check)
     assert proposal.exchanges[0].cost_usd == pytest.approx(2.50)
+
+
+NOT_A_COMPLETION = json.dumps(
+    {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": []}
+)
+# Bodies a broken or hostile endpoint answers with, and what the candidate's reason then says.
+BAD_BODIES = {
+    "non-json-200": (Reply.raw_body(b"upstream said no"), "is not a chat completion: 'upstream said no'"),
+    "empty-200": (Reply.raw_body(b""), "is not a chat completion: 'an empty body'"),
+    "html-200": (
+        Reply.raw_body(b"<html><body>Welcome to nginx</body></html>", content_type="text/html"),
+        "is not a chat completion: '<html><body>Welcome to nginx</body></html>'",
+    ),
+    "json-not-a-completion": (Reply.raw_body(b'{"status": "ok"}'), "is not a chat completion"),
+    "json-array": (Reply.raw_body(b"[1, 2, 3]"), "is not a chat completion: '[1, 2, 3]'"),
+    "nested-too-deep": (Reply.raw_body(b"[" * 100_000), "is not a chat completion: '[[["),
+    "no-message-text": (Reply.raw_body(NOT_A_COMPLETION.encode()), "the completion holds no message text"),
+    "truncated": (Reply.truncated(Reply.chat(PROPOSAL), keep=60), "the reply broke off after 60 bytes"),
+    "corrupt-encoding": (
+        Reply(raw=b"not gzip at all", headers={"Content-Encoding": "gzip"}),
+        "the reply broke off after 0 bytes",
+    ),
+    "oversized": (Reply.chat("x" * 300_000), "the reply is longer than 200000 bytes and was cut off"),
+    "stalls-after-headers": (Reply.stall(30.0), "the reply broke off after 0 bytes: timed out"),
+}
+
+
+@pytest.mark.parametrize(("reply", "reason"), list(BAD_BODIES.values()), ids=list(BAD_BODIES))
+def test_a_body_that_is_no_completion_is_a_malformed_reply(reply: Reply, reason: str) -> None:
+    """Once, it costs the repair turn; twice, the proposal carries the reason: never a traceback."""
+    with FakeOpenAI([reply, Reply.chat(PROPOSAL), reply, reply]) as server:
+        repaired = propose_one(server, timeout=1.0, max_reply_bytes=200_000)
+        failed = propose_one(server, timeout=1.0, max_reply_bytes=200_000)
+    assert repaired.code == GOOD and reason in repaired.exchanges[0].error
+    assert reason in server.requests[1].messages[-1]["content"]  # the repair turn names the problem
+    assert failed.code == "" and failed.error.startswith("still no usable reply after one repair turn: ")
+    assert reason in failed.error and all(reason in exchange.error for exchange in failed.exchanges)
+    assert len(server.requests) == 4  # bodies are not retried: only the repair turn asks again
+
+
+def test_a_trickling_reply_is_cut_off_at_the_deadline() -> None:
+    """One byte every 0.2 s would take a minute; the whole body gets `timeout` seconds."""
+    slow = Reply.trickle(Reply.chat(PROPOSAL), every_s=0.2)
+    with FakeOpenAI([slow, slow]) as server:
+        started = time.monotonic()
+        proposal = propose_one(server, timeout=1.0)
+        elapsed = time.monotonic() - started
+    assert proposal.error.endswith("the reply did not finish within 1 s and was cut off")
+    assert elapsed < 2 * (1.0 + 0.2) + 1.0  # two requests, each its timeout and one more byte
+
+
+def test_a_server_that_never_answers_is_given_up_within_timeout_times_attempts() -> None:
+    timeout, retries = 0.5, 2
+    backoff = 0.5 + 1.0  # the openai client's delays before the two retries, at most
+    with FakeOpenAI([Reply.delay(60.0)] * (retries + 1)) as server:
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable, match=r"did not answer within 0.5 s \(after 2 retries\)"):
+            propose_one(server, timeout=timeout, max_retries=retries)
+        elapsed = time.monotonic() - started
+    assert len(server.requests) == retries + 1
+    assert elapsed < timeout * (retries + 1) + backoff + 1.0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "limit"),
+    [
+        (
+            "thought",
+            "t" * (MAX_THOUGHT_CHARS + 1),
+            f"field `thought`: String should have at most {MAX_THOUGHT_CHARS}",
+        ),
+        ("name", "n" * (MAX_NAME_CHARS + 1), f"field `name`: String should have at most {MAX_NAME_CHARS}"),
+        ("code", GOOD + "#" * MAX_CODE_CHARS, f"field `code`: String should have at most {MAX_CODE_CHARS}"),
+    ],
+    ids=["thought", "name", "code"],
+)
+def test_an_over_long_field_is_a_malformed_reply(field: str, value: str, limit: str) -> None:
+    long = json.dumps({"thought": "t", "name": "n", "code": GOOD} | {field: value})
+    with FakeOpenAI([Reply.chat(long), Reply.chat(PROPOSAL), Reply.chat(long), Reply.chat(long)]) as server:
+        repaired = propose_one(server)
+        failed = propose_one(server)
+    assert repaired.code == GOOD and limit in server.requests[1].messages[-1]["content"]
+    assert failed.code == "" and limit in failed.error
+
+
+def test_a_huge_reply_is_refused_before_it_is_searched_and_sent_back_clipped() -> None:
+    huge = "{" * (MAX_REPLY_CHARS + 1)
+    with FakeOpenAI([Reply.chat(huge), Reply.chat(PROPOSAL)]) as server:
+        proposal = propose_one(server)
+    assert proposal.code == GOOD
+    repair = server.requests[1].messages
+    assert f"a proposal fits in {MAX_REPLY_CHARS:,}" in repair[-1]["content"]
+    assert len(repair[-2]["content"]) < MAX_REPLY_CHARS + 100  # the echoed reply, clipped
+
+
+def test_prompts_never_resend_huge_stored_text() -> None:
+    """A candidate archived with a 5 MB thought and code (before the limits) costs a bounded prompt."""
+    bloated = scored("bloated", 0.7, generation=1).model_copy(
+        update={"thought": "idea " * 1_000_000, "code": GOOD + "#" * 5_000_000, "reason": "r" * 100_000}
+    )
+    failed = bloated.model_copy(update={"id": "g2-c0", "status": CandidateStatus.FAILED, "metrics": None})
+    with FakeOpenAI([Reply.chat(PROPOSAL)]) as server:
+        propose_one(server, context(recent=[bloated, failed]))
+    user = server.requests[0].messages[1]["content"]
+    assert len(user) < 4 * (MAX_THOUGHT_CHARS + MAX_CODE_CHARS) + 3 * MAX_REASON_CHARS + 10_000
+    assert "more characters not shown" in user

@@ -44,7 +44,10 @@ def test_accepted_reply_shapes(text: str) -> None:
             '{"thought": "x", "name": "", "code": "c"}',
             "field `name`: String should have at least 1 character",
         ),
+        ('{"thought": ' * 2000, "invalid JSON: it is nested too deeply"),
+        ('{"thought": "x", "name": "y", "code": ' + "[" * 5000, "invalid JSON: it is nested too deeply"),
     ],
+    ids=["empty", "none", "prose", "cut-off", "missing", "not-a-string", "empty-name", "deep", "deep-code"],
 )
 def test_unusable_replies_say_exactly_why(text: str | None, error: str) -> None:
     with pytest.raises(ReplyError) as raised:

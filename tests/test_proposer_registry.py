@@ -55,10 +55,8 @@ def test_builtin_says_that_llm_options_are_ignored(no_key: None) -> None:
 @pytest.mark.parametrize(
     ("kind", "model", "base_url", "message"),
     [
-        ("gpt", None, None, "unknown proposer 'gpt': choose one of openai, builtin"),
         ("openai", None, None, "the openai proposer needs OPENAI_API_KEY, or --base-url for a local server"),
         ("openai", None, "http://localhost:11434/v1", "--model is required with --base-url"),
-        (None, "m", "localhost:8080", "--base-url must be an http:// or https:// URL, got 'localhost:8080'"),
     ],
 )
 def test_bad_choices_are_user_errors(

@@ -41,5 +41,6 @@ def test_table_and_exit_code_0_when_all_are_valid():
 def test_missing_file_is_a_one_line_usage_error():
     result = discover("validate", "dpo", "no/such/objective.py")
     assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0 and "objective file not found" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert "cannot read objective file no/such/objective.py: No such file or directory" in result.stderr
     assert "Traceback" not in result.stderr

@@ -6,15 +6,18 @@ that `discover --help` stays instant.
 
 import json
 import re
+import stat
 import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
 from discovery.cli import app
-from discovery.cli.common import RUNS_DIR
+from discovery.cli.common import RUNS_DIR, run_id
 from discovery.errors import UserError
+from discovery.ui import plain_console
+from discovery.user_files import existing_mode
 
 STATUSES = ("scored", "all", "invalid", "duplicate", "failed", "validated", "proposed")
 
@@ -35,14 +38,16 @@ def runs(
     if as_json:
         typer.echo(json.dumps({"runs": [s.model_dump(mode="json") for s in summaries]}, indent=2))
     elif not summaries:
-        Console().print(f"no runs yet in {runs_dir} (start one with `discover run`)")
+        plain_console().print(f"no runs yet in {runs_dir} (start one with `discover run`)")
     else:
-        Console().print(runs_table(summaries))
+        plain_console().print(runs_table(summaries))
 
 
 @app.command("archive")
 def archive(
-    run: str = typer.Argument(None, help="Run id or a unique prefix of it (default: the newest run)."),
+    run: str = typer.Argument(
+        None, callback=run_id, help="Run id or a unique prefix of it (default: the newest run)."
+    ),
     top: int = typer.Option(None, "--top", help="Show only the first N rows."),
     status: str = typer.Option(
         "scored", "--status", help=f"Which candidates: {', '.join(STATUSES)} (scored = the leaderboard)."
@@ -84,12 +89,14 @@ def archive(
         }
         typer.echo(json.dumps(document, indent=2))
         return
-    console = Console()
+    console = plain_console()
     console.print(
-        f"run [bold]{summary.id}[/bold] · {summary.evaluator} · proposer {summary.proposer} · "
-        f"{summary.status.value} · {summary.generations_done} generations · "
-        f"{prompt_tokens} + {completion_tokens} LLM tokens",
-        highlight=False,
+        Text.assemble(
+            "run ",
+            (summary.id, "bold"),
+            f" · {summary.evaluator} · proposer {summary.proposer} · {summary.status.value} · "
+            f"{summary.generations_done} generations · {prompt_tokens} + {completion_tokens} LLM tokens",
+        )
     )
     if not rows:
         console.print(f"no {status} candidates in run {summary.id}")
@@ -106,7 +113,7 @@ def show(
     candidate: str = typer.Argument(
         ..., help="Candidate id or name in the run, RUN/ID, or a shipped objective name (dpo, discopop, ...)."
     ),
-    run: str = typer.Option(None, "--run", help="Run to look in (default: the newest run)."),
+    run: str = typer.Option(None, "--run", callback=run_id, help="Run to look in (default: the newest run)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     runs_dir: Path = RUNS_DIR,
 ) -> None:
@@ -123,7 +130,7 @@ def show(
     if as_json:
         typer.echo(json.dumps(view.to_json(), indent=2))
         return
-    console = Console()
+    console = plain_console()
     with CurveSource() as curves:
         console.print(candidate_detail(view, curves_panel(view, curves, min(console.width, 120))))
 
@@ -132,7 +139,7 @@ def show(
 def export(
     candidate: str = typer.Argument(..., help="Same identifiers as `discover show`, shipped names included."),
     output: Path = typer.Option(None, "-o", "--output", help="File to write (default: NAME.py; - = stdout)."),
-    run: str = typer.Option(None, "--run", help="Run to look in (default: the newest run)."),
+    run: str = typer.Option(None, "--run", callback=run_id, help="Run to look in (default: the newest run)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     runs_dir: Path = RUNS_DIR,
 ) -> None:
@@ -149,13 +156,20 @@ def export(
         sys.stdout.write(text)
         return
     path = output or Path((re.sub(r"\W+", "_", found.name).strip("_") or "objective") + ".py")
-    if path.exists() and not force:
+    mode = existing_mode(path, "output file")
+    if mode is not None and not force:
         raise UserError(f"{path} exists: choose another -o FILE or add --force")
+    if mode is not None and not stat.S_ISREG(mode):  # a FIFO would block, a folder cannot be written
+        raise UserError(f"cannot write {path}: it is not a regular file")
     try:
         path.write_text(text)
     except OSError as error:
         raise UserError(f"cannot write {path}: {error}") from error
-    console = Console(stderr=True)
-    console.print(f"wrote {path} (use it with `discover evaluate {path}`)", highlight=False)
+    console = plain_console(stderr=True)
+    console.print(f"wrote {path} (use it with `discover evaluate {path}`)")
     if check_source(found.code):
-        console.print("[yellow]note:[/yellow] it fails the static gate: `discover evaluate` will refuse it")
+        console.print(
+            Text.assemble(
+                ("note:", "yellow"), " it fails the static gate: `discover evaluate` will refuse it"
+            )
+        )

@@ -5,12 +5,14 @@ from pathlib import Path
 import typer
 
 from discovery.cli import app
-from discovery.cli.common import RUNS_DIR
+from discovery.cli.common import RUNS_DIR, run_id
 
 
 @app.command("browse")
 def browse(
-    run: str = typer.Argument(None, help="Run id or a unique prefix of it (default: the newest run)."),
+    run: str = typer.Argument(
+        None, callback=run_id, help="Run id or a unique prefix of it (default: the newest run)."
+    ),
     runs_dir: Path = RUNS_DIR,
 ) -> None:
     """Explore the runs full-screen; follows a run that is still being written.

@@ -7,18 +7,19 @@ import tempfile
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from discovery.cli import app
 from discovery.cli.common import EVALUATOR_OPTIONS, RUNS_DIR
+from discovery.config import MAX_SEEDS
 from discovery.errors import UserError
 from discovery.options import parse_options
 from discovery.paths import cache_root
 from discovery.quiet import quiet_libraries
 from discovery.resolve import resolve_objective
+from discovery.ui import plain_console
 
-_console = Console(stderr=True)
+_console = plain_console(stderr=True)
 WORKER_LOG = "evaluate-worker.log"  # the evaluation worker's own output, beside the built tasks
 
 
@@ -51,7 +52,7 @@ def evaluate(
     ),
     evaluator: str = typer.Option("sentiment", "--evaluator", "-e", help="The task to train and score on."),
     seeds: int = typer.Option(
-        1, "--seeds", "-s", min=1, help="Train and score with seeds 0..K-1; report mean ± s.e."
+        1, "--seeds", "-s", min=1, max=MAX_SEEDS, help="Train and score with seeds 0..K-1; report mean ± s.e."
     ),
     evaluator_options: list[str] = EVALUATOR_OPTIONS,
     runs_dir: Path = RUNS_DIR,
@@ -80,12 +81,12 @@ def evaluate(
                 raise UserError(f"objective {objective.name} rejected by the static gate: {verdict.reason}")
             if not verdict.ok:
                 note = f"note: {objective.name} fails the sandbox's {verdict.stage} check ({verdict.reason})"
-                _console.print(f"{note}; training it anyway", highlight=False, markup=False)
+                _console.print(f"{note}; training it anyway")
     quiet_libraries()
     settings = JobSettings.of(task)
     results, failures = [], {}
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # objective names are the user's
         BarColumn(),
         TextColumn("{task.fields[phase]}"),
         TimeElapsedColumn(),
@@ -117,8 +118,8 @@ def evaluate(
         document = {"results": [result.model_dump() for result in results], "failures": failures}
         typer.echo(json.dumps(document))
     else:
-        Console().print(_table(results))
+        plain_console().print(_table(results))
         for name, reason in failures.items():
-            _console.print(f"{name} failed: {reason}", highlight=False, markup=False)
+            _console.print(f"{name} failed: {reason}")
     if failures:
         raise typer.Exit(1)

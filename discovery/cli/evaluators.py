@@ -28,10 +28,10 @@ def list_evaluators(
     Set an option with `--set KEY=VALUE` on `discover run` and `discover evaluate`, or under
     `evaluator_options:` in a run's YAML config.
     """
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    from discovery.ui import plain_console
     from evaluators.registry import evaluator_class, evaluator_classes
 
     classes = [evaluator_class(name) for name in names] if names else evaluator_classes()
@@ -39,7 +39,7 @@ def list_evaluators(
     if as_json:
         typer.echo(json.dumps({"evaluators": catalog}, indent=2))
         return
-    console = Console()
+    console = plain_console()
     for entry in catalog:
         title = Text(f"{entry['name']}: {entry['description']}")
         table = Table(title=title, title_justify="left", expand=True)
@@ -50,7 +50,7 @@ def list_evaluators(
             table.add_row(*map(Text, cells))  # Text: `dict[str, Any]` is not rich markup
         console.print(table)
         if entry["note"]:
-            console.print(entry["note"], highlight=False)
+            console.print(entry["note"])
         console.print()
 
 

@@ -3,11 +3,11 @@
 import json
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from discovery.cli import app
 from discovery.objectives import shipped_catalog
+from discovery.ui import plain_console
 
 
 @app.command("objectives")
@@ -32,4 +32,4 @@ def list_objectives(
             str(reported.get("mt_bench", "")),
             str(reported.get("alpaca_lc_vs_sft", "")),
         )
-    Console().print(table)
+    plain_console().print(table)

@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 
 from discovery.cli import app
-from discovery.cli.common import RUNS_DIR
+from discovery.cli.common import RUNS_DIR, folder
 
 
 @app.command("retrain")
@@ -31,9 +31,10 @@ def retrain_command(
     dataset: str | None = typer.Option(
         None, "--dataset", help="Preference dataset: hub name or local copy. Default: the recipe's."
     ),
-    output_dir: str | None = typer.Option(
+    output_dir: Path | None = typer.Option(
         None,
         "--output-dir",
+        callback=folder,
         help="Where the model, tokenizer and card go. Default: RUNS_DIR/retrain/OBJECTIVE-RECIPE.",
     ),
     runs_dir: Path = RUNS_DIR,

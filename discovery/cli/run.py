@@ -11,8 +11,8 @@ from typing import Any
 
 import typer
 
-from discovery.cli import app, error_console
-from discovery.cli.common import EVALUATOR_OPTIONS, RUNS_DIR
+from discovery.cli import app, error_console, print_error
+from discovery.cli.common import EVALUATOR_OPTIONS, RUNS_DIR, run_id
 from discovery.config import RunConfig
 from discovery.errors import UserError
 from discovery.options import parse_options
@@ -71,7 +71,7 @@ def run_command(
     max_reply_bytes: int | None = _option("max_reply_bytes"),
     runs_dir: Path = RUNS_DIR,
     resume: str | None = typer.Option(
-        None, "--resume", help="Continue the run with this id where it stopped."
+        None, "--resume", callback=run_id, help="Continue the run with this id where it stopped."
     ),
     config_file: Path | None = typer.Option(
         None, "--config", help="YAML file with any of the options above (see below)."
@@ -87,11 +87,10 @@ def run_command(
 ) -> None:
     """Let a proposer (an LLM, or the offline built-in one) discover objectives, trained and scored by an
     evaluator, with everything recorded in a resumable archive under the runs folder."""
-    from rich.console import Console
-
     from discovery.config import build_config, load_config_file
     from discovery.loop import SilentObserver
     from discovery.runner import RunInterrupted, build_evaluator, resume_run, start_run
+    from discovery.ui import plain_console
     from discovery.ui.live import LiveRunDisplay
     from discovery.ui.views import leaderboard_table
 
@@ -113,8 +112,9 @@ def run_command(
         "max_retries": max_retries,
         "max_reply_bytes": max_reply_bytes,
     }
-    if resume:
+    if resume is not None:
         _refuse_changes(overrides, config_file, dry_run)
+        build_config({}, {"generations": generations})  # a new target is checked as a new run's would be
         execute = partial(resume_run, runs_dir, resume, generations)
     else:
         config = build_config(load_config_file(config_file) if config_file else {}, overrides)
@@ -137,7 +137,7 @@ def run_command(
         typer.echo(json.dumps(outcome.to_json(), indent=2))
     else:
         title = f"Leaderboard of run {outcome.run.id} ({outcome.run.status.value})"
-        Console().print(leaderboard_table(list(enumerate(outcome.leaderboard, start=1)), title))
+        plain_console().print(leaderboard_table(list(enumerate(outcome.leaderboard, start=1)), title))
     if outcome.stopped_reason:
-        error_console.print(f"[red]stopped:[/red] {outcome.stopped_reason}", highlight=False, soft_wrap=True)
+        print_error("stopped", outcome.stopped_reason)
         raise typer.Exit(1)

@@ -14,9 +14,11 @@ def validate(
     ),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout instead of a table."),
     timeout_s: float = typer.Option(
-        5.0, "--timeout", min=0.5, help="Wall-clock limit per candidate, seconds."
+        5.0, "--timeout", min=0.5, max=3600, help="Wall-clock limit per candidate, seconds."
     ),
-    memory_mb: int = typer.Option(1024, "--memory-mb", min=64, help="Memory limit per candidate, MB."),
+    memory_mb: int = typer.Option(
+        1024, "--memory-mb", min=64, max=1_048_576, help="Memory limit per candidate, MB."
+    ),
 ) -> None:
     """Check objectives statically, run them in a locked-down process, and test that they behave like a
     usable preference loss. Exit code 0 when all are valid, 1 when any is rejected, 2 for a usage error."""
@@ -38,14 +40,16 @@ def validate(
 
 
 def _print_table(results: list[dict]) -> None:
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from discovery.ui import plain_console
 
     table = Table(title="Sandbox verdicts")
     for column in ("file", "verdict", "stage", "reason", "ms"):
         table.add_column(column, overflow="fold")
     for result in results:
-        verdict = "[green]valid[/green]" if result["ok"] else "[red]rejected[/red]"
+        verdict = Text("valid", style="green") if result["ok"] else Text("rejected", style="red")
         table.add_row(
             result["file"],
             verdict,
@@ -53,4 +57,4 @@ def _print_table(results: list[dict]) -> None:
             result["reason"] or "",
             f"{result['seconds'] * 1000:.0f}",
         )
-    Console().print(table)
+    plain_console().print(table)

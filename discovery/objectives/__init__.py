@@ -6,7 +6,13 @@ returning per-pair losses of shape (N,). Its module docstring is the objective's
 """
 
 from discovery.objectives.contract import FUNCTION_NAME, PAPER_BETA, PARAMETERS, LossFunction
-from discovery.objectives.objective import Objective, load_objective, shipped_catalog, shipped_names
+from discovery.objectives.objective import (
+    Objective,
+    UnknownObjective,
+    load_objective,
+    shipped_catalog,
+    shipped_names,
+)
 
 __all__ = [
     "FUNCTION_NAME",
@@ -14,6 +20,7 @@ __all__ = [
     "PARAMETERS",
     "LossFunction",
     "Objective",
+    "UnknownObjective",
     "load_objective",
     "shipped_catalog",
     "shipped_names",

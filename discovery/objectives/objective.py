@@ -13,8 +13,15 @@ from discovery.errors import UserError
 from discovery.objectives.compile import compile_objective
 from discovery.objectives.contract import LossFunction
 from discovery.objectives.gate import UnreadableSource, parse_source
+from discovery.user_files import read_text_file
 
 _LIBRARY = "discovery.objectives.library"
+
+
+class UnknownObjective(UserError):
+    """The spec is neither a shipped name nor a file: callers that also take archived candidates
+    (`discovery.resolve`) look there next. Any other `UserError` of `load_objective` is about the
+    file the spec names, and is the user's answer."""
 
 
 class Objective(BaseModel):
@@ -87,7 +94,8 @@ def shipped_names() -> list[str]:
     return list(shipped_catalog())
 
 
-def _canonical_name(name: str) -> str | None:
+def canonical_name(name: str) -> str | None:
+    """The shipped objective `name` means (any case, an alias, dashes for underscores), if any."""
     key = name.lower().replace("-", "_")
     for canonical, entry in shipped_catalog().items():
         if key == canonical or key in entry["aliases"]:
@@ -100,18 +108,23 @@ def load_objective(spec: str) -> Objective:
 
     Archived candidates are resolved by the archive, which builds `Objective` records itself.
     """
-    canonical = _canonical_name(spec)
+    canonical = canonical_name(spec)
     if canonical is not None:
         source = resources.files(_LIBRARY).joinpath(f"{canonical}.py").read_text()
         return Objective(name=canonical, source=source, origin="shipped")
     path = Path(spec)
-    if path.suffix == ".py" or path.exists():
-        if not path.is_file():
-            raise UserError(f"objective file not found: {spec}")
-        try:
-            source = path.read_text()
-        except (OSError, UnicodeDecodeError) as error:
-            raise UserError(f"cannot read objective file {spec}: {error}") from error
+    if path.suffix == ".py" or _exists(path):
+        source = read_text_file(path, "objective file")
         return Objective(name=path.stem, source=source, origin=str(path))
     known = ", ".join(shipped_names())
-    raise UserError(f"unknown objective '{spec}': give a shipped name ({known}) or a path to a .py file")
+    raise UnknownObjective(
+        f"unknown objective '{spec}': give a shipped name ({known}) or a path to a .py file"
+    )
+
+
+def _exists(path: Path) -> bool:
+    """Whether something is at `path`; a name the system cannot look up (too long) is not a path."""
+    try:
+        return path.exists()
+    except OSError:
+        return False

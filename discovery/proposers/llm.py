@@ -14,8 +14,14 @@ from discovery.errors import ServiceUnavailable
 from discovery.llm import Completion, EndpointSettings, LLMClient, RequestRefused
 from discovery.proposers.base import Checker, Proposal, ProposalContext, Proposer
 from discovery.proposers.naming import unique_name
-from discovery.proposers.parsing import REPLY_SCHEMA, ProposalReply, ReplyError, parse_reply
-from discovery.proposers.prompting import messages_for
+from discovery.proposers.parsing import (
+    MAX_REPLY_CHARS,
+    REPLY_SCHEMA,
+    ProposalReply,
+    ReplyError,
+    parse_reply,
+)
+from discovery.proposers.prompting import clipped, messages_for
 from discovery.records import ExchangeRecord
 from prompts import render_prompt
 
@@ -51,18 +57,18 @@ class OpenAIProposer(Proposer):
         self, context: ProposalContext, check: Checker, taken: set[str], already: list[str]
     ) -> Proposal:
         messages = messages_for(context, already)
-        text, exchanges = self._ask(messages, context)
-        reply, problem = _parse_and_check(text, check)
+        answer, exchanges = self._ask(messages, context)
+        reply, problem = _parse_and_check(answer, check)
         if problem is not None:
             repair = [
                 *messages,
-                {"role": "assistant", "content": text or ""},
+                {"role": "assistant", "content": clipped(answer.text or "", MAX_REPLY_CHARS)},
                 {"role": "user", "content": render_prompt("proposer_repair", problem=problem)},
             ]
-            repaired_text, repair_exchanges = self._ask(repair, context)
+            repaired, repair_exchanges = self._ask(repair, context)
             exchanges += repair_exchanges
             try:
-                reply = parse_reply(repaired_text)
+                reply = _read(repaired)
             except ReplyError as error:
                 # Keep the first reply's code if it had any: the loop records why it was rejected.
                 problem = f"still no usable reply after one repair turn: {error}"
@@ -75,7 +81,7 @@ class OpenAIProposer(Proposer):
 
     def _ask(
         self, messages: list[dict[str, str]], context: ProposalContext
-    ) -> tuple[str | None, list[ExchangeRecord]]:
+    ) -> tuple[Completion, list[ExchangeRecord]]:
         """One completion (after the client's own retries) and the exchanges it took.
 
         A body that is not a completion comes back as text None with the problem recorded, so the
@@ -96,7 +102,7 @@ class OpenAIProposer(Proposer):
                 self._format += 1  # the endpoint does not take this response_format: ask plainer
                 continue
             exchanges.append(_exchange(context, messages, completion=completion))
-            return completion.text, exchanges
+            return completion, exchanges
 
 
 def _exchange(
@@ -121,10 +127,18 @@ def _exchange(
     )
 
 
-def _parse_and_check(text: str | None, check: Checker) -> tuple[ProposalReply | None, str | None]:
+def _read(answer: Completion) -> ProposalReply:
+    """The proposal in an answer; a body that held no completion at all is a `ReplyError` naming
+    what the endpoint sent (HTML, a cut-off body, ...), so the candidate's recorded reason says so."""
+    if answer.text is None and answer.problem is not None:
+        raise ReplyError(answer.problem)
+    return parse_reply(answer.text)
+
+
+def _parse_and_check(answer: Completion, check: Checker) -> tuple[ProposalReply | None, str | None]:
     """The parsed reply and the problem to send back in a repair turn (None when it is usable)."""
     try:
-        reply = parse_reply(text)
+        reply = _read(answer)
     except ReplyError as error:
         return None, f"it is not a JSON object with the string fields thought, name and code: {error}"
     reason = check(reply.code).reason

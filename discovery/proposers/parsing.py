@@ -4,6 +4,10 @@ Structured output is requested where the endpoint supports it, but many local se
 still wrap the object in a fence or a sentence, think aloud first, or put raw newlines inside the
 code string. This module accepts all of those and, when nothing usable is found, says exactly why
 so the repair turn can quote it.
+
+Each field has a length limit, and so has the reply as a whole: a field over its limit makes the
+reply malformed (one repair turn, then an invalid candidate), so no proposal stores, and no later
+prompt carries, a 5 MB thought.
 """
 
 import json
@@ -11,6 +15,15 @@ import re
 from collections.abc import Iterator
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from discovery.objectives.gate import MAX_SOURCE_CHARS
+
+MAX_THOUGHT_CHARS = 2_000  # "two to four sentences", with room to spare
+MAX_NAME_CHARS = 80  # stored as a snake_case name of at most 40 characters
+MAX_CODE_CHARS = MAX_SOURCE_CHARS  # longer code could never pass the static gate
+# A reply that holds a proposal within those limits fits in this much text (JSON escapes and some
+# prose included). Longer ones are refused before any search: each `{` may start a parse.
+MAX_REPLY_CHARS = 2 * (MAX_THOUGHT_CHARS + MAX_NAME_CHARS + MAX_CODE_CHARS)
 
 # The schema sent as `response_format` (strict structured output needs every field required and
 # no extra properties).
@@ -36,9 +49,9 @@ class ProposalReply(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    thought: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    code: str = Field(min_length=1)
+    thought: str = Field(min_length=1, max_length=MAX_THOUGHT_CHARS)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
+    code: str = Field(min_length=1, max_length=MAX_CODE_CHARS)
 
 
 class ReplyError(ValueError):
@@ -50,10 +63,15 @@ def parse_reply(text: str | None) -> ProposalReply:
     if text is None or not text.strip():
         raise ReplyError("the reply was empty")
     text = _THINKING.sub("", text).strip()
+    if len(text) > MAX_REPLY_CHARS:
+        raise ReplyError(
+            f"the reply is {len(text):,} characters long; a proposal fits in {MAX_REPLY_CHARS:,} (thought at "
+            f"most {MAX_THOUGHT_CHARS:,}, name {MAX_NAME_CHARS}, code {MAX_CODE_CHARS:,} characters)"
+        )
     json_error: str | None = None
     field_error: str | None = None
     for value in _decoded_objects(text):
-        if isinstance(value, json.JSONDecodeError):
+        if isinstance(value, ValueError):
             json_error = json_error or f"invalid JSON: {value}"
             continue
         try:
@@ -66,7 +84,8 @@ def parse_reply(text: str | None) -> ProposalReply:
 
 
 def _decoded_objects(text: str) -> Iterator[object]:
-    """Every JSON value that could be the proposal, most likely first, or the decoding error.
+    """Every JSON value that could be the proposal, most likely first, or the decoding error (a
+    `ValueError`).
 
     The whole reply and each code fence are decoded as they stand; then every `{` in the reply is
     tried as the start of an object with prose around it.
@@ -74,15 +93,20 @@ def _decoded_objects(text: str) -> Iterator[object]:
     pieces = [text, *(match.group(1).strip() for match in _FENCE.finditer(text))]
     for piece in pieces:
         if piece.startswith("{"):
-            try:
-                yield _DECODER.decode(piece)
-            except json.JSONDecodeError as error:
-                yield error
+            yield _decoded(piece)
     for match in re.finditer(r"\{", text):
-        try:
-            yield _DECODER.raw_decode(text, match.start())[0]
-        except json.JSONDecodeError as error:
-            yield error
+        yield _decoded(text, match.start())
+
+
+def _decoded(text: str, start: int | None = None) -> object:
+    """The JSON value that is `text` (or that starts at `start`, prose after it), or the error as a
+    `ValueError` (nesting too deep for the decoder too)."""
+    try:
+        return _DECODER.decode(text) if start is None else _DECODER.raw_decode(text, start)[0]
+    except json.JSONDecodeError as error:
+        return error
+    except RecursionError:
+        return ValueError("it is nested too deeply")
 
 
 def _describe(error: ValidationError) -> str:

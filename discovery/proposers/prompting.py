@@ -2,16 +2,20 @@
 
 Every request is built afresh from the archive (its best and most recent candidates with their
 figures) instead of growing one chat forever: the prompt stays bounded, and a resumed run sends
-exactly what an uninterrupted one would.
+exactly what an uninterrupted one would. Stored text is clipped to the limits a reply's fields have
+(`discovery.proposers.parsing`) wherever it is shown, so a long thought, code or failure reason
+(archived before the limits, or written by another proposer) is never sent again in full.
 """
 
 from discovery.objectives.contract import FUNCTION_NAME, IMPORT_LINES, PARAMETERS
 from discovery.objectives.format_doc import prompt_fields
 from discovery.proposers.base import ProposalContext
+from discovery.proposers.parsing import MAX_CODE_CHARS, MAX_NAME_CHARS, MAX_THOUGHT_CHARS
 from discovery.records import CandidateRecord, CandidateStatus
 from prompts import render_prompt
 
 _FIGURES = ("reward", "kl", "accuracy")
+MAX_REASON_CHARS = 1_000  # why a candidate failed: the gist is in the first lines
 
 
 def system_prompt(context: ProposalContext) -> str:
@@ -24,6 +28,9 @@ def system_prompt(context: ProposalContext) -> str:
         imports=imports,
         **prompt_fields(),
         figures=figures or f"- fitness: the score of the `{context.evaluator}` evaluator (higher is better)",
+        max_thought=f"{MAX_THOUGHT_CHARS:,}",
+        max_name=str(MAX_NAME_CHARS),
+        max_code=f"{MAX_CODE_CHARS:,}",
     )
 
 
@@ -62,15 +69,15 @@ def messages_for(context: ProposalContext, already: list[str]) -> list[dict[str,
 def describe(candidate: CandidateRecord, with_code: bool = True) -> str:
     """One candidate as the model sees it: name, verdict or figures, idea and code."""
     origin = "shipped seed" if candidate.is_seed else f"generation {candidate.generation}"
-    lines = [f"## {candidate.name} ({candidate.id}, {origin})", _verdict(candidate)]
+    lines = [f"## {clipped(candidate.name, MAX_NAME_CHARS)} ({candidate.id}, {origin})", _verdict(candidate)]
     if candidate.reported is not None:
         reported = ", ".join(f"{key} {value:g}" for key, value in candidate.reported.figures.items())
         lines.append(f"Reported in the literature (not measured here): {reported}")
     thought = " ".join(candidate.thought.split())
     if thought and not (with_code and thought in " ".join(candidate.code.split())):
-        lines.append(f"Thought: {thought}")  # unless the code's docstring already says it
+        lines.append(f"Thought: {clipped(thought, MAX_THOUGHT_CHARS)}")  # unless the docstring says it
     if with_code and candidate.code.strip():
-        lines.append(f"```python\n{candidate.code.strip()}\n```")
+        lines.append(f"```python\n{clipped(candidate.code.strip(), MAX_CODE_CHARS)}\n```")
     elif candidate.code.strip():
         lines.append("(code shown above)")
     return "\n".join(lines)
@@ -86,5 +93,12 @@ def _verdict(candidate: CandidateRecord) -> str:
         parts += [f"{name} {value:.4g}" for name, value in values.items() if value is not None]
         return "Result: " + ", ".join(parts)
     stage = f" at the {candidate.stage} check" if candidate.stage else ""
-    reason = f": {candidate.reason}" if candidate.reason else ""
+    reason = f": {clipped(candidate.reason, MAX_REASON_CHARS)}" if candidate.reason else ""
     return f"Result: {candidate.status.value}{stage}{reason}"
+
+
+def clipped(text: str, limit: int) -> str:
+    """`text`, or its first `limit` characters and a note of how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters not shown)"

@@ -6,7 +6,6 @@ from discovery.config import RunConfig
 from discovery.errors import UserError
 from discovery.proposers.base import Proposer
 
-PROPOSER_KINDS = ("openai", "builtin")
 # The model asked for on the OpenAI API when --model is not given.
 DEFAULT_OPENAI_MODEL = "gpt-4.1"
 
@@ -18,10 +17,6 @@ def make_proposer(config: RunConfig) -> tuple[Proposer, str | None]:
     configured by `base_url` (a local server needs no key) or by `OPENAI_API_KEY`.
     """
     kind, model, base_url = config.proposer, config.model, config.base_url
-    if kind is not None and kind not in PROPOSER_KINDS:
-        raise UserError(f"unknown proposer '{kind}': choose one of {', '.join(PROPOSER_KINDS)}")
-    if base_url is not None and not base_url.startswith(("http://", "https://")):
-        raise UserError(f"--base-url must be an http:// or https:// URL, got '{base_url}'")
     configured = base_url is not None or bool(os.environ.get("OPENAI_API_KEY"))
     if kind == "builtin" or (kind is None and not configured):
         from discovery.proposers.builtin import BuiltinProposer

@@ -24,13 +24,28 @@ def count_rows(name: str, config: str | None, split: str) -> tuple[int | None, s
     if path.is_dir():
         try:
             return len(load_split(name, config, split)), f"counted in the local copy {name}"
-        except UserError:
-            return None, f"split '{split}' not found in {name}"
+        except UserError as error:  # no such split, or not a dataset: the job would fail the same way
+            return None, f"not counted: {error}"
     return None, f"unknown until {name} is loaded (rows are counted when the job starts)"
 
 
 def load_split(name: str, config: str | None, split: str):
-    """One split of a hub dataset or of a local copy (a hub download or a `save_to_disk` folder)."""
+    """One split of a hub dataset or of a local copy (a hub download or a `save_to_disk` folder).
+
+    A local folder the user named that `datasets` cannot read is a `UserError` with its reason,
+    whatever `datasets` raised (it says "not a dataset" in many ways: no data files, a loading
+    script, files of no known format)."""
+    try:
+        return _load_split(name, config, split)
+    except UserError:
+        raise
+    except Exception as error:
+        if not Path(name).is_dir():
+            raise
+        raise UserError(f"the folder {name} cannot be read as a dataset: {error}") from error
+
+
+def _load_split(name: str, config: str | None, split: str):
     import datasets
 
     path = Path(name)

@@ -178,7 +178,7 @@ def make_plan(
     num_gpus: int | None = None,
     model: str | None = None,
     dataset: str | None = None,
-    output_dir: str | None = None,
+    output_dir: str | Path | None = None,
     runs_dir: Path | None = None,
     validation: Validation | None = None,
 ) -> Plan:

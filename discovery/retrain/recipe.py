@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, PositiveInt, ValidationError, model_validator
 
 from discovery.errors import UserError, validation_message
+from discovery.options import load_yaml, reject_non_finite
+from discovery.user_files import read_text_file
 
 RECIPES_PACKAGE = "discovery.recipes"
 DEFAULT_RECIPE = "zephyr-7b-gemma"
@@ -109,8 +111,8 @@ def read_recipe_text(spec: str) -> tuple[str, str]:
     if spec in shipped_recipes():
         return resources.files(RECIPES_PACKAGE).joinpath(f"{spec}.yaml").read_text(), f"shipped:{spec}"
     path = Path(spec)
-    if path.suffix in {".yaml", ".yml"} and path.is_file():
-        return path.read_text(), str(path)
+    if path.suffix in {".yaml", ".yml"}:
+        return read_text_file(path, "recipe"), str(path)
     raise UserError(
         f"unknown recipe '{spec}': give a shipped name ({', '.join(shipped_recipes())}) or a .yaml file"
     )
@@ -120,12 +122,14 @@ def load_recipe(spec: str = DEFAULT_RECIPE, overrides: dict[str, Any] | None = N
     """(recipe, origin): read a recipe, apply overrides, validate; any problem is a one-line `UserError`."""
     text, origin = read_recipe_text(spec)
     try:
-        fields = yaml.safe_load(text)
+        fields = load_yaml(text)
     except yaml.YAMLError as error:
         raise UserError(f"recipe {origin} is not valid YAML: {' '.join(str(error).split())}") from error
     if not isinstance(fields, dict):
         raise UserError(f"recipe {origin} must be a mapping of field: value")
+    merged = {**fields, **(overrides or {})}
+    reject_non_finite(merged, f"recipe {origin}: ")
     try:
-        return Recipe.model_validate({**fields, **(overrides or {})}), origin
+        return Recipe.model_validate(merged), origin
     except ValidationError as error:
         raise UserError(f"recipe {origin}: {validation_message(error)}") from error

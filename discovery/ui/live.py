@@ -3,13 +3,14 @@ so far, tokens."""
 
 from collections import deque
 
-from rich.console import Console, Group
+from rich.console import Group
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
 from discovery.records import CandidateRecord, CandidateStatus, RunRecord
+from discovery.ui import plain_console
 
 _STATUS_STYLE = {
     CandidateStatus.SCORED: "green",
@@ -20,10 +21,14 @@ _STATUS_STYLE = {
 
 
 class LiveRunDisplay:
-    """A `LoopObserver` that redraws a small dashboard on stderr (never on stdout)."""
+    """A `LoopObserver` that redraws a small dashboard on stderr (never on stdout).
+
+    It appears when the run starts, not before: a run refused while it is being built (an unknown
+    run to resume, a proposer without an endpoint) leaves only its one-line error on stderr.
+    """
 
     def __init__(self) -> None:
-        self.console = Console(stderr=True)
+        self.console = plain_console(stderr=True)
         self.header = "starting the run"
         self.tokens = (0, 0)  # (prompt, completion) LLM tokens spent so far
         self.generation = "seeds"
@@ -31,19 +36,20 @@ class LiveRunDisplay:
         self.best: CandidateRecord | None = None
         self.finished: deque[CandidateRecord] = deque(maxlen=8)
         self.message = ""
-        self._live = Live(self._render(), console=self.console, refresh_per_second=4, transient=False)
+        self._live: Live | None = None
 
     def __enter__(self) -> "LiveRunDisplay":
-        self._live.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._live.update(self._render(), refresh=True)
-        self._live.__exit__(*exc)
+        if self._live is not None:
+            self._live.update(self._render(), refresh=True)
+            self._live.__exit__(*exc)
 
     def run_started(self, run: RunRecord, proposer: str) -> None:
         self.header = f"run {run.id} · proposer {proposer} · evaluator {run.evaluator}"
-        self._refresh()
+        self._live = Live(self._render(), console=self.console, refresh_per_second=4, transient=False)
+        self._live.__enter__()
 
     def llm_spend(self, prompt_tokens: int, completion_tokens: int) -> None:
         self.tokens = (prompt_tokens, completion_tokens)
@@ -86,7 +92,8 @@ class LiveRunDisplay:
             self._live.start()
 
     def _refresh(self) -> None:
-        self._live.update(self._render())
+        if self._live is not None:
+            self._live.update(self._render())
 
     def _render(self) -> Group:
         prompt_tokens, completion_tokens = self.tokens

@@ -13,44 +13,56 @@ from rich.table import Table
 from rich.text import Text
 
 from discovery.retrain.plan import Plan
+from discovery.ui import plain_console
 
 
 def print_retrain_plan(plan: Plan, console: Console | None = None) -> None:
-    """Objective and verdict, batch arithmetic, steps, every hyperparameter, then the launch files."""
-    console = console or Console()
+    """Objective and verdict, batch arithmetic, steps, every hyperparameter, then the launch files.
+
+    Names, paths and overrides are the user's: they are printed as `Text`, never read as markup."""
+    console = console or plain_console()
     objective, validation, batch, steps = plan.objective, plan.validation, plan.batch, plan.steps
     verdict = "passed" if validation.ok else f"FAILED at {validation.stage}: {validation.reason}"
-    console.print(
-        f"[bold]objective[/bold] {objective.name} (code hash {objective.code_hash}, {objective.origin})"
-    )
-    console.print(f"[bold]validation[/bold] {validation.checker}: {verdict}")
-    console.print(
-        f"[bold]recipe[/bold] {plan.recipe_origin}"
-        + (f", overrides {plan.overrides}" if plan.overrides else "")
-    )
-    console.print(f"[bold]model[/bold] {plan.model_name_or_path}   [bold]data[/bold] {plan.dataset_name}")
-    console.print(
-        f"[bold]total batch[/bold] {batch.total} = {batch.per_device} per device x {batch.accumulation} "
-        f"accumulation x {batch.num_gpus} GPU(s) ({batch.note})"
+
+    def line(*fields: tuple[str, str]) -> None:
+        """`label value` pairs on one line, labels in bold."""
+        parts: list[str | tuple[str, str]] = []
+        for label, value in fields:
+            parts += ["   " if parts else "", (label, "bold"), f" {value}"]
+        console.print(Text.assemble(*parts))
+
+    line(("objective", f"{objective.name} (code hash {objective.code_hash}, {objective.origin})"))
+    line(("validation", f"{validation.checker}: {verdict}"))
+    line(("recipe", plan.recipe_origin + (f", overrides {plan.overrides}" if plan.overrides else "")))
+    line(("model", plan.model_name_or_path), ("data", plan.dataset_name))
+    line(
+        (
+            "total batch",
+            f"{batch.total} = {batch.per_device} per device x {batch.accumulation} "
+            f"accumulation x {batch.num_gpus} GPU(s) ({batch.note})",
+        )
     )
     if steps.optimizer_steps is None:
-        console.print(f"[bold]optimizer steps[/bold] {steps.rows_source}")
+        line(("optimizer steps", steps.rows_source))
     else:
-        console.print(
-            f"[bold]optimizer steps[/bold] {steps.optimizer_steps} ({steps.steps_per_epoch} per epoch over "
-            f"{steps.train_rows} rows, from the {steps.rows_source}); warmup {steps.warmup_steps}; "
-            f"evaluations during training {steps.evaluations_during_training}, plus one at the end"
+        line(
+            (
+                "optimizer steps",
+                f"{steps.optimizer_steps} ({steps.steps_per_epoch} per epoch over {steps.train_rows} rows, "
+                f"from the {steps.rows_source}); warmup {steps.warmup_steps}; evaluations during training "
+                f"{steps.evaluations_during_training}, plus one at the end",
+            )
         )
-    console.print(f"[bold]output[/bold] {plan.output_dir}")
+    line(("output", str(plan.output_dir)))
 
     table = Table(title="Training arguments (TRL DPOConfig)")
     table.add_column("field")
     table.add_column("value")
     for name, value in sorted(plan.training_arguments.items()):
-        table.add_row(name, json.dumps(value))
+        table.add_row(Text(name), Text(json.dumps(value)))
     console.print(table)
-    console.print("[bold]launch[/bold] (on GPUs; without one, a single plain process runs the same job)")
-    console.print(shlex.join(plan.launch.command), highlight=False, soft_wrap=True)
+    line(("launch", "(on GPUs; without one, a single plain process runs the same job)"))
+    console.print(shlex.join(plan.launch.command), soft_wrap=True)
     console.print(Syntax(json.dumps(plan.launch.deepspeed_config, indent=2), "json"))
 
 

@@ -1,8 +1,10 @@
 """The judge: `discovery.llm`'s client for the transport, plus retries for replies without a verdict.
 
-An unreachable judge raises `ServiceUnavailable` (it says nothing about the objective being scored).
-Replies that stay without a parseable verdict after `parse_attempts` tries, or bodies that are not
-a completion at all, come back as a failed judgment (value None), never as a score.
+An unreachable judge raises `ServiceUnavailable` (it says nothing about the objective being scored),
+and so does one that refuses the request itself (HTTP 400 / 422: its settings, not the answer, are
+wrong, and every other request would be refused alike). Replies that stay without a parseable
+verdict after `parse_attempts` tries, or bodies that are not a completion at all (HTML, invalid
+JSON, cut off, too large), come back as a failed judgment (value None), never as a score.
 """
 
 from collections.abc import Callable
@@ -10,7 +12,8 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
-from discovery.llm import EndpointSettings, LLMClient
+from discovery.errors import ServiceUnavailable
+from discovery.llm import EndpointSettings, LLMClient, RequestRefused
 
 
 class JudgeSettings(EndpointSettings):
@@ -65,9 +68,14 @@ class JudgeClient:
         usage = Usage()
         text = ""
         for _ in range(self.settings.parse_attempts):
-            completion = self._client.complete(
-                messages, temperature=self.settings.temperature, max_tokens=self.settings.max_tokens
-            )
+            try:
+                completion = self._client.complete(
+                    messages, temperature=self.settings.temperature, max_tokens=self.settings.max_tokens
+                )
+            except RequestRefused as refused:
+                raise ServiceUnavailable(
+                    f"judge {self.settings.model} at {self._client.endpoint} refused the request: {refused}"
+                ) from refused
             usage.add(Usage(1, completion.prompt_tokens, completion.completion_tokens))
             text = completion.text or completion.problem or ""
             value = parse(completion.text) if completion.text is not None else None

@@ -1,0 +1,108 @@
+"""Stand-ins for the few calls where a command stops checking its arguments and starts real work
+(a discovery run, the sandbox, training, a retrain, the full-screen browser), for tests that throw
+many argument lists at the command line in-process.
+
+Everything before these calls runs for real; each stand-in answers like the real thing would for a
+valid input, and checks what the real one would check first (a run id exists, the static gate), so
+a command that reaches one with arguments it should have refused exits 0 where a test expects 2.
+"""
+
+from pathlib import Path
+
+import pytest
+
+# Imported before anything is replaced: a module first imported while `discovery.sandbox.Validator`
+# is replaced would bind the stand-in for good, and no undo would restore it.
+import discovery.retrain.launch
+import discovery.ui.browser
+import discovery.ui.curves  # noqa: F401
+from discovery.archive import Archive
+from discovery.config import RunConfig
+from discovery.execution.job import CandidateJob, JobOutcome
+from discovery.objectives.gate import check_source
+from discovery.records import EvaluationResult, RunRecord, RunStatus, SeedResult
+from discovery.retrain.result import RetrainResult
+from discovery.runner import RunOutcome
+from discovery.sandbox import CurvesUnavailable, Verdict
+from evaluators.registry import evaluator_classes
+
+
+class StubValidator:
+    """The sandbox: the real static gate, then "valid" without running anything."""
+
+    def __init__(self, timeout_s: float = 5.0, memory_mb: int = 1024) -> None:
+        self.timeout_s, self.memory_mb = timeout_s, memory_mb
+
+    def __enter__(self) -> "StubValidator":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        pass
+
+    def validate(self, source: str) -> Verdict:
+        violations = "; ".join(map(str, check_source(source)))
+        if violations:
+            return Verdict(ok=False, stage="static", reason=violations, fingerprint=None, seconds=0.0)
+        return Verdict(ok=True, stage=None, reason=None, fingerprint=[0.0], seconds=0.0)
+
+    def curves(self, source: str, beta: float, points: int) -> None:
+        raise CurvesUnavailable("no sandbox in this test")
+
+
+class StubExecutor:
+    """The training worker: every seed of every job scores 0.5 at once."""
+
+    def __init__(self, log: Path | None = None) -> None:
+        self.log = log
+
+    def __enter__(self) -> "StubExecutor":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    def evaluate(self, job: CandidateJob, progress: object = None) -> JobOutcome:
+        seeds = [SeedResult(seed=seed, fitness=0.5, seconds=0.0) for seed in job.seeds]
+        return JobOutcome(result=EvaluationResult.from_seeds(job.objective.name, seeds))
+
+
+def _outcome(config: RunConfig, run_id: str = "stub-run") -> RunOutcome:
+    run = RunRecord(id=run_id, config=config, versions={}, proposer="builtin", status=RunStatus.FINISHED)
+    return RunOutcome(run=run, leaderboard=[])
+
+
+def _start_run(runs_dir: Path, config: RunConfig, observer: object = None, evaluator: object = None):
+    return _outcome(config)
+
+
+def _resume_run(runs_dir: Path, run_id: str, generations: int | None, observer: object = None):
+    with Archive.open(runs_dir, run_id) as archive:  # an unknown run is the user's error, as for real
+        return _outcome(archive.run().config, archive.run().id)
+
+
+def _train_and_record(plan: object, runs_dir: Path) -> tuple[RetrainResult, str]:
+    result = RetrainResult(
+        output_dir=str(runs_dir / "retrain"),
+        train_metrics={},
+        eval_metrics={},
+        log_history=[],
+        seconds=0.0,
+        hardware="1 x cpu",
+    )
+    return result, "stub-retrain"
+
+
+def stub_heavy_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replace, for the test's duration, every call that would start real work."""
+    monkeypatch.setattr("discovery.runner.start_run", _start_run)
+    monkeypatch.setattr("discovery.runner.resume_run", _resume_run)
+    for where in ("discovery.sandbox", "discovery.sandbox.validator", "discovery.ui.curves"):
+        monkeypatch.setattr(f"{where}.Validator", StubValidator)
+    monkeypatch.setattr("discovery.execution.local.LocalExecutor", StubExecutor)
+    for cls in evaluator_classes():
+        monkeypatch.setattr(cls, "prepare", lambda self, progress=None: None)
+    monkeypatch.setattr("discovery.retrain.launch.train_and_record", _train_and_record)
+    monkeypatch.setattr("discovery.ui.browser.Browser.run", lambda self: self.archive.close())
