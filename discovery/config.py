@@ -120,13 +120,14 @@ class RunConfig(BaseModel):
     @classmethod
     def _duration(cls, value: Any) -> Any:
         """`90m`, `2h`, `45s` or plain seconds."""
-        if isinstance(value, str) and value.strip()[-1:].lower() in _UNITS:
-            number = value.strip()[:-1]
-            try:
-                return float(number) * _UNITS[value.strip()[-1].lower()]
-            except ValueError:
-                return value  # pydantic says it is no number
-        return value
+        if not isinstance(value, str):
+            return value
+        text = value.strip().lower()
+        number, unit = (text[:-1], _UNITS[text[-1]]) if text[-1:] in _UNITS else (text, 1)
+        try:
+            return float(number) * unit
+        except ValueError:
+            raise ValueError(f"{value!r} is no duration: write seconds, or e.g. 45s, 90m, 2h, 1d") from None
 
     @field_validator("seed_objectives", mode="before")
     @classmethod

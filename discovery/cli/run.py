@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import BaseModel
 
 from discovery.cli import app, error_console, print_error
 from discovery.cli.common import EVALUATOR_OPTIONS, RUNS_DIR, run_id
-from discovery.config import RunConfig
+from discovery.config import ExecutorSettings, RunConfig
 from discovery.errors import UserError
 from discovery.options import parse_options
 
@@ -26,9 +27,10 @@ EPILOG = (
 )
 
 
-def _option(field: str, *short: str) -> Any:
-    """The `--field-name` option of a `RunConfig` field: the model's description and default as help."""
-    info = RunConfig.model_fields[field]
+def _option(field: str, *short: str, model: type[BaseModel] = RunConfig) -> Any:
+    """The `--field-name` option of a `RunConfig` field (or of its `executor:` section): the model's
+    description and default as help."""
+    info = model.model_fields[field]
     meaning = info.description or ""
     default = info.get_default(call_default_factory=True)
     shown = "" if default is None else f" [default: {default}]"
@@ -69,6 +71,14 @@ def run_command(
     connect_timeout: float | None = _option("connect_timeout"),
     max_retries: int | None = _option("max_retries"),
     max_reply_bytes: int | None = _option("max_reply_bytes"),
+    executor: str | None = typer.Option(
+        None, "--executor", help="Where candidates train: local (this machine) or slurm. [default: local]"
+    ),
+    workers: int | None = _option("workers", model=ExecutorSettings),
+    max_candidates: int | None = _option("max_candidates"),
+    max_cost_usd: float | None = _option("max_cost_usd"),
+    time_limit: str | None = _option("time_limit"),
+    on_interrupt: str | None = _option("on_interrupt"),
     runs_dir: Path = RUNS_DIR,
     resume: str | None = typer.Option(
         None, "--resume", callback=run_id, help="Continue the run with this id where it stopped."
@@ -111,6 +121,14 @@ def run_command(
         "connect_timeout": connect_timeout,
         "max_retries": max_retries,
         "max_reply_bytes": max_reply_bytes,
+        "executor": {
+            key: value for key, value in {"kind": executor, "workers": workers}.items() if value is not None
+        }
+        or None,
+        "max_candidates": max_candidates,
+        "max_cost_usd": max_cost_usd,
+        "time_limit": time_limit,
+        "on_interrupt": on_interrupt,
     }
     if resume is not None:
         _refuse_changes(overrides, config_file, dry_run)
