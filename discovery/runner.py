@@ -137,7 +137,7 @@ def _run_to_end(
     """Run the loop on an archive this process holds the lock of, and handle how it ends."""
     quiet_libraries()
     resume = f"continue with: discover run --resume {archive.run_dir.name}"
-    key = evaluator_key(evaluator.name, evaluator.version, evaluator.config(), config.training_seeds)
+    key = evaluator_key(evaluator.name, evaluator.version, evaluator.config())
     stopped_reason = None
     with contextlib.ExitStack() as stack:
         stack.enter_context(contextlib.redirect_stdout(sys.stderr))  # stdout is for the result alone

@@ -33,7 +33,7 @@ class Evaluator(ABC):
     """Build (or load) a task once, then train and score any number of objectives on it.
 
     Subclasses set `name`, `description` and `Options`, and implement `config`, `figures`,
-    `prepare`, `limits`, `train` and `score`. `evaluators.registry.get_evaluator` validates the
+    `prepare`, `limits`, `betas`, `train` and `score`. `evaluators.registry.get_evaluator` validates the
     user's options with `Options` (a pydantic model with `extra="forbid"`, every field with a default
     and a description, which `discover evaluators` lists) before anything heavy is built, then
     constructs the evaluator with the validated options and the cache folder the caller chose
@@ -79,8 +79,15 @@ class Evaluator(ABC):
         return {}
 
     @abstractmethod
-    def train(self, objective: Objective, seed: int, output_dir: Path, progress: Progress) -> None:
-        """Train a policy with the objective from the reference and write it into `output_dir`.
+    def betas(self) -> list[float]:
+        """The grid of beta every objective trains at; its figure is taken at its best one (one
+        value: the evaluator has a single beta)."""
+
+    @abstractmethod
+    def train(
+        self, objective: Objective, seed: int, beta: float, output_dir: Path, progress: Progress
+    ) -> None:
+        """Train a policy with the objective from the reference at `beta` and write it into `output_dir`.
 
         Runs confined, with `output_dir` as the only writable folder and no network: only here is
         the objective compiled (`objective.compile()`, which runs the static gate) and called.

@@ -19,6 +19,8 @@ from evaluators.sentiment.settings import BUILD_VERSION, SentimentOptions
 from evaluators.sentiment.train import make_trainer
 
 POLICY_FILE = "policy.safetensors"
+# A seed collapsed when its policy wins this much less often than an untrained one (~0.5) does.
+COLLAPSE_MARGIN = 0.1
 LOG_FILE = "training.json"
 
 
@@ -50,6 +52,8 @@ class SentimentEvaluator(Evaluator):
             "reward": "mean oracle reward of the policy's samples, in [0, 1]",
             "kl": "KL(policy || reference) per completion, estimated from the policy's samples (nats)",
             "accuracy": "share of held-out oracle-ranked pairs the implicit reward orders correctly",
+            "collapsed": f"fitness more than {COLLAPSE_MARGIN:g} below an untrained policy's: training "
+            "made the policy worse than not training at all",
         }
 
     def prepare(self, progress: Progress = no_progress) -> None:
@@ -70,7 +74,12 @@ class SentimentEvaluator(Evaluator):
     def readable_paths(self) -> list[Path]:
         return [self.artefacts.folder]
 
-    def train(self, objective: Objective, seed: int, output_dir: Path, progress: Progress) -> None:
+    def betas(self) -> list[float]:
+        return list(self.train_settings.betas)
+
+    def train(
+        self, objective: Objective, seed: int, beta: float, output_dir: Path, progress: Progress
+    ) -> None:
         """TRL training from the reference; the policy's weights go to `output_dir` as safetensors."""
         from safetensors.torch import save_model
 
@@ -84,6 +93,7 @@ class SentimentEvaluator(Evaluator):
             loss,
             self.train_settings,
             seed,
+            beta,
             output_dir / "trainer",
             progress,
         )
@@ -115,9 +125,11 @@ class SentimentEvaluator(Evaluator):
             seed,
             progress,
         )
+        unchanged = artefacts.manifest["unchanged_policy_fitness"]
         return SeedResult(
             seed=seed,
             fitness=scores.fitness,
+            collapsed=scores.fitness < unchanged - COLLAPSE_MARGIN,
             reward=scores.reward,
             kl=scores.kl,
             accuracy=scores.accuracy,
