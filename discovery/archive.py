@@ -45,6 +45,7 @@ from discovery.records import (
     ExchangeRecord,
     RunRecord,
     RunStatus,
+    TransferRecord,
     now,
 )
 
@@ -110,6 +111,16 @@ CREATE TABLE exchanges (
     seconds REAL NOT NULL,
     created TEXT NOT NULL
 );
+CREATE TABLE transfers (
+    variant TEXT NOT NULL,
+    candidate_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    result TEXT,
+    failure TEXT,
+    created TEXT NOT NULL,
+    PRIMARY KEY (variant, candidate_id)
+);
 """
 
 _CANDIDATE_COLUMNS = (
@@ -150,12 +161,18 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
 def _migrate_2_to_3(db: sqlite3.Connection) -> None:
     """Version 3 ranks candidates by the lower end of their fitness interval (`ranking`, which for
     the single-interval-less figures of version 2 is the fitness itself) and keeps each candidate's
-    gradient profile across betas, by which a beta-rescaled copy is recognised."""
+    gradient profile across betas, by which a beta-rescaled copy is recognised, and the results of
+    re-evaluating its best candidates on held-out variants of the task (`transfers`)."""
     db.execute("ALTER TABLE candidates ADD COLUMN ranking REAL")
     db.execute("ALTER TABLE candidates ADD COLUMN beta_profile TEXT")
     db.execute("UPDATE candidates SET ranking = fitness")
     db.execute("DROP INDEX candidates_status")
     db.execute("CREATE INDEX candidates_status ON candidates (status, ranking)")
+    db.execute(
+        "CREATE TABLE transfers (variant TEXT NOT NULL, candidate_id TEXT NOT NULL, run_id TEXT NOT NULL,"
+        " name TEXT NOT NULL, result TEXT, failure TEXT, created TEXT NOT NULL,"
+        " PRIMARY KEY (variant, candidate_id))"
+    )
 
 
 # schema version -> the step that upgrades an archive from it to the next version
@@ -174,6 +191,8 @@ _CANDIDATE_JSON = (
     "beta_profile",
 )
 _EXCHANGE_JSON = ("messages",)
+_TRANSFER_COLUMNS = "variant, candidate_id, run_id, name, result, failure, created"
+_TRANSFER_JSON = ("result",)
 
 Record = TypeVar("Record", bound=BaseModel)
 
@@ -610,6 +629,37 @@ class Archive:
                 "SELECT coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0) FROM exchanges"
             ).fetchone()
         return int(row[0]), int(row[1])
+
+    # -- held-out transfer ----------------------------------------------------------------------
+
+    def add_transfer(self, transfer: TransferRecord) -> None:
+        """Store a transfer result, replacing an earlier one of the same variant and candidate."""
+        with self._errors("add transfer"), self._write():
+            self._db.execute(
+                f"INSERT OR REPLACE INTO transfers ({_TRANSFER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    transfer.variant,
+                    transfer.candidate_id,
+                    transfer.run_id,
+                    transfer.name,
+                    _dump(transfer.result),
+                    transfer.failure,
+                    transfer.created.isoformat(),
+                ),
+            )
+
+    def transfers(self) -> list[TransferRecord]:
+        """Every transfer result of the run, by variant then candidate."""
+        with self._errors("read transfers"):
+            rows = self._db.execute(
+                f"SELECT {_TRANSFER_COLUMNS} FROM transfers ORDER BY variant, candidate_id"
+            ).fetchall()
+        return [
+            self._record(
+                TransferRecord, dict(row), f"transfer {row['variant']}/{row['candidate_id']}", _TRANSFER_JSON
+            )
+            for row in rows
+        ]
 
     def _select_exchanges(self, clause: str, values: tuple) -> list[ExchangeRecord]:
         with self._errors("read exchanges"):

@@ -134,6 +134,15 @@ class RacingSettings(BaseModel):
         return canonical
 
 
+class TransferSettings(BaseModel):
+    """The held-out check at the end of a run (`discovery.transfer`); the YAML keys under `transfer:`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    top: int = Field(3, ge=0, le=100, description="best proposals re-evaluated with the baseline (0: none)")
+    seeds: int = Field(2, ge=1, le=MAX_SEEDS, description="seeds of each re-evaluation, on every variant")
+
+
 class ExecutorSettings(BaseModel):
     """Where candidates train; the YAML section `executor:` (flags for the common fields)."""
 
@@ -196,6 +205,9 @@ class RunConfig(BaseModel):
     )
     executor: ExecutorSettings = Field(
         default_factory=ExecutorSettings, description="where candidates train: local workers or Slurm"
+    )
+    transfer: TransferSettings = Field(
+        default_factory=TransferSettings, description="held-out variants the best are re-evaluated on"
     )
     max_candidates: int | None = Field(None, ge=0, description="stop proposing after this many candidates")
     max_cost_usd: float | None = Field(None, ge=0, description="stop proposing once the LLM spend reaches it")

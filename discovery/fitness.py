@@ -116,6 +116,26 @@ def sign_flip_p_value(differences: list[float]) -> float:
     return 2 * (1 - NormalDist().cdf(observed / spread))
 
 
+def spearman(first: list[float], second: list[float]) -> float:
+    """The rank correlation of two equally long lists (ties share their mean rank); needs three
+    values at least, and is undefined (raises) when either list is constant."""
+    return statistics.correlation(_ranks(first), _ranks(second))
+
+
+def _ranks(values: list[float]) -> list[float]:
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for index in order[start : end + 1]:
+            ranks[index] = (start + end) / 2
+        start = end + 1
+    return ranks
+
+
 def _group_by_beta(trainings: list[SeedResult]) -> list[tuple[float | None, list[SeedResult]]]:
     """Trainings grouped by beta, betas in increasing order (None, the single-beta case, first)."""
     groups: dict[float | None, list[SeedResult]] = {}

@@ -184,6 +184,18 @@ class CandidateRecord(BaseModel):
         return self.metrics.fitness if self.metrics else None
 
 
+class TransferRecord(BaseModel):
+    """One candidate re-evaluated on a held-out variant of the task the search never saw."""
+
+    run_id: str
+    variant: str  # the evaluator's name for it, e.g. "data" (another data seed)
+    candidate_id: str
+    name: str
+    result: EvaluationResult | None = None  # paired with the baseline on the same variant
+    failure: str | None = None
+    created: datetime = Field(default_factory=now)
+
+
 class ExchangeRecord(BaseModel):
     """One request to the proposer's LLM and its answer, with token use and a cost estimate."""
 

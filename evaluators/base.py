@@ -29,6 +29,16 @@ class TrainingLimits(BaseModel):
     )
 
 
+class TransferVariant(BaseModel):
+    """A held-out variant of an evaluator's task: the options that change it, and the beta each
+    objective trains at there, as a multiple of the best beta its search found."""
+
+    name: str
+    description: str
+    options: dict[str, Any] = Field(default_factory=dict)
+    beta_factor: float = Field(1.0, gt=0)
+
+
 class Evaluator(ABC):
     """Build (or load) a task once, then train and score any number of objectives on it.
 
@@ -72,6 +82,11 @@ class Evaluator(ABC):
 
     def readable_paths(self) -> list[Path]:
         """Files and folders the confined trainer must read (the built task), mounted read-only."""
+        return []
+
+    def transfer_variants(self) -> list[TransferVariant]:
+        """Held-out variants of the task that a run's winners are re-evaluated on (none: the
+        evaluator offers no transfer check)."""
         return []
 
     def trainer_environment(self) -> dict[str, str]:

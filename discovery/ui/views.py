@@ -16,6 +16,7 @@ from discovery.objectives.gate import check_source
 from discovery.records import CandidateRecord, CandidateStatus, RunStatus
 from discovery.resolve import CandidateView
 from discovery.sandbox import CurvesUnavailable
+from discovery.transfer import TransferSummary
 from discovery.ui.curves import CurveSource, plot
 
 STATUS_STYLES = {
@@ -301,3 +302,39 @@ def _clip(content: str) -> str:
         return content
     hidden = len(lines) - EXCHANGE_LINES
     return "\n".join([*lines[:EXCHANGE_LINES], f"… {hidden} more lines (--json shows everything)"])
+
+
+def transfer_table(found: TransferSummary) -> Table:
+    """Each transferred candidate: its search figure, then per held-out variant its figure and the
+    difference with the baseline there (green where it still beats it), and how many it survives."""
+    table = Table(title="Held-out transfer (fitness, and vs the baseline on the same variant)")
+    table.add_column("id", no_wrap=True)
+    table.add_column("name", no_wrap=True)
+    table.add_column("search", justify="right")
+    for variant in found.variants:
+        table.add_column(variant.name, justify="right")
+    table.add_column("survives", justify="right")
+    baseline_id = found.candidates[0].id if found.candidates else None
+    for candidate in found.candidates:
+        cells, survived = [], 0
+        for variant in found.variants:
+            record = found.results.get((variant.name, candidate.id))
+            if record is None or record.result is None:
+                cells.append(Text("failed" if record else "", style="red"))
+                continue
+            paired = record.result.paired
+            kept = found.survives(candidate.id, variant.name)
+            survived += bool(kept)
+            versus = "" if paired is None else f" ({paired.difference:+.3f})"
+            cells.append(Text(f"{record.result.fitness:.3f}{versus}", style="green" if kept else ""))
+        tally = "baseline" if candidate.id == baseline_id else f"{survived}/{len(found.variants)}"
+        table.add_row(candidate.id, display_name(candidate), fitness_text(candidate), *cells, tally)
+    correlations = [
+        f"{variant.name} {rho:+.2f}"
+        if (rho := found.rank_correlation(variant.name)) is not None
+        else f"{variant.name} n/a"
+        for variant in found.variants
+    ]
+    table.caption = "rank correlation of search and held-out fitness: " + ", ".join(correlations)
+    table.caption_justify = "left"
+    return table

@@ -11,7 +11,7 @@ from discovery.objectives import Objective
 from discovery.progress import Progress, no_progress
 from discovery.records import SeedResult
 from discovery.sandbox.outputs import UntrustedOutput, checked_file, read_json
-from evaluators.base import Evaluator, TrainingLimits
+from evaluators.base import Evaluator, TrainingLimits, TransferVariant
 from evaluators.registry import register
 from evaluators.sentiment.cache import Artefacts, load_or_build
 from evaluators.sentiment.scoring import score
@@ -76,6 +76,33 @@ class SentimentEvaluator(Evaluator):
 
     def betas(self) -> list[float]:
         return list(self.train_settings.betas)
+
+    def transfer_variants(self) -> list[TransferVariant]:
+        """Another synthetic corpus (hence another reference model and preference data), a larger
+        model, and a beta between the grid's points; each one the search never saw."""
+        task, grid = self.task, sorted(self.train_settings.betas)
+        step = (grid[-1] / grid[0]) ** (1 / (len(grid) - 1)) if len(grid) > 1 else 3.0
+        return [
+            TransferVariant(
+                name="data",
+                description=f"another data seed ({task.data_seed + 1}): new corpus, reference and pairs",
+                options={"data_seed": task.data_seed + 1},
+            ),
+            TransferVariant(
+                name="model",
+                description="a larger reference model (twice the width, one more layer)",
+                options={
+                    "hidden_size": task.hidden_size * 2,
+                    "ffn_size": task.ffn_size * 2,
+                    "layers": task.layers + 1,
+                },
+            ),
+            TransferVariant(
+                name="beta",
+                description=f"{step**0.5:.2g} times the best beta of the search: between the grid's points",
+                beta_factor=step**0.5,
+            ),
+        ]
 
     def train(
         self, objective: Objective, seed: int, beta: float, output_dir: Path, progress: Progress
