@@ -57,8 +57,11 @@ def _checked_options(cls: type[Evaluator], options: Mapping[str, Any]) -> BaseMo
     known = cls.Options.model_fields
     unknown = sorted(set(options) - set(known))
     if unknown:
+        # training seeds belong to the run, not the task: a user reaching for `seed` needs --seeds
+        hint = "; training seeds are chosen with --seeds, e.g. --seeds 3,7" if "seed" in unknown else ""
         raise UserError(
-            f"the {cls.name} evaluator has no option {', '.join(unknown)} (its options: {', '.join(known)})"
+            f"the {cls.name} evaluator has no option {', '.join(unknown)} "
+            f"(its options: {', '.join(known)}){hint}"
         )
     reject_non_finite(options, f"the {cls.name} evaluator's option ")
     try:

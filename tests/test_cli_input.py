@@ -53,6 +53,10 @@ BAD_INPUT = {
     ),
     "set-a-list": (["run", "--set", "preset=[1,2]"], "option preset: Input should be 'default' or 'tiny'"),
     "set-unknown-key": (["run", "--set", "cache_dir=5"], "the sentiment evaluator has no option cache_dir"),
+    "set-seed": (
+        ["evaluate", "dpo", "--set", "seed=3"],
+        "training seeds are chosen with --seeds, e.g. --seeds 3,7",
+    ),
     "set-infinite": (
         ["run", "--set", "learning_rate=inf"],
         "option learning_rate: must be a finite number, got inf",
@@ -86,7 +90,7 @@ BAD_INPUT = {
     "generations-negative": (["run", "-g", "-1"], "invalid generations: Input should be greater than or"),
     "generations-huge": (["run", "-g", "10" * 20], "invalid generations: Input should be less than or"),
     "generations-text": (["run", "-g", "abc"], "Invalid value for '--generations' / '-g'"),
-    "seeds-huge": (["run", "--seeds", "100000"], "invalid seeds: Input should be less than or equal to"),
+    "seeds-huge": (["run", "--seeds", "100000"], "invalid seeds: a count of seeds is between 1 and 1000, not 100000"),
     "context-huge": (["run", "--context-best", "9" * 30], "invalid context_best"),
     "timeout-nan": (["run", "--request-timeout", "nan"], "invalid request_timeout"),
     "timeout-inf": (["run", "--request-timeout", "inf"], "invalid request_timeout"),
@@ -116,7 +120,7 @@ BAD_INPUT = {
     "evaluate-binary": (["evaluate", "binary.py"], "objective file binary.py: it is not UTF-8 text"),
     "evaluate-huge": (["evaluate", "huge.py"], f"huge.py: it is larger than {MAX_BYTES:,} bytes"),
     "evaluate-name-too-long": (["evaluate", "x" * 5000], "unknown objective or candidate"),
-    "evaluate-seeds-huge": (["evaluate", "dpo", "--seeds", "1" * 24], "Invalid value for '--seeds'"),
+    "evaluate-seeds-huge": (["evaluate", "dpo", "--seeds", "1" * 24], "a count of seeds is between 1 and 1000"),
     "validate-fifo": (["validate", "fifo.py"], "objective file fifo.py: it is not a regular file"),
     "validate-long-file-name": (["validate", "x" * 5000 + ".py"], "File name too long"),
     "validate-timeout-huge": (["validate", "dpo", "--timeout", "1e308"], "'--timeout': Input should be less"),

@@ -15,14 +15,31 @@ OBJECTIVES = Path(__file__).parent / "objectives"
 
 def test_json_run_trains_and_scores_and_prints_only_the_document():
     flipped = str(OBJECTIVES / "flipped_dpo.py")
-    done = discover("evaluate", "dpo", flipped, "--set", "preset=tiny", "--seeds", "2", "--json")
+    done = discover(
+        "evaluate",
+        "dpo",
+        flipped,
+        "--set",
+        "preset=tiny",
+        "--set",
+        "betas=[0.3, 1.0]",
+        "--seeds",
+        "2",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)  # nothing but the document on stdout
     dpo, flipped = document["results"]
     assert (dpo["objective"], flipped["objective"]) == ("dpo", "flipped_dpo")
     for result in (dpo, flipped):
         assert {"fitness", "fitness_se", "reward", "kl", "accuracy", "seconds", "seeds"} <= set(result)
-        assert [seed["seed"] for seed in result["seeds"]] == [0, 1]
+        assert sorted((t["beta"], t["seed"]) for t in result["seeds"]) == [
+            (0.3, 0),
+            (0.3, 1),
+            (1.0, 0),
+            (1.0, 1),
+        ]
+        assert result["best_beta"] in (0.3, 1.0) and [b["beta"] for b in result["betas"]] == [0.3, 1.0]
         assert 0.0 <= result["fitness"] <= 1.0 and result["fitness_se"] >= 0.0
 
 
