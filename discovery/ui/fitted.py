@@ -19,7 +19,7 @@ from rich.table import Table
 @dataclass(frozen=True)
 class Column:
     """A column of a `FittedTable`: `whole` ones are never wrapped or cut; `drop` > 0 marks a column
-    that goes when the width is short, the highest `drop` first (0: it stays and wraps instead)."""
+    shown only when the width allows, the lowest `drop` first (0: it always stays, wrapping)."""
 
     header: str
     justify: JustifyMethod = "left"
@@ -46,40 +46,51 @@ class FittedTable:
         return Measurement.get(console, options, self.fit(console, options))
 
     def fit(self, console: Console, options: ConsoleOptions) -> Table:
-        """The table for `options.max_width`: every droppable column that must go for the whole
-        columns to fit (and the others to keep their longest word on a line), gone."""
-        shown = list(self.columns)
-        droppable = sorted((c for c in self.columns if c.drop > 0), key=lambda c: c.drop, reverse=True)
-        for column in droppable:
-            if self._narrowest(shown, console, options) <= options.max_width:
-                break
-            shown.remove(column)
-        if self._narrowest(shown, console, options) > options.max_width:
-            shown = [replace(column, whole=False) for column in shown]  # whole, but over several lines
+        """The table for `options.max_width`: the columns that always stay, then each droppable one,
+        most useful (lowest `drop`) first, while the table still fits with the staying columns on one
+        line; whole columns are never wrapped, and fold (still complete) only when even the staying
+        columns cannot fit with their longest words on a line."""
+        width = options.max_width
+        shown = [column for column in self.columns if column.drop == 0]
+        for extra in sorted((c for c in self.columns if c.drop > 0), key=lambda c: c.drop):
+            trial = [column for column in self.columns if column in shown or column is extra]
+            if self._width(trial, console, options, roomy=True) <= width:
+                shown = trial
+        if self._width(shown, console, options, roomy=False) > width:
+            shown = [replace(column, whole=False) for column in shown]
         table = Table(title=self.title, **self.table_options)  # type: ignore[arg-type]
         for column in shown:
-            width = self._widths(column, console, options)[1] if column.whole else None
+            longest = self._measure(column, console, options).maximum if column.whole else None
             table.add_column(
-                column.header, justify=column.justify, no_wrap=column.whole, min_width=width, overflow="fold"
+                column.header,
+                justify=column.justify,
+                no_wrap=column.whole,
+                min_width=longest,
+                overflow="fold",
             )
         indices = [self._index(column) for column in shown]
         for cells, style in self.rows:
             table.add_row(*(cells[index] for index in indices), style=style)
         return table
 
-    def _narrowest(self, shown: list[Column], console: Console, options: ConsoleOptions) -> int:
-        """The narrowest the table can be printed with these columns: whole columns whole, the others
-        with their longest word on a line, plus padding (one space each side) and borders."""
-        content = sum(self._widths(c, console, options)[1 if c.whole else 0] for c in shown)
-        return content + 2 * len(shown) + len(shown) + 1
+    def _width(self, shown: list[Column], console: Console, options: ConsoleOptions, roomy: bool) -> int:
+        """The table's width with these columns: whole ones on one line, the others with their
+        longest word on a line (`roomy`: the columns that always stay on one line too), plus
+        padding (a space each side) and borders."""
+        content = 0
+        for column in shown:
+            measured = self._measure(column, console, options)
+            one_line = column.whole or (roomy and column.drop == 0)
+            content += measured.maximum if one_line else measured.minimum
+        return content + 3 * len(shown) + 1
 
     def _index(self, column: Column) -> int:
         """Where a column's cells are in the rows (headers name columns: a folded column is a copy)."""
         return next(i for i, c in enumerate(self.columns) if c.header == column.header)
 
-    def _widths(self, column: Column, console: Console, options: ConsoleOptions) -> tuple[int, int]:
-        """The column's longest word and longest line, its header included."""
+    def _measure(self, column: Column, console: Console, options: ConsoleOptions) -> Measurement:
+        """The column's longest word (minimum) and longest line (maximum), its header included."""
         wide = options.update_width(10_000)
         cells: Iterable[RenderableType] = [column.header, *(row[self._index(column)] for row, _ in self.rows)]
         measured = [Measurement.get(console, wide, cell) for cell in cells]
-        return max(m.minimum for m in measured), max(m.maximum for m in measured)
+        return Measurement(max(m.minimum for m in measured), max(m.maximum for m in measured))
