@@ -49,7 +49,9 @@ class LoopObserver(Protocol):
 
     def run_started(self, run: RunRecord, proposer: str) -> None: ...
     def llm_spend(self, prompt_tokens: int, completion_tokens: int) -> None: ...
+    def task_progress(self, phase: str, fraction: float | None) -> None: ...
     def generation_started(self, generation: int, total: int) -> None: ...
+    def candidate_known(self, candidate: CandidateRecord) -> None: ...
     def candidate_phase(self, candidate: CandidateRecord, phase: str, fraction: float | None) -> None: ...
     def candidate_finished(self, candidate: CandidateRecord) -> None: ...
     def notice(self, message: str) -> None: ...
@@ -65,7 +67,13 @@ class SilentObserver:
     def llm_spend(self, prompt_tokens: int, completion_tokens: int) -> None:
         pass
 
+    def task_progress(self, phase: str, fraction: float | None) -> None:
+        pass
+
     def generation_started(self, generation: int, total: int) -> None:
+        pass
+
+    def candidate_known(self, candidate: CandidateRecord) -> None:
         pass
 
     def candidate_phase(self, candidate: CandidateRecord, phase: str, fraction: float | None) -> None:
@@ -143,12 +151,13 @@ class DiscoveryLoop:
         run = self.archive.run()
         self.observer.run_started(run, self.proposer.name)
         self.observer.llm_spend(*self.archive.tokens_spent())
-        self.evaluator.prepare(lambda phase, fraction: self.observer.notice(f"preparing task: {phase}"))
+        self.evaluator.prepare(self.observer.task_progress)
         run = run.model_copy(update={"config": self.config, "status": RunStatus.RUNNING})
         self.archive.update_run(run)
         self._seed()
         for candidate in self.archive.candidates():  # the only full read of a run's candidates
             self._track(candidate)
+            self.observer.candidate_known(candidate)  # a resumed run's standing: best, seeds scored
         while True:
             self._collect()
             self._advance_waiting()

@@ -7,7 +7,6 @@ import tempfile
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from discovery.cli import app
 from discovery.cli.common import EVALUATOR_OPTIONS, RUNS_DIR
@@ -18,15 +17,22 @@ from discovery.paths import cache_root
 from discovery.quiet import quiet_libraries
 from discovery.resolve import resolve_objective
 from discovery.ui import plain_console
+from discovery.ui.fitted import Column, FittedTable
 
 _console = plain_console(stderr=True)
 WORKER_LOG = "evaluate-worker.log"  # the evaluation worker's own output, beside the built tasks
 
 
-def _table(results: list) -> Table:
-    table = Table(title="Evaluation")
-    for column in ("objective", "fitness ± s.e.", "reward", "KL", "accuracy", "seconds"):
-        table.add_column(column, justify="left" if column == "objective" else "right")
+def _table(results: list) -> FittedTable:
+    columns = [
+        Column("objective", whole=True),
+        Column("fitness ± s.e.", justify="right"),
+        Column("reward", justify="right", drop=2),
+        Column("KL", justify="right"),
+        Column("accuracy", justify="right", drop=1),
+        Column("seconds", justify="right", drop=3),
+    ]
+    table = FittedTable(columns, title="Evaluation")
 
     def fmt(value: float | None, digits: int = 3) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
@@ -63,11 +69,11 @@ def evaluate(
     Each objective is validated by the sandbox first; training runs in a confined process, scoring
     in one that never ran the objective's code. An objective whose training fails is reported as
     failed (exit code 1); the others are still scored."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from discovery.execution.job import JobSettings
     from discovery.execution.local import LocalExecutor
     from discovery.sandbox import Validator
+    from discovery.ui.evaluation import EvaluationBar, EvaluationLines
+    from discovery.ui.log_lines import progress_logging
     from evaluators.registry import get_evaluator
 
     resolved = [resolve_objective(spec, runs_dir) for spec in objectives]
@@ -85,31 +91,22 @@ def evaluate(
     quiet_libraries()
     settings = JobSettings.of(task)
     results, failures = [], {}
-    columns = (
-        TextColumn("{task.description}", markup=False),  # objective names are the user's
-        BarColumn(),
-        TextColumn("{task.fields[phase]}"),
-        TimeElapsedColumn(),
-    )
+    terminal = _console.is_terminal
+    display = EvaluationBar(_console, seeds) if terminal else EvaluationLines(len(resolved), seeds)
     # Libraries may print to stdout; with --json stdout carries the JSON document only
     with (
         contextlib.redirect_stdout(sys.stderr),
-        Progress(*columns, console=_console, transient=True) as bar,
+        progress_logging(lines_on_stderr=not terminal),
+        display,
         LocalExecutor(log=cache / WORKER_LOG) as executor,
         tempfile.TemporaryDirectory(prefix="discover-evaluate-") as work,
     ):
-        current = bar.add_task("preparing task", total=1.0, phase="")
-
-        def report(phase: str, fraction: float | None) -> None:
-            bar.update(current, completed=fraction or 0.0, phase=phase)
-
-        task.prepare(report)
+        task.prepare(display.preparing)
         for index, objective in enumerate(resolved):
-            bar.update(
-                current, description=f"{objective.name} ({seeds} seed{'s' * (seeds > 1)})", completed=0.0
-            )
+            report = display.objective(index, objective.name)
             job = settings.job(objective, list(range(seeds)), Path(work) / str(index))
             outcome = executor.evaluate(job, report)
+            display.finished(objective.name, outcome.result, outcome.failure)
             if outcome.result is None:
                 failures[objective.name] = outcome.failure
             else:
