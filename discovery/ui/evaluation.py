@@ -15,7 +15,7 @@ from discovery.ui.log_lines import ProgressLines, figures_text
 class EvaluationBar:
     """One transient bar on the terminal: it names the objective in training and its phase."""
 
-    def __init__(self, console: Console, seeds: int) -> None:
+    def __init__(self, console: Console, trainings: int) -> None:
         columns = (
             TextColumn("{task.description}", markup=False),  # objective names are the user's
             BarColumn(),
@@ -23,7 +23,7 @@ class EvaluationBar:
             TimeElapsedColumn(),
         )
         self.bar = Progress(*columns, console=console, transient=True)
-        self.seeds = seeds
+        self.trainings = trainings
         self.current: TaskID | None = None
 
     def __enter__(self) -> "EvaluationBar":
@@ -39,7 +39,7 @@ class EvaluationBar:
 
     def objective(self, index: int, name: str) -> ReportProgress:
         """The progress callback of the objective `index` (0-based) of this evaluation."""
-        label = f"{name} ({_seeds(self.seeds)})"
+        label = f"{name} ({_trainings(self.trainings)})"
         self.bar.update(self.current, description=label, completed=0.0)
         return self._update
 
@@ -53,9 +53,9 @@ class EvaluationBar:
 class EvaluationLines:
     """Throttled lines (`ProgressLines`) through `progress_log`, then one line of figures per objective."""
 
-    def __init__(self, count: int, seeds: int) -> None:
+    def __init__(self, count: int, trainings: int) -> None:
         self.count = count
-        self.seeds = seeds
+        self.trainings = trainings
         self.lines = ProgressLines()
 
     def __enter__(self) -> "EvaluationLines":
@@ -68,9 +68,7 @@ class EvaluationLines:
         self.lines.report("preparing task", phase, fraction)
 
     def objective(self, index: int, name: str) -> ReportProgress:
-        progress_log.info(
-            f"objective {index + 1}/{self.count}: {name}, {self.seeds} seed{'s' * (self.seeds > 1)}"
-        )
+        progress_log.info(f"objective {index + 1}/{self.count}: {name}, {_trainings(self.trainings)}")
         return partial(self.lines.report, name)
 
     def finished(self, name: str, result: EvaluationResult | None, failure: str | None) -> None:
@@ -80,5 +78,6 @@ class EvaluationLines:
         )
 
 
-def _seeds(count: int) -> str:
-    return f"{count} seed{'s' * (count > 1)}"
+def _trainings(count: int) -> str:
+    """`1 training`, `6 trainings`: an objective's seeds times the evaluator's betas."""
+    return f"{count} training{'s' * (count > 1)}"
