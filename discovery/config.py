@@ -290,6 +290,12 @@ class RunConfig(BaseModel):
         """The seeds, in the order racing hands them out."""
         return seed_list(self.seeds)
 
+    @property
+    def best_needs(self) -> int:
+        """The seeds at its best beta a candidate needs to be the run's best: `racing.best_needs`,
+        at most the seeds a candidate may get."""
+        return min(self.racing.best_needs, len(self.seed_list))
+
 
 def load_config_file(path: Path) -> dict[str, Any]:
     """The mapping in a YAML config file, keys with underscores; unreadable or malformed files and

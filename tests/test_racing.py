@@ -10,7 +10,7 @@ from discovery.archive import Archive
 from discovery.config import RunConfig
 from discovery.execution.job import JobSettings
 from discovery.execution.local import LocalExecutor
-from discovery.loop import DiscoveryLoop, SilentObserver
+from discovery.loop import DiscoveryLoop, LoopObserver, SilentObserver
 from discovery.objectives import load_objective
 from discovery.proposers.base import Proposal, Proposer
 from discovery.provenance import library_versions, new_run_id
@@ -32,8 +32,11 @@ class ScriptedProposer(Proposer):
         return [self.proposals.pop(0)]
 
 
-def run_loop(tmp_path: Path, proposals: list[Proposal], **config: object) -> dict[str, CandidateRecord]:
-    """A whole run on the noisy task with the scripted proposals; its candidates by name."""
+def run_loop(
+    tmp_path: Path, proposals: list[Proposal], observer: LoopObserver | None = None, **config: object
+) -> dict[str, CandidateRecord]:
+    """A whole run on the noisy task with the scripted proposals, followed by `observer`; its
+    candidates by name."""
     settings = RunConfig(
         evaluator="noisy", generations=len(proposals), seed_objectives=["dpo"], seeds=5, **config
     )
@@ -53,7 +56,7 @@ def run_loop(tmp_path: Path, proposals: list[Proposal], **config: object) -> dic
             JobSettings.of(evaluator),
             validator,
             SeedScoreCache(tmp_path / "cache" / "seed-scores.sqlite", "noisy", lambda line: None),
-            SilentObserver(),
+            observer or SilentObserver(),
         )
         loop.run()
         best = archive.best()

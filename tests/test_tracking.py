@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import tests.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
-from discovery.archive import Archive
+from discovery.archive import Archive, run_best
 from discovery.config import RunConfig
 from discovery.llm import EndpointSettings
 from discovery.proposers.llm import OpenAIProposer
@@ -18,16 +18,16 @@ from discovery.ui.log_lines import progress_logging
 from discovery.ui.tracking import TENSORBOARD_FOLDER, Tracker
 from tests.cli import discover, discover_in_process
 from tests.fake_openai import MODEL, FakeOpenAI, Reply
-from tests.test_loop_openai import EXPONENTIAL, SHARP, SOFT
+from tests.test_loop_openai import EXPONENTIAL, MIXED, SMOOTH_HINGE
 
 REPO = Path(__file__).resolve().parents[1]
-PROPOSALS = [Reply.proposal("sharp_logistic", SHARP), Reply.proposal("exponential", EXPONENTIAL)]
+PROPOSALS = [Reply.proposal("exponential", EXPONENTIAL), Reply.proposal("smooth_hinge", SMOOTH_HINGE)]
 
 
 @pytest.fixture
 def endpoint(monkeypatch):
     """Proposals from a scripted OpenAI-compatible server, 120 prompt + 80 completion tokens each."""
-    with FakeOpenAI([*PROPOSALS, Reply.proposal("soft_logistic", SOFT)]) as server:
+    with FakeOpenAI([*PROPOSALS, Reply.proposal("mixed", MIXED)]) as server:
         settings = EndpointSettings(model=MODEL, base_url=server.base_url, timeout=5.0, max_retries=0)
         monkeypatch.setattr("discovery.runner.make_proposer", lambda *args: (OpenAIProposer(settings), None))
         yield server
@@ -49,14 +49,16 @@ def expected(
     runs_dir: Path, run_id: str, tokens_per_proposal: int = 120
 ) -> dict[str, list[tuple[int, float]]]:
     """What the trackers should hold, by generation, from the archive: every scored candidate's
-    fitness, the best so far and the prompt tokens spent when each finished (seeds first)."""
+    fitness, the run's best when each finished (by the archive's rule, not the top fitness) and the
+    prompt tokens spent by then (seeds first; one candidate at a time, so in generation order)."""
     with Archive.open(runs_dir, run_id) as archive:
+        needs = archive.run().config.best_needs
         scored = sorted(
             (c for c in archive.candidates() if c.fitness is not None), key=lambda c: c.generation
         )
     best, tokens = [], []
-    for candidate in scored:
-        best.append((candidate.generation, max(c.fitness for c in scored[: len(best) + 1])))
+    for done, candidate in enumerate(scored, 1):
+        best.append((candidate.generation, run_best(scored[:done], needs).fitness))
         tokens.append((candidate.generation, float(tokens_per_proposal * candidate.generation)))
     return {
         "candidate/fitness": [(c.generation, c.fitness) for c in scored],

@@ -68,11 +68,11 @@ class LiveRunDisplay:
         self.current[candidate.id] = (candidate, phase, fraction)
         self._refresh()
 
-    def candidate_finished(self, candidate: CandidateRecord) -> None:
+    def candidate_finished(self, candidate: CandidateRecord, best: CandidateRecord | None) -> None:
         self.current.pop(candidate.id, None)
         self.message = ""
         self.finished.append(candidate)
-        self.tally.finished(candidate)
+        self.tally.finished(candidate, best)
         self._refresh()
 
     def notice(self, message: str) -> None:

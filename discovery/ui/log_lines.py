@@ -17,7 +17,7 @@ from discovery.errors import UserError
 from discovery.progress import progress_log
 from discovery.records import CandidateRecord, EvaluationResult, RunRecord
 from discovery.ui.tally import RunTally, duration
-from discovery.ui.views import result_fitness
+from discovery.ui.views import fitness_text, result_fitness
 from discovery.user_files import existing_mode
 
 PROGRESS_EVERY_S = 30.0
@@ -146,18 +146,20 @@ class LogLinesObserver:
     def candidate_phase(self, candidate: CandidateRecord, phase: str, fraction: float | None) -> None:
         self.lines.report(f"{candidate.id} {candidate.name}", phase, fraction)
 
-    def candidate_finished(self, candidate: CandidateRecord) -> None:
+    def candidate_finished(self, candidate: CandidateRecord, best: CandidateRecord | None) -> None:
         self.lines.forget(f"{candidate.id} {candidate.name}")
-        new_best = self.tally.finished(candidate)
+        self.tally.finished(candidate, best)
         verdict = candidate.status.value
         if candidate.metrics is not None:
             verdict += f" · {figures_text(candidate.metrics)}"
         elif candidate.reason:
             verdict += f": {candidate.reason}"
-        best = self.tally.best
-        standing = " · new best" if new_best else ""
-        if best is not None and not new_best:
-            standing = f" · best so far {best.name} ({best.id}) {best.fitness:.3f}"
+        if best is None:
+            standing = ""
+        elif best.id == candidate.id:
+            standing = " · the best so far"
+        else:
+            standing = f" · best so far {best.name} ({best.id}) {fitness_text(best)}"
         subject = f"{self.tally.stage} · {candidate.id} {candidate.name}"
         progress_log.info(f"{subject}: {verdict}{standing}{self._eta()}")
 

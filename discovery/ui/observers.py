@@ -54,9 +54,9 @@ class Observers:
         for observer in self.observers:
             observer.candidate_phase(candidate, phase, fraction)
 
-    def candidate_finished(self, candidate: CandidateRecord) -> None:
+    def candidate_finished(self, candidate: CandidateRecord, best: CandidateRecord | None) -> None:
         for observer in self.observers:
-            observer.candidate_finished(candidate)
+            observer.candidate_finished(candidate, best)
 
     def notice(self, message: str) -> None:
         for observer in self.observers:

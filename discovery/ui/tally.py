@@ -2,7 +2,8 @@
 generation, the best candidate so far, the LLM spend and when the run should end.
 
 The live display, the plain progress lines and the experiment trackers each keep a `RunTally` fed by
-the loop's events, so that they never disagree about the best candidate or the ETA.
+the loop's events, so that they never disagree about the best candidate or the ETA. The best is the
+loop's, by the archive's rule (`discovery.archive.run_best`): what `discover archive` will call best.
 """
 
 import time
@@ -10,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from discovery.archive import run_best
 from discovery.objectives import shipped_names
 from discovery.records import CandidateRecord, CandidateStatus, RunRecord
 
@@ -28,6 +30,7 @@ class RunTally:
     generations: int = 0  # the run's target
     tokens: tuple[int, int] = (0, 0)  # (prompt, completion) LLM tokens spent by the whole run
     best: CandidateRecord | None = None
+    best_needs: int = 1  # the seeds a candidate needs to be the run's best
     counts: Counter[CandidateStatus] = field(default_factory=Counter)
     _first: tuple[int, float] | None = None  # the first generation this process started, and when
     _ends_at: float | None = None  # `clock` time the last generation should be done by
@@ -35,6 +38,7 @@ class RunTally:
     def started(self, run: RunRecord) -> None:
         self.run = run
         self.generations = run.config.generations
+        self.best_needs = run.config.best_needs
         self.seeds_total = len(run.config.seed_objectives or shipped_names())
 
     def generation_started(self, generation: int, total: int) -> None:
@@ -49,19 +53,20 @@ class RunTally:
         self._ends_at = now + per_generation * (total - generation + 1)
 
     def known(self, candidate: CandidateRecord) -> None:
-        """Count a candidate the archive held before this process started, if it had its verdict."""
+        """Take in a candidate the archive held before this process started (in the archive's
+        order): counted if it had its verdict, and the best so far by the archive's rule."""
+        self.best = run_best([c for c in (self.best, candidate) if c is not None], self.best_needs)
         if candidate.status not in _UNDECIDED:
-            self.finished(candidate)
+            self._count(candidate)
 
-    def finished(self, candidate: CandidateRecord) -> bool:
-        """Count a candidate that reached its verdict; True when it is the new best."""
+    def finished(self, candidate: CandidateRecord, best: CandidateRecord | None) -> None:
+        """Count a candidate that reached its verdict; `best` is the run's best now, as the loop says."""
+        self._count(candidate)
+        self.best = best
+
+    def _count(self, candidate: CandidateRecord) -> None:
         self.counts[candidate.status] += 1
         self.seeds_done += candidate.is_seed
-        fitness = candidate.fitness
-        if fitness is None or (self.best is not None and fitness <= (self.best.fitness or 0.0)):
-            return False
-        self.best = candidate
-        return True
 
     @property
     def stage(self) -> str:

@@ -143,13 +143,13 @@ class Tracker:
     def candidate_phase(self, candidate: CandidateRecord, phase: str, fraction: float | None) -> None:
         pass
 
-    def candidate_finished(self, candidate: CandidateRecord) -> None:
-        self.tally.finished(candidate)
+    def candidate_finished(self, candidate: CandidateRecord, best: CandidateRecord | None) -> None:
+        self.tally.finished(candidate, best)
         if not self.backends:
             return
-        metrics = _figures(candidate)
-        if self.tally.best is not None:
-            metrics["best/fitness"] = self.tally.best.fitness or 0.0
+        metrics = _figures(candidate, "candidate")
+        if best is not None:  # the run's best by the archive's rule, the interval's low end first
+            metrics |= _figures(best, "best")
         prompt_tokens, completion_tokens = self.tally.tokens
         metrics["llm/prompt_tokens"] = float(prompt_tokens)
         metrics["llm/completion_tokens"] = float(completion_tokens)
@@ -179,14 +179,19 @@ class Tracker:
             progress_log.warning(f"warning: --report-to {name} failed ({reason}); the run goes on without it")
 
 
-def _figures(candidate: CandidateRecord) -> dict[str, float]:
-    """The candidate's measured figures, as `candidate/<figure>`; none for one without a score."""
+def _figures(candidate: CandidateRecord, prefix: str) -> dict[str, float]:
+    """The candidate's measured figures at its best beta, as `<prefix>/<figure>`; none without a score."""
     metrics = candidate.metrics
     if metrics is None:
         return {}
-    figures = {"fitness": metrics.fitness, "fitness_se": metrics.fitness_se}
+    figures = {
+        "fitness": metrics.fitness,
+        "fitness_low": metrics.fitness_low,
+        "fitness_high": metrics.fitness_high,
+    }
+    figures |= {"n": metrics.n, "beta": metrics.best_beta, "collapse_rate": metrics.collapse_rate}
     figures |= {"reward": metrics.reward, "kl": metrics.kl, "accuracy": metrics.accuracy}
-    return {f"candidate/{key}": float(value) for key, value in figures.items() if value is not None}
+    return {f"{prefix}/{key}": float(value) for key, value in figures.items() if value is not None}
 
 
 @contextlib.contextmanager
