@@ -19,10 +19,19 @@ from pathlib import Path
 from discovery.archive import list_runs
 from discovery.records import RunStatus
 
-RUN = ["run", "--set", "preset=tiny", "--seed-objectives", "dpo", "--proposer", "builtin"]
+# the quickest real run: the tiny task at one beta, one seed, DPO as the only seed, no transfer check
+QUICK = "seeds: 1\nseed_objectives: [dpo]\nproposer: builtin\ntransfer: {top: 0}\n"
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (.*)$")
 HINT = re.compile(r"^interrupted; continue with: discover run --resume (\S+)$")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def run_args(folder: Path, generations: int) -> list[str]:
+    """`discover run` on the tiny preset, with its archive and quick settings in `folder`."""
+    config = folder / "quick.yaml"
+    config.write_text(QUICK)
+    return ["run", "--set", "preset=tiny", "--set", "betas=[0.1]", "--config", str(config),
+            "--generations", str(generations), "--runs-dir", str(folder)]  # fmt: skip
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -33,14 +42,14 @@ class Piped:
     """`discover ARGS` with stdout and stderr on pipes; each stderr line is taken as it arrives, with
     whether the process was still running then."""
 
-    def __init__(self, *args: str, cwd: Path) -> None:
+    def __init__(self, *args: str, cwd: Path, **env: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "discovery.cli", *args],
             cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=environment(),
+            env=environment(**env),
             start_new_session=True,  # a Ctrl-C reaches its whole process group, as in a terminal
         )
         self.lines: queue.Queue[tuple[str, bool] | None] = queue.Queue()
@@ -75,9 +84,8 @@ class Piped:
 
 def test_through_a_pipe_progress_lines_arrive_while_the_run_goes_on(tmp_path) -> None:
     log_file = tmp_path / "run.log"
-    run = Piped(
-        *RUN, "--generations", "2", "--runs-dir", str(tmp_path), "--log-file", str(log_file), cwd=tmp_path
-    )
+    fresh = str(tmp_path / "cache")  # the task is built, so its preparation shows too
+    run = Piped(*run_args(tmp_path, 2), "--log-file", str(log_file), cwd=tmp_path, DISCOVER_CACHE=fresh)
     lines = run.until(r"generation 1/2 · g1-c1 \S+: \w+") + run.rest()
 
     assert run.process.returncode == 0, lines
@@ -87,8 +95,10 @@ def test_through_a_pipe_progress_lines_arrive_while_the_run_goes_on(tmp_path) ->
     alive = [text for text, (_, running) in zip(plain, lines, strict=True) if running]
     # what a batch log shows before the run ends: the run, the task, the seed, the generations
     assert any(text.startswith("run ") and "proposer builtin" in text for text in alive)
+    assert any(text.startswith("preparing task: ") for text in alive)
     assert any(
-        re.fullmatch(r"seeds 1/1 · seed-dpo dpo: scored · fitness \S+ · KL \S+ · new best", t) for t in alive
+        re.fullmatch(r"seeds 1/1 · seed-dpo dpo: scored · fitness \S+ · KL \S+ · the best so far", t)
+        for t in alive
     )
     assert any(re.match(r"generation 1/2 · g1-c1 \S+: ", text) for text in alive)
     assert "generation 2/2 · ETA " in " ".join(alive)
@@ -99,7 +109,7 @@ def test_through_a_pipe_progress_lines_arrive_while_the_run_goes_on(tmp_path) ->
 
 
 def test_after_ctrl_c_in_a_batch_log_the_resume_command_is_the_last_line(tmp_path) -> None:
-    run = Piped(*RUN, "--generations", "100", "--runs-dir", str(tmp_path), cwd=tmp_path)
+    run = Piped(*run_args(tmp_path, 100), cwd=tmp_path)
     started = run.until(r"generation 1/100")  # mid-run: the seed is scored, proposals are made
     os.killpg(run.process.pid, signal.SIGINT)
     lines = started + run.rest()
@@ -119,7 +129,7 @@ def test_after_ctrl_c_in_a_terminal_the_resume_command_outlives_the_live_display
     env = environment(TERM="xterm-256color")
     del env["COLUMNS"]  # the terminal's own width
     process = subprocess.Popen(
-        [sys.executable, "-m", "discovery.cli", *RUN, "--generations", "100", "--runs-dir", str(tmp_path)],
+        [sys.executable, "-m", "discovery.cli", *run_args(tmp_path, 100)],
         cwd=tmp_path,
         stdin=follower,
         stdout=follower,
