@@ -52,6 +52,7 @@ from discovery.records import (
 ARCHIVE_FILE = "archive.sqlite"
 LOCK_FILE = "writer.lock"
 SCHEMA_VERSION = 3
+RANKED = (CandidateStatus.SCORED, CandidateStatus.RUNNING)  # with figures: scored, or racing for more seeds
 
 _SCHEMA = """
 CREATE TABLE run (
@@ -322,6 +323,17 @@ class RunLock:
         self.release()
 
 
+def run_best(candidates: Iterable[CandidateRecord], needs: int) -> CandidateRecord | None:
+    """The run's best among `candidates`: the highest `ranking` (the lower end of the fitness interval)
+    among the ranked ones with figures from at least `needs` seeds at their best beta (the run's
+    `best_needs`), the first of a tie. The one rule for the archive, the loop's racing and every view
+    of a running run, so that none of them crowns another candidate."""
+    eligible = (
+        c for c in candidates if c.status in RANKED and c.metrics is not None and c.metrics.n >= needs
+    )
+    return max(eligible, key=lambda c: c.metrics.ranking, default=None)  # type: ignore[union-attr]
+
+
 class Archive:
     """One run's archive. Every write is one transaction; reads see the latest committed state.
 
@@ -542,15 +554,12 @@ class Archive:
         limit = "" if top is None else f" LIMIT {int(top)}"
         return self._select_candidates(
             "WHERE status IN (?, ?) AND ranking IS NOT NULL ORDER BY ranking DESC, seq" + limit,
-            (CandidateStatus.SCORED.value, CandidateStatus.RUNNING.value),
+            tuple(status.value for status in RANKED),
         )
 
     def best(self) -> CandidateRecord | None:
-        """The run's best: the highest-ranked candidate with the seeds its racing rules ask of a best
-        (`racing.best_needs`, at most the seeds a candidate may get)."""
-        config = self.run().config
-        needs = min(config.racing.best_needs, len(config.seed_list))
-        return next((c for c in self.leaderboard() if c.metrics and c.metrics.n >= needs), None)
+        """The run's best (`run_best`) among its candidates with figures."""
+        return run_best(self.leaderboard(), self.run().config.best_needs)
 
     def recent_proposals(self, count: int) -> list[CandidateRecord]:
         """The last `count` proposed (not seed) candidates, oldest first."""

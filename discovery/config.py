@@ -217,6 +217,11 @@ class RunConfig(BaseModel):
     on_interrupt: Literal["ask", "cancel", "detach"] = Field(
         "ask", description="on Ctrl-C, jobs in flight on a cluster: ask, cancel them, or leave them running"
     )
+    report_to: list[Literal["wandb", "trackio", "tensorboard"]] = Field(
+        default_factory=list,
+        description="experiment trackers that log each candidate's figures, the best so far and the LLM "
+        "spend: wandb, trackio, tensorboard (repeat it or separate with commas)",
+    )
 
     @field_validator("time_limit", mode="before")
     @classmethod
@@ -231,13 +236,21 @@ class RunConfig(BaseModel):
         except ValueError:
             raise ValueError(f"{value!r} is no duration: write seconds, or e.g. 45s, 90m, 2h, 1d") from None
 
-    @field_validator("seed_objectives", mode="before")
+    @field_validator("seed_objectives", "report_to", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
-        """`dpo,slic` (the command line's form) is the list [dpo, slic]."""
+        """`dpo,slic` (the command line's form) is the list [dpo, slic], given once or repeated."""
         if isinstance(value, str):
-            return [name.strip() for name in value.split(",") if name.strip()]
+            value = [value]
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return [name.strip() for item in value for name in item.split(",") if name.strip()]
         return value
+
+    @field_validator("report_to")
+    @classmethod
+    def _each_once(cls, trackers: list[str]) -> list[str]:
+        """`--report-to wandb,wandb` is one W&B run."""
+        return list(dict.fromkeys(trackers))
 
     @field_validator("seed_objectives")
     @classmethod
@@ -276,6 +289,12 @@ class RunConfig(BaseModel):
     def seed_list(self) -> list[int]:
         """The seeds, in the order racing hands them out."""
         return seed_list(self.seeds)
+
+    @property
+    def best_needs(self) -> int:
+        """The seeds at its best beta a candidate needs to be the run's best: `racing.best_needs`,
+        at most the seeds a candidate may get."""
+        return min(self.racing.best_needs, len(self.seed_list))
 
 
 def load_config_file(path: Path) -> dict[str, Any]:

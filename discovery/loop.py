@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from discovery.archive import Archive
+from discovery.archive import Archive, run_best
 from discovery.config import RunConfig
 from discovery.errors import ServiceUnavailable, UserError
 from discovery.execution.executor import Executor, JobState, JobStatus
@@ -60,9 +60,11 @@ class LoopObserver(Protocol):
 
     def run_started(self, run: RunRecord, proposer: str) -> None: ...
     def llm_spend(self, prompt_tokens: int, completion_tokens: int) -> None: ...
+    def task_progress(self, phase: str, fraction: float | None) -> None: ...
     def generation_started(self, generation: int, total: int) -> None: ...
+    def candidate_known(self, candidate: CandidateRecord) -> None: ...
     def candidate_phase(self, candidate: CandidateRecord, phase: str, fraction: float | None) -> None: ...
-    def candidate_finished(self, candidate: CandidateRecord) -> None: ...
+    def candidate_finished(self, candidate: CandidateRecord, best: CandidateRecord | None) -> None: ...
     def notice(self, message: str) -> None: ...
     def ask(self, question: str) -> bool: ...
 
@@ -76,13 +78,19 @@ class SilentObserver:
     def llm_spend(self, prompt_tokens: int, completion_tokens: int) -> None:
         pass
 
+    def task_progress(self, phase: str, fraction: float | None) -> None:
+        pass
+
     def generation_started(self, generation: int, total: int) -> None:
+        pass
+
+    def candidate_known(self, candidate: CandidateRecord) -> None:
         pass
 
     def candidate_phase(self, candidate: CandidateRecord, phase: str, fraction: float | None) -> None:
         pass
 
-    def candidate_finished(self, candidate: CandidateRecord) -> None:
+    def candidate_finished(self, candidate: CandidateRecord, best: CandidateRecord | None) -> None:
         pass
 
     def notice(self, message: str) -> None:
@@ -146,7 +154,7 @@ class DiscoveryLoop:
             seeds=seeds,
             betas=list(evaluator.betas()),
             first_seeds=min(config.racing.first_seeds, len(seeds)),
-            best_needs=min(config.racing.best_needs, len(seeds)),
+            best_needs=config.best_needs,
         )
         self._baseline_id = f"seed-{config.racing.baseline}"
         self._scored: dict[str, CandidateRecord] = {}  # candidates with figures, by id
@@ -163,12 +171,13 @@ class DiscoveryLoop:
         run = self.archive.run()
         self.observer.run_started(run, self.proposer.name)
         self.observer.llm_spend(*self.archive.tokens_spent())
-        self.evaluator.prepare(lambda phase, fraction: self.observer.notice(f"preparing task: {phase}"))
+        self.evaluator.prepare(self.observer.task_progress)
         run = run.model_copy(update={"config": self.config, "status": RunStatus.RUNNING})
         self.archive.update_run(run)
         self._seed()
         for candidate in self.archive.candidates():  # the only full read of a run's candidates
             self._track(candidate)
+            self.observer.candidate_known(candidate)  # a resumed run's standing: best, seeds scored
         while True:
             self._collect()
             self._advance_waiting()
@@ -425,13 +434,13 @@ class DiscoveryLoop:
                 self.archive.update_candidate(candidate)
 
     def _incumbent(self, excluding: str) -> EvaluationResult | None:
-        """The best figures among those that may be the run's best (the candidate itself aside)."""
-        eligible = [
-            c.metrics
-            for c in self._scored.values()
-            if c.id != excluding and c.metrics and self.racing.can_be_best(c.metrics)
-        ]
-        return max(eligible, key=lambda metrics: metrics.ranking, default=None)
+        """The figures of the run's best, the candidate itself aside."""
+        best = self._best(excluding)
+        return None if best is None else best.metrics
+
+    def _best(self, excluding: str | None = None) -> CandidateRecord | None:
+        """The run's best by the archive's rule (`run_best`), `excluding` aside."""
+        return run_best((c for c in self._scored.values() if c.id != excluding), self.racing.best_needs)
 
     def _cached(self, candidate: CandidateRecord, point: TrainingPoint) -> SeedResult | None:
         return self.seed_scores.lookup(candidate.code_hash, point) if candidate.is_seed else None
@@ -446,7 +455,7 @@ class DiscoveryLoop:
         return any(t.seed == point.seed and t.beta == point.beta for t in trainings)
 
     def _finished(self, candidate: CandidateRecord) -> None:
-        self.observer.candidate_finished(candidate)
+        self.observer.candidate_finished(candidate, self._best())
 
     def _job_of(
         self, candidate: CandidateRecord, round_: int | None = None, points: list[TrainingPoint] | None = None

@@ -45,7 +45,3 @@ class Racing:
         if incumbent is None or result.fitness_high is None or incumbent.fitness_low is None:
             return True
         return result.fitness_high >= incumbent.fitness_low
-
-    def can_be_best(self, result: EvaluationResult) -> bool:
-        """Whether `result` has the seeds at its best beta that the run's best needs."""
-        return result.n >= self.best_needs

@@ -135,6 +135,26 @@ def _run_to_end(
     runs_dir: Path,
     observer: LoopObserver,
 ) -> RunOutcome:
+    """`_loop_to_end`; a Ctrl-C while the libraries load or the sandbox starts, before the loop
+    runs, ends the run the same way: interrupted, with its resume command."""
+    try:
+        return _loop_to_end(archive, config, proposer, evaluator, executor, runs_dir, observer)
+    except RunInterrupted:
+        raise
+    except KeyboardInterrupt as interrupt:
+        _stop(archive)
+        raise RunInterrupted(archive.run_dir.name) from interrupt
+
+
+def _loop_to_end(
+    archive: Archive,
+    config: RunConfig,
+    proposer: Proposer,
+    evaluator: Evaluator,
+    executor: Executor,
+    runs_dir: Path,
+    observer: LoopObserver,
+) -> RunOutcome:
     """Run the loop on an archive this process holds the lock of, and handle how it ends."""
     quiet_libraries()
     resume = f"continue with: discover run --resume {archive.run_dir.name}"

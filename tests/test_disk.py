@@ -7,6 +7,7 @@ Disks are small tmpfs mounts (root only: skipped otherwise), filled right before
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -83,7 +84,12 @@ class Notices(SilentObserver):
         self.lines.append(message)
 
 
+PROGRESS_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")  # a run's lines without a terminal
+
+
 def one_line(err: str) -> str:
+    """The error: one line, after the timestamped progress lines a run prints without a terminal."""
+    err = "".join(line for line in err.splitlines(keepends=True) if not PROGRESS_LINE.match(line))
     assert err.count("\n") == 1 and "Traceback" not in err, err
     return err
 

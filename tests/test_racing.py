@@ -10,7 +10,7 @@ from discovery.archive import Archive
 from discovery.config import RunConfig
 from discovery.execution.job import JobSettings
 from discovery.execution.local import LocalExecutor
-from discovery.loop import DiscoveryLoop, SilentObserver
+from discovery.loop import DiscoveryLoop, LoopObserver, SilentObserver
 from discovery.objectives import load_objective
 from discovery.proposers.base import Proposal, Proposer
 from discovery.provenance import library_versions, new_run_id
@@ -33,9 +33,14 @@ class ScriptedProposer(Proposer):
 
 
 def run_loop(
-    tmp_path: Path, proposals: list[Proposal], seeds: int = 5, **config: object
+    tmp_path: Path,
+    proposals: list[Proposal],
+    seeds: int = 5,
+    observer: LoopObserver | None = None,
+    **config: object,
 ) -> dict[str, CandidateRecord]:
-    """A whole run on the noisy task with the scripted proposals; its candidates by name."""
+    """A whole run on the noisy task with the scripted proposals, followed by `observer`; its
+    candidates by name."""
     settings = RunConfig(
         evaluator="noisy", generations=len(proposals), seed_objectives=["dpo"], seeds=seeds, **config
     )
@@ -55,7 +60,7 @@ def run_loop(
             JobSettings.of(evaluator),
             validator,
             SeedScoreCache(tmp_path / "cache" / "seed-scores.sqlite", "noisy", lambda line: None),
-            SilentObserver(),
+            observer or SilentObserver(),
         )
         loop.run()
         best = archive.best()

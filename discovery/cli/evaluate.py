@@ -7,7 +7,6 @@ import tempfile
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from discovery.cli import app
 from discovery.cli.common import EVALUATOR_OPTIONS, RUNS_DIR
@@ -21,6 +20,7 @@ from discovery.quiet import quiet_libraries
 from discovery.records import EvaluationResult, SeedResult, TrainingPoint
 from discovery.resolve import resolve_objective
 from discovery.ui import plain_console
+from discovery.ui.fitted import Column, FittedTable
 
 _console = plain_console(stderr=True)
 WORKER_LOG = "evaluate-worker.log"  # the evaluation worker's own output, beside the built tasks
@@ -30,14 +30,23 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def _table(results: list[EvaluationResult]) -> Table:
-    """Each objective at its best beta: mean, interval, seeds, the paired comparison with DPO."""
-    table = Table(title="Evaluation (each objective at its best beta)")
-    columns = ("objective", "fitness", "interval", "n", "beta", "vs dpo (p)", "collapsed", "reward", "KL")
-    for column in (*columns, "accuracy", "seconds"):
-        table.add_column(
-            column, justify="left" if column == "objective" else "right", no_wrap=column == "objective"
-        )
+def _table(results: list[EvaluationResult]) -> FittedTable:
+    """Each objective at its best beta: mean, interval, seeds, the paired comparison with DPO; the
+    names whole, the less useful columns gone on a narrow terminal."""
+    columns = [
+        Column("objective", whole=True),
+        Column("fitness", justify="right"),
+        Column("interval", justify="right", drop=1),
+        Column("n", justify="right", drop=3),
+        Column("beta", justify="right", drop=4),
+        Column("vs dpo (p)", justify="right", drop=2),
+        Column("collapsed", justify="right", drop=5),
+        Column("reward", justify="right", drop=7),
+        Column("KL", justify="right", drop=6),
+        Column("accuracy", justify="right", drop=8),
+        Column("seconds", justify="right", drop=9),
+    ]
+    table = FittedTable(columns, title="Evaluation (each objective at its best beta)")
     for result in results:
         paired = result.paired
         table.add_row(
@@ -56,13 +65,18 @@ def _table(results: list[EvaluationResult]) -> Table:
     return table
 
 
-def _beta_table(results: list[EvaluationResult]) -> Table:
+def _beta_table(results: list[EvaluationResult]) -> FittedTable:
     """Every objective at every beta of the grid: the reward-KL trade-off the best beta comes from."""
-    table = Table(title="Per beta")
-    for column in ("objective", "beta", "n", "fitness ± s.e.", "reward", "KL", "collapsed"):
-        table.add_column(
-            column, justify="left" if column == "objective" else "right", no_wrap=column == "objective"
-        )
+    columns = [
+        Column("objective", whole=True),
+        Column("beta", justify="right"),
+        Column("n", justify="right", drop=3),
+        Column("fitness ± s.e.", justify="right"),
+        Column("reward", justify="right", drop=2),
+        Column("KL", justify="right"),
+        Column("collapsed", justify="right", drop=1),
+    ]
+    table = FittedTable(columns, title="Per beta")
     for result in results:
         for figures in result.betas:
             spread = "" if figures.fitness_se is None else f" ± {figures.fitness_se:.3f}"
@@ -119,11 +133,11 @@ def evaluate(
     on the same seeds when that is evaluated too. Each objective is validated by the sandbox first;
     training runs in a confined process, scoring in one that never ran the objective's code. An
     objective whose training fails is reported as failed (exit code 1); the others are still scored."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from discovery.execution.job import JobSettings
     from discovery.execution.local import LocalExecutor
     from discovery.sandbox import Validator
+    from discovery.ui.evaluation import EvaluationBar, EvaluationLines
+    from discovery.ui.log_lines import progress_logging
     from evaluators.registry import get_evaluator
 
     chosen_seeds = read_seeds(seeds)
@@ -144,29 +158,24 @@ def evaluate(
     points = [TrainingPoint(seed=seed, beta=beta) for beta in task.betas() for seed in chosen_seeds]
     trainings: dict[str, list] = {}
     failures: dict[str, str | None] = {}
-    columns = (
-        TextColumn("{task.description}", markup=False),  # objective names are the user's
-        BarColumn(),
-        TextColumn("{task.fields[phase]}"),
-        TimeElapsedColumn(),
-    )
+    terminal = _console.is_terminal
+    each = len(points)
+    display = EvaluationBar(_console, each) if terminal else EvaluationLines(len(resolved), each)
     # Libraries may print to stdout; with --json stdout carries the JSON document only
     with (
         contextlib.redirect_stdout(sys.stderr),
-        Progress(*columns, console=_console, transient=True) as bar,
+        progress_logging(lines_on_stderr=not terminal),
+        display,
         LocalExecutor(log=cache / WORKER_LOG) as executor,
         tempfile.TemporaryDirectory(prefix="discover-evaluate-") as work,
     ):
-        current = bar.add_task("preparing task", total=1.0, phase="")
-
-        def report(phase: str, fraction: float | None) -> None:
-            bar.update(current, completed=fraction or 0.0, phase=phase)
-
-        task.prepare(report)
+        task.prepare(display.preparing)
         for index, objective in enumerate(resolved):
-            bar.update(current, description=f"{objective.name} ({len(points)} trainings)", completed=0.0)
+            report = display.objective(index, objective.name)
             job = settings.job(objective, points, Path(work) / str(index))
             outcome = executor.evaluate(job, report)
+            alone = summarise(objective.name, outcome.trainings) if outcome.trainings else None
+            display.finished(objective.name, alone, outcome.failure)
             if outcome.trainings is None:
                 failures[objective.name] = outcome.failure
             else:

@@ -3,11 +3,11 @@
 import json
 
 import typer
-from rich.table import Table
 
 from discovery.cli import app
 from discovery.objectives import shipped_catalog
 from discovery.ui import plain_console
+from discovery.ui.fitted import Column, FittedTable
 
 
 @app.command("objectives")
@@ -19,9 +19,15 @@ def list_objectives(
     if as_json:
         typer.echo(json.dumps({"objectives": catalog}, indent=2))
         return
-    table = Table(title="Shipped objectives (figures as reported in the DiscoPOP paper)")
-    for column in ("name", "title", "role", "aliases", "MT-Bench", "AlpacaEval LC vs SFT"):
-        table.add_column(column)
+    columns = [
+        Column("name", whole=True),
+        Column("title"),
+        Column("role", drop=1),
+        Column("aliases", drop=2),
+        Column("MT-Bench"),
+        Column("AlpacaEval LC vs SFT"),
+    ]
+    table = FittedTable(columns, title="Shipped objectives (figures as reported in the DiscoPOP paper)")
     for name, entry in catalog.items():
         reported = entry["reported"]
         table.add_row(

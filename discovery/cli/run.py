@@ -27,15 +27,15 @@ EPILOG = (
 )
 
 
-def _option(field: str, *short: str, model: type[BaseModel] = RunConfig) -> Any:
+def _option(field: str, *short: str, model: type[BaseModel] = RunConfig, **extra: Any) -> Any:
     """The `--field-name` option of a `RunConfig` field (or of one of its sections): the model's
-    description and default as help."""
+    description and default as help; `extra` goes to `typer.Option` (a metavar)."""
     info = model.model_fields[field]
     meaning = info.description or ""
     default = info.get_default(call_default_factory=True)
-    shown = "" if default is None else f" [default: {default}]"
+    shown = "" if default is None or default == [] else f" [default: {default}]"
     help_text = f"{meaning[:1].upper()}{meaning[1:]}.{shown}"
-    return typer.Option(None, f"--{field.replace('_', '-')}", *short, help=help_text)
+    return typer.Option(None, f"--{field.replace('_', '-')}", *short, help=help_text, **extra)
 
 
 def _refuse_changes(overrides: dict[str, Any], config_file: Path | None, dry_run: bool) -> None:
@@ -51,6 +51,15 @@ def _refuse_changes(overrides: dict[str, Any], config_file: Path | None, dry_run
             "--resume continues with the run's stored configuration; only --generations may change "
             f"(drop {', '.join(dropped)})"
         )
+
+
+REPORT_TO = _option("report_to", metavar="TRACKER")
+LOG_FILE = typer.Option(
+    None,
+    "--log-file",
+    dir_okay=False,
+    help="Also append the plain, timestamped progress lines to this file (as on stderr without a terminal).",
+)
 
 
 @app.command("run", epilog=EPILOG)
@@ -80,6 +89,8 @@ def run_command(
     max_cost_usd: float | None = _option("max_cost_usd"),
     time_limit: str | None = _option("time_limit"),
     on_interrupt: str | None = _option("on_interrupt"),
+    report_to: list[str] | None = REPORT_TO,
+    log_file: Path | None = LOG_FILE,
     runs_dir: Path = RUNS_DIR,
     resume: str | None = typer.Option(
         None, "--resume", callback=run_id, help="Continue the run with this id where it stopped."
@@ -99,10 +110,11 @@ def run_command(
     """Let a proposer (an LLM, or the offline built-in one) discover objectives, trained and scored by an
     evaluator, with everything recorded in a resumable archive under the runs folder."""
     from discovery.config import build_config, load_config_file
-    from discovery.loop import SilentObserver
     from discovery.runner import RunInterrupted, build_evaluator, resume_run, start_run
     from discovery.ui import plain_console
-    from discovery.ui.live import LiveRunDisplay
+    from discovery.ui.log_lines import progress_logging
+    from discovery.ui.observers import run_observers
+    from discovery.ui.tracking import check_installed
     from discovery.ui.views import leaderboard_table
 
     overrides = {
@@ -131,6 +143,7 @@ def run_command(
         "max_cost_usd": max_cost_usd,
         "time_limit": time_limit,
         "on_interrupt": on_interrupt,
+        "report_to": report_to or None,
     }
     if resume is not None:
         _refuse_changes(overrides, config_file, dry_run)
@@ -143,13 +156,17 @@ def run_command(
 
             print_run_plan(config, runs_dir, as_json)
             return
+        check_installed(config.report_to)
         task = build_evaluator(config, runs_dir)  # a bad evaluator option is one line, before the display
         execute = partial(start_run, runs_dir, config, evaluator=task)
-    observer = SilentObserver() if as_json else LiveRunDisplay()
+    live = error_console.is_terminal and not as_json
     try:
-        with observer:
+        with (
+            progress_logging(lines_on_stderr=not live, log_file=log_file),
+            run_observers(live, log_file is not None, runs_dir) as observer,
+        ):
             outcome = execute(observer=observer)
-    except RunInterrupted as interrupted:  # printed after the display closed, so it stays on screen
+    except RunInterrupted as interrupted:  # printed after the display closed, so it stays the last line
         error_console.print(f"interrupted; continue with: discover run --resume {interrupted.run_id}")
         raise typer.Exit(130) from None
 

@@ -1,6 +1,7 @@
-"""The live display of `discover run`: generation, the candidates in flight with their phases, best
-so far, tokens."""
+"""The live display of `discover run` on a terminal: generation or seeds scored, ETA, the task's
+preparation and the candidates in flight with their phases, best so far, tokens."""
 
+import sys
 from collections import deque
 
 from rich.console import Group
@@ -9,15 +10,11 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from discovery.records import CandidateRecord, CandidateStatus, RunRecord
+from discovery.records import CandidateRecord, RunRecord
 from discovery.ui import plain_console
-
-_STATUS_STYLE = {
-    CandidateStatus.SCORED: "green",
-    CandidateStatus.INVALID: "red",
-    CandidateStatus.DUPLICATE: "yellow",
-    CandidateStatus.FAILED: "red",
-}
+from discovery.ui.fitted import Column, FittedTable
+from discovery.ui.tally import RunTally, duration
+from discovery.ui.views import fitness_text, status_text
 
 
 class LiveRunDisplay:
@@ -30,10 +27,9 @@ class LiveRunDisplay:
     def __init__(self) -> None:
         self.console = plain_console(stderr=True)
         self.header = "starting the run"
-        self.tokens = (0, 0)  # (prompt, completion) LLM tokens spent so far
-        self.generation = "seeds"
+        self.tally = RunTally()
+        self.preparing: tuple[str, float | None] | None = None  # the task's phase while it is built
         self.current: dict[str, tuple[CandidateRecord, str, float | None]] = {}  # by candidate id
-        self.best: CandidateRecord | None = None
         self.finished: deque[CandidateRecord] = deque(maxlen=8)
         self.message = ""
         self._live: Live | None = None
@@ -47,30 +43,36 @@ class LiveRunDisplay:
             self._live.__exit__(*exc)
 
     def run_started(self, run: RunRecord, proposer: str) -> None:
+        self.tally.started(run)
         self.header = f"run {run.id} · proposer {proposer} · evaluator {run.evaluator}"
         self._live = Live(self._render(), console=self.console, refresh_per_second=4, transient=False)
         self._live.__enter__()
 
     def llm_spend(self, prompt_tokens: int, completion_tokens: int) -> None:
-        self.tokens = (prompt_tokens, completion_tokens)
+        self.tally.tokens = (prompt_tokens, completion_tokens)
+        self._refresh()
+
+    def task_progress(self, phase: str, fraction: float | None) -> None:
+        self.preparing = (phase, fraction)
         self._refresh()
 
     def generation_started(self, generation: int, total: int) -> None:
-        self.generation = f"generation {generation}/{total}"
+        self.tally.generation_started(generation, total)
         self._refresh()
 
+    def candidate_known(self, candidate: CandidateRecord) -> None:
+        self.tally.known(candidate)
+
     def candidate_phase(self, candidate: CandidateRecord, phase: str, fraction: float | None) -> None:
+        self.preparing = None  # candidates move once the task is ready
         self.current[candidate.id] = (candidate, phase, fraction)
         self._refresh()
 
-    def candidate_finished(self, candidate: CandidateRecord) -> None:
+    def candidate_finished(self, candidate: CandidateRecord, best: CandidateRecord | None) -> None:
         self.current.pop(candidate.id, None)
         self.message = ""
         self.finished.append(candidate)
-        if candidate.fitness is not None and (
-            self.best is None or candidate.fitness > (self.best.fitness or 0)
-        ):
-            self.best = candidate
+        self.tally.finished(candidate, best)
         self._refresh()
 
     def notice(self, message: str) -> None:
@@ -78,10 +80,11 @@ class LiveRunDisplay:
         self._refresh()
 
     def ask(self, question: str) -> bool:
-        """A yes/no question with the display stopped; no answer (not a terminal, a second Ctrl-C) is yes."""
+        """A yes/no question with the display stopped; no answer (no terminal to type in, a second
+        Ctrl-C) is yes."""
         from rich.prompt import Confirm
 
-        if not self.console.is_terminal:
+        if not self.console.is_terminal or not sys.stdin.isatty():
             return True
         self._live.stop()
         try:
@@ -96,28 +99,29 @@ class LiveRunDisplay:
             self._live.update(self._render())
 
     def _render(self) -> Group:
-        prompt_tokens, completion_tokens = self.tokens
+        prompt_tokens, completion_tokens = self.tally.tokens
+        eta = self.tally.eta()
         lines = [
             Text(self.header, style="bold"),
-            Text(f"{self.generation} · LLM tokens {prompt_tokens:,} in / {completion_tokens:,} out"),
+            Text(
+                f"{self.tally.stage}{'' if eta is None else f' · ETA {duration(eta)}'}"
+                f" · LLM tokens {prompt_tokens:,} in / {completion_tokens:,} out"
+            ),
         ]
-        if self.best is not None:
-            metrics = self.best.metrics
+        if self.preparing is not None:
+            phase, fraction = self.preparing
+            rows = Table.grid(padding=(0, 1))
+            rows.add_row(f"preparing task: {phase}", _bar(fraction))
+            lines.append(rows)
+        best = self.tally.best
+        if best is not None:
             lines.append(
-                Text(
-                    f"best so far: {self.best.name} ({self.best.id}) fitness {metrics.fitness:.3f}"
-                    f" ± {metrics.fitness_se:.3f}",
-                    style="green",
-                )
+                Text(f"best so far: {best.name} ({best.id}) fitness {fitness_text(best)}", style="green")
             )
         if self.current:
             rows = Table.grid(padding=(0, 1))
             for candidate, phase, fraction in self.current.values():
-                rows.add_row(
-                    f"{candidate.id} {candidate.name}",
-                    phase,
-                    ProgressBar(total=1.0, completed=fraction or 0.0, width=30, pulse=fraction is None),
-                )
+                rows.add_row(f"{candidate.id} {candidate.name}", phase, _bar(fraction))
             lines.append(Text(f"in flight: {len(self.current)}"))
             lines.append(rows)
         if self.message:
@@ -126,18 +130,29 @@ class LiveRunDisplay:
             lines.append(self._recent_table())
         return Group(*lines)
 
-    def _recent_table(self) -> Table:
-        table = Table(title="latest candidates", title_justify="left", expand=False)
-        for column in ("id", "name", "status", "fitness", "KL", "reason"):
-            table.add_column(column, overflow="fold")
+    def _recent_table(self) -> FittedTable:
+        columns = [
+            Column("id", whole=True),
+            Column("name", whole=True),
+            Column("status"),
+            Column("fitness"),
+            Column("KL", drop=1),
+            Column("reason"),
+        ]
+        table = FittedTable(columns, title="latest candidates", title_justify="left", expand=False)
         for candidate in self.finished:
             metrics = candidate.metrics
             table.add_row(
                 candidate.id,
                 candidate.name,
-                Text(candidate.status.value, style=_STATUS_STYLE.get(candidate.status, "")),
+                status_text(candidate.status),
                 f"{metrics.fitness:.3f}" if metrics else "",
                 f"{metrics.kl:.2f}" if metrics and metrics.kl is not None else "",
                 (candidate.reason or "")[:60],
             )
         return table
+
+
+def _bar(fraction: float | None) -> ProgressBar:
+    """A bar of a phase's progress; one that pulses when the work does not say how far it got."""
+    return ProgressBar(total=1.0, completed=fraction or 0.0, width=30, pulse=fraction is None)

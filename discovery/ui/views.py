@@ -13,11 +13,12 @@ from rich.text import Text
 
 from discovery.archive import RunSummary
 from discovery.objectives.gate import check_source
-from discovery.records import CandidateRecord, CandidateStatus, RunStatus
+from discovery.records import CandidateRecord, CandidateStatus, EvaluationResult, RunStatus
 from discovery.resolve import CandidateView
 from discovery.sandbox import CurvesUnavailable
 from discovery.transfer import TransferSummary
 from discovery.ui.curves import CurveSource, plot
+from discovery.ui.fitted import Column, FittedTable
 
 STATUS_STYLES = {
     CandidateStatus.SCORED: "green",
@@ -44,14 +45,16 @@ def number(value: float | None, digits: int = 3) -> str:
 
 
 def fitness_text(candidate: CandidateRecord) -> str:
+    """The candidate's `result_fitness`, or empty when unscored."""
+    return "" if candidate.metrics is None else result_fitness(candidate.metrics)
+
+
+def result_fitness(result: EvaluationResult) -> str:
     """`0.812 [0.790, 0.834]` (the mean at the best beta and its interval; the mean alone when no
-    interval is known), or empty when unscored."""
-    metrics = candidate.metrics
-    if metrics is None:
-        return ""
-    if metrics.fitness_low is None or metrics.fitness_high is None:
-        return f"{metrics.fitness:.3f}"
-    return f"{metrics.fitness:.3f} [{metrics.fitness_low:.3f}, {metrics.fitness_high:.3f}]"
+    interval is known)."""
+    if result.fitness_low is None or result.fitness_high is None:
+        return f"{result.fitness:.3f}"
+    return f"{result.fitness:.3f} [{result.fitness_low:.3f}, {result.fitness_high:.3f}]"
 
 
 def paired_text(candidate: CandidateRecord) -> str:
@@ -72,15 +75,22 @@ def status_text(status: CandidateStatus) -> Text:
     return Text(status.value, style=STATUS_STYLES.get(status, ""))
 
 
-def runs_table(summaries: list[RunSummary]) -> Table:
-    table = Table(title="Runs (newest first)")
-    for column in ("run", "started (UTC)", "evaluator", "proposer"):
-        table.add_column(column)
-    table.add_column("gens", justify="right")
-    table.add_column("in flight", justify="right")
-    table.add_column("scored/invalid/dup/failed", justify="right")
-    table.add_column("best")
-    table.add_column("status")
+def runs_table(summaries: list[RunSummary]) -> FittedTable:
+    """Every run; run ids and best names whole, the less useful columns dropped on a narrow terminal."""
+    table = FittedTable(
+        [
+            Column("run", whole=True),
+            Column("started (UTC)"),
+            Column("evaluator", drop=4),
+            Column("proposer", drop=5),
+            Column("gens", justify="right"),
+            Column("in flight", justify="right", drop=6),
+            Column("scored / invalid / dup / failed", justify="right", drop=3),
+            Column("best", whole=True, drop=2),
+            Column("status"),
+        ],
+        title="Runs (newest first)",
+    )
     for run in summaries:
         if run.error:
             table.add_row(run.id, Text(run.error, style="red"), *[""] * 7)
@@ -101,15 +111,27 @@ def runs_table(summaries: list[RunSummary]) -> Table:
     return table
 
 
-def leaderboard_table(rows: list[tuple[int | None, CandidateRecord]], title: str) -> Table:
-    """Rank, name, generation, fitness [interval], seeds and beta behind it, the difference with the
-    baseline, reward, KL, status, parents: measured figures only, ranked by the interval's low end."""
-    table = Table(title=title)
-    columns = ("#", "id", "name", "gen", "fitness [interval]", "n", "beta", "vs baseline", "reward", "KL")
-    for column in (*columns, "status", "parents"):
-        table.add_column(
-            column, justify="right" if column in {"#", "gen", "n", "beta", "reward", "KL"} else "left"
-        )
+def leaderboard_table(rows: list[tuple[int | None, CandidateRecord]], title: str) -> FittedTable:
+    """Rank, id, name, generation, fitness [interval], seeds and beta behind it, the difference with
+    the baseline, reward, KL, status, parents: measured figures only, ranked by the interval's low end.
+    Ids and names are whole; on a narrow terminal the less useful columns go (parents first)."""
+    table = FittedTable(
+        [
+            Column("#", justify="right", drop=3),
+            Column("id", whole=True),
+            Column("name", whole=True),
+            Column("gen", justify="right", drop=6),
+            Column("fitness [interval]"),
+            Column("n", justify="right", drop=1),
+            Column("beta", justify="right", drop=4),
+            Column("vs baseline", drop=2),
+            Column("reward", justify="right", drop=8),
+            Column("KL", justify="right", drop=5),
+            Column("status", drop=7),
+            Column("parents", whole=True, drop=9),
+        ],
+        title=title,
+    )
     for rank, candidate in rows:
         metrics = candidate.metrics
         table.add_row(
@@ -124,21 +146,20 @@ def leaderboard_table(rows: list[tuple[int | None, CandidateRecord]], title: str
             number(metrics.reward if metrics else None),
             number(metrics.kl if metrics else None),
             status_text(candidate.status),
-            ", ".join(candidate.parents),
+            "\n".join(candidate.parents),
         )
     return table
 
 
-def reported_table(candidates: list[CandidateRecord]) -> Table | None:
+def reported_table(candidates: list[CandidateRecord]) -> FittedTable | None:
     """The paper's figures for the seeds that carry them, as a table of their own (None if none do)."""
     carrying = [c for c in candidates if c.reported and c.reported.figures]
     if not carrying:
         return None
     keys = [k for k in REPORTED_LABELS if any(k in c.reported.figures for c in carrying)]
-    table = Table(title="Reported in the paper (not measured here)", caption=carrying[0].reported.source)
-    table.add_column("name")
-    for key in keys:
-        table.add_column(REPORTED_LABELS[key], justify="right")
+    columns = [Column("name", whole=True), *(Column(REPORTED_LABELS[key], justify="right") for key in keys)]
+    title = "Reported in the paper (not measured here)"
+    table = FittedTable(columns, title, caption=carrying[0].reported.source)
     for candidate in carrying:
         figures = candidate.reported.figures
         table.add_row(candidate.name, *(f"{figures[k]:g}" if k in figures else "" for k in keys))
