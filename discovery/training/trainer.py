@@ -18,7 +18,7 @@ import torch
 from trl import DPOConfig, DPOTrainer
 from trl.trainer.utils import global_then_local_main_first
 
-from discovery.objectives import LossFunction
+from discovery.objectives import LossFunction, Objective
 from discovery.training.truncation import truncate_pair
 
 # (owner, attribute): TRL internals this module relies on.
@@ -32,13 +32,24 @@ TRL_PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
 
 
 class ObjectiveDPOTrainer(DPOTrainer):
-    """A `DPOTrainer` whose per-pair loss is `objective(pc, pr, rc, rr, beta)` instead of a built-in."""
+    """A `DPOTrainer` whose per-pair loss is `objective(pc, pr, rc, rr, beta)` instead of a built-in.
+
+    It takes every argument `DPOTrainer` takes, and beta comes from the `DPOConfig` as for TRL's own
+    losses. This is also the public trainer (`from discovery import ObjectiveDPOTrainer`): in a
+    user's own script the objective runs in that script's process, not in the sandbox, because the
+    user chose to trust the file. Only the static gate checks it, when an `Objective` is compiled.
+    """
 
     def __init__(
-        self, *args: Any, objective: LossFunction, max_prompt_length: int | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        objective: Objective | LossFunction,
+        max_prompt_length: int | None = None,
+        **kwargs: Any,
     ) -> None:
-        """`max_prompt_length` applies the prompt truncation of TRL before 1.0 (see `truncation`)."""
-        self.objective = objective
+        """`objective` is an `Objective` (from `load_objective`) or its compiled loss function;
+        `max_prompt_length` applies the prompt truncation of TRL before 1.0 (see `truncation`)."""
+        self.objective = objective.compile() if isinstance(objective, Objective) else objective
         self.max_prompt_length = max_prompt_length
         super().__init__(*args, **kwargs)
 
