@@ -29,6 +29,7 @@ from discovery.sandbox.checks import (
     SOURCE_FILENAME,
     Rejection,
     behaviour,
+    beta_profile,
     comparison,
     curves,
     describe,
@@ -108,6 +109,7 @@ def _check(source: str, memory_mb: int, report: Report) -> None:
         loss = compile_objective(source, SOURCE_FILENAME)
         fingerprint = run_checks(loss, memory_mb)
         signature = behaviour(loss)
+        profile = beta_profile(loss)
     except ObjectiveRejected as error:
         report({"verdict": _rejected("static", str(error))})
     except Rejection as rejection:
@@ -120,7 +122,7 @@ def _check(source: str, memory_mb: int, report: Report) -> None:
         report({"verdict": _rejected("runtime", f"raised {describe(error)} while being loaded")})
     else:
         report({"verdict": {"ok": True, "stage": None, "reason": None, "fingerprint": fingerprint,
-                            "behaviour": signature}})  # fmt: skip
+                            "behaviour": signature, "beta_profile": profile}})  # fmt: skip
 
 
 def _curves_of(loss: Callable, beta: float, points: int) -> dict[str, Any]:
@@ -146,7 +148,8 @@ def _runtime_reason(error: object, ended: str, memory_mb: int) -> str:
 
 
 def _rejected(stage: str, reason: str) -> dict[str, Any]:
-    return {"ok": False, "stage": stage, "reason": reason, "fingerprint": None, "behaviour": None}
+    return {"ok": False, "stage": stage, "reason": reason, "fingerprint": None, "behaviour": None,
+            "beta_profile": None}  # fmt: skip
 
 
 def _prepare() -> None:
@@ -157,6 +160,7 @@ def _prepare() -> None:
     dpo = compile_objective(load_objective("dpo").source)
     run_checks(dpo, memory_mb=0)
     behaviour(dpo)
+    beta_profile(dpo)
     curves(dpo, 0.1, 11)
     comparison(dpo)
 
