@@ -53,7 +53,7 @@ ARCHIVE_FILE = "archive.sqlite"
 LOCK_FILE = "writer.lock"
 SCHEMA_VERSION = 3
 
-_SCHEMA = """
+SCHEMA = """
 CREATE TABLE run (
     id TEXT PRIMARY KEY,
     evaluator TEXT NOT NULL,
@@ -193,6 +193,13 @@ _CANDIDATE_JSON = (
 _EXCHANGE_JSON = ("messages",)
 _TRANSFER_COLUMNS = "variant, candidate_id, run_id, name, result, failure, created"
 _TRANSFER_JSON = ("result",)
+# table -> its columns that hold JSON text (what docs/archive-schema.md, `archive_doc`, expands)
+JSON_COLUMNS = {
+    "run": _RUN_JSON,
+    "candidates": _CANDIDATE_JSON,
+    "exchanges": _EXCHANGE_JSON,
+    "transfers": _TRANSFER_JSON,
+}
 
 Record = TypeVar("Record", bound=BaseModel)
 
@@ -734,7 +741,7 @@ def _initialise(path: Path, run: RunRecord) -> None:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = FULL")
         db.execute("BEGIN IMMEDIATE")
-        for statement in _SCHEMA.split(";"):
+        for statement in SCHEMA.split(";"):
             db.execute(statement)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.execute(
