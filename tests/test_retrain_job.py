@@ -189,6 +189,8 @@ def test_a_resume_needs_a_checkpoint_of_the_same_training(tiny, tmp_path):
     (out / "checkpoint-1").mkdir()
     (out / "checkpoint-1" / "trainer_state.json").write_text("{}")
     assert plan(save_steps=5, resume=True).resume  # how often it saves may change, and how long it runs
+    with pytest.raises(UserError, match="holds checkpoint-1 of an earlier retrain: add --resume"):
+        plan(save_steps=1)  # training from scratch would overwrite them
     with pytest.raises(UserError, match=r"training argument beta 0\.05, not 0\.5"):
         plan(recipe=recipe.model_copy(update={"beta": 0.5}), save_steps=1, resume=True)
     with pytest.raises(UserError, match="objective of code hash"):

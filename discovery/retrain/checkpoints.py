@@ -37,14 +37,17 @@ MAY_CHANGE_ON_RESUME = frozenset(
 
 def newest_checkpoint(output_dir: Path) -> Path | None:
     """The complete checkpoint with the highest step in `output_dir`, if any."""
-    from transformers.trainer import TRAINER_STATE_NAME
+    try:
+        entries = list(output_dir.iterdir())
+    except OSError:  # no folder yet: nothing to resume
+        return None
+    if not entries:
+        return None
+    from transformers.trainer import TRAINER_STATE_NAME  # seconds to import: only for a folder with files
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
     prefix = f"{PREFIX_CHECKPOINT_DIR}-"
-    try:
-        folders = [path for path in output_dir.iterdir() if path.name.startswith(prefix)]
-    except OSError:  # no folder yet: nothing to resume
-        return None
+    folders = [path for path in entries if path.name.startswith(prefix)]
     steps = {
         int(path.name.removeprefix(prefix)): path
         for path in folders
@@ -74,6 +77,18 @@ def checkpoint_to_resume(plan: "Plan") -> Path:
                 "--output-dir"
             )
     return checkpoint
+
+
+def refuse_restart(plan: "Plan") -> None:
+    """A `UserError` when the plan would train from scratch over the checkpoints of an earlier
+    retrain: a preempted run restarted without --resume would lose them (and its plan.json)."""
+    out = Path(plan.output_dir)
+    checkpoint = newest_checkpoint(out)
+    if checkpoint is not None:
+        raise UserError(
+            f"{out} holds {checkpoint.name} of an earlier retrain: add --resume to continue it, or choose "
+            "another --output-dir"
+        )
 
 
 def _identity(plan: "Plan") -> dict[str, Any]:

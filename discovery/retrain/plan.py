@@ -16,7 +16,7 @@ from discovery.objectives import Objective
 from discovery.paths import default_runs_dir
 from discovery.resolve import resolve_objective
 from discovery.retrain import distributed
-from discovery.retrain.checkpoints import checkpoint_to_resume
+from discovery.retrain.checkpoints import checkpoint_to_resume, refuse_restart
 from discovery.retrain.data import count_rows
 from discovery.retrain.recipe import Recipe
 
@@ -263,6 +263,8 @@ def make_plan(
     )
     if resume:
         checkpoint_to_resume(plan)  # there is one, written under the same plan
+    else:
+        refuse_restart(plan)
     return plan
 
 
