@@ -54,7 +54,7 @@ LOCK_FILE = "writer.lock"
 SCHEMA_VERSION = 3
 RANKED = (CandidateStatus.SCORED, CandidateStatus.RUNNING)  # with figures: scored, or racing for more seeds
 
-_SCHEMA = """
+SCHEMA = """
 CREATE TABLE run (
     id TEXT PRIMARY KEY,
     evaluator TEXT NOT NULL,
@@ -194,6 +194,13 @@ _CANDIDATE_JSON = (
 _EXCHANGE_JSON = ("messages",)
 _TRANSFER_COLUMNS = "variant, candidate_id, run_id, name, result, failure, created"
 _TRANSFER_JSON = ("result",)
+# table -> its columns that hold JSON text (what docs/archive-schema.md, `archive_doc`, expands)
+JSON_COLUMNS = {
+    "run": _RUN_JSON,
+    "candidates": _CANDIDATE_JSON,
+    "exchanges": _EXCHANGE_JSON,
+    "transfers": _TRANSFER_JSON,
+}
 
 Record = TypeVar("Record", bound=BaseModel)
 
@@ -743,7 +750,7 @@ def _initialise(path: Path, run: RunRecord) -> None:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = FULL")
         db.execute("BEGIN IMMEDIATE")
-        for statement in _SCHEMA.split(";"):
+        for statement in SCHEMA.split(";"):
             db.execute(statement)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.execute(

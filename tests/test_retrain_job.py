@@ -1,16 +1,20 @@
 """`discover retrain` end to end on CPU with a tiny chat model and a tiny dpo-mix-7k-schema dataset,
 and DiscoPOP through our objective path against TRL's built-in `loss_type="discopop"`."""
 
+import json
 from pathlib import Path
 
 import pytest
 import torch
 
 from discovery.archive import Archive
+from discovery.errors import UserError
 from discovery.objectives import load_objective
 from discovery.records import CandidateStatus
-from discovery.retrain.plan import make_plan
+from discovery.retrain.launch import write_launch_files
+from discovery.retrain.plan import Validation, make_plan
 from discovery.retrain.recipe import load_recipe
+from discovery.retrain.result import RESULT_FILE
 from discovery.training import ObjectiveDPOTrainer
 from tests.cli import discover
 from tests.fixtures.tiny_chat import build_all, write_recipe
@@ -120,3 +124,74 @@ def test_long_prompts_are_truncated_not_dropped(tiny, tmp_path):
     assert sum(prompt == 16 for prompt, _ in lengths) >= 2
     trl_alone = _trainer(model_dir, data_dir, tmp_path / "trl", max_length=40)
     assert len(trl_alone.train_dataset) < 8  # TRL 1.16 drops pairs whose prompt fills max_length
+
+
+def test_an_interrupted_retrain_resumes_from_its_newest_complete_checkpoint(tiny, tmp_path):
+    """Two steps with a checkpoint after each, a checkpoint folder cut off while being written, then
+    --resume: the run continues at step 3 and ends exactly where an uninterrupted run ends."""
+    from safetensors.torch import load_file
+
+    from discovery.sandbox.confine import writable_by_jail
+
+    model_dir, data_dir = tiny
+    recipe = write_recipe(
+        tmp_path / "tiny.yaml", model_dir, data_dir, num_train_epochs=2, lr_scheduler_type="constant"
+    )  # 4 optimizer steps
+    out, runs = tmp_path / "out", tmp_path / "runs"
+
+    def retrain(output: Path, *args: str):
+        finished = discover(
+            "retrain", "discopop", "--recipe", str(recipe), "--output-dir", str(output), *args,
+            env={"DISCOVER_RUNS_DIR": str(runs)},
+        )  # fmt: skip
+        assert finished.returncode == 0, finished.stderr[-3000:]
+        return json.loads((output / RESULT_FILE).read_text())
+
+    retrain(out, "--save-steps", "1", "--set", "max_steps=2")  # stopped after step 2
+    assert [p.name for p in out.glob("checkpoint-*")] == ["checkpoint-2"]  # only the newest is kept
+    (out / "checkpoint-3").mkdir()  # killed while writing the next one: no trainer_state.json
+    writable_by_jail(out / "checkpoint-3")  # as the confined trainer would have left it
+    resumed = retrain(out, "--save-steps", "1", "--resume")
+    whole = retrain(tmp_path / "whole")
+
+    losses = {entry["step"]: entry["loss"] for entry in whole["log_history"] if "loss" in entry}
+    assert sorted(losses) == [1, 2, 3, 4]
+    # the resumed process trained steps 3 and 4 only: its mean training loss is theirs
+    assert resumed["train_metrics"]["train_loss"] == pytest.approx((losses[3] + losses[4]) / 2)
+    assert whole["train_metrics"]["train_loss"] == pytest.approx(sum(losses.values()) / 4)
+    # optimizer, scheduler, random state and data order were restored: the same model at the end
+    weights = load_file(out / "model.safetensors")
+    reference = load_file(tmp_path / "whole" / "model.safetensors")
+    assert all(torch.equal(weights[name], reference[name]) for name in reference)
+    assert [p.name for p in out.glob("checkpoint-*")] == ["checkpoint-4"]
+
+
+def test_a_resume_needs_a_checkpoint_of_the_same_training(tiny, tmp_path):
+    model_dir, data_dir = tiny
+    recipe, origin = load_recipe(str(write_recipe(tmp_path / "tiny.yaml", model_dir, data_dir)))
+    out = tmp_path / "out"
+
+    def plan(objective: str = "discopop", **options):
+        checked = Validation(ok=True, checker="sandbox")  # what the sandbox says is not the point here
+        return make_plan(
+            objective,
+            options.pop("recipe", recipe),
+            origin,
+            {},
+            output_dir=out,
+            validation=checked,
+            **options,
+        )
+
+    with pytest.raises(UserError, match="no complete checkpoint"):
+        plan(resume=True)
+    write_launch_files(plan(save_steps=1))
+    (out / "checkpoint-1").mkdir()
+    (out / "checkpoint-1" / "trainer_state.json").write_text("{}")
+    assert plan(save_steps=5, resume=True).resume  # how often it saves may change, and how long it runs
+    with pytest.raises(UserError, match="holds checkpoint-1 of an earlier retrain: add --resume"):
+        plan(save_steps=1)  # training from scratch would overwrite them
+    with pytest.raises(UserError, match=r"training argument beta 0\.05, not 0\.5"):
+        plan(recipe=recipe.model_copy(update={"beta": 0.5}), save_steps=1, resume=True)
+    with pytest.raises(UserError, match="objective of code hash"):
+        plan("dpo", save_steps=1, resume=True)

@@ -14,8 +14,8 @@ from discovery.training.truncation import truncate_pair
 from tests.cli import discover
 
 
-def _plan(*args: str) -> dict:
-    finished = discover("retrain", "discopop", "--dry-run", "--json", *args)
+def _plan(tmp_path, *args: str) -> dict:
+    finished = discover("retrain", "discopop", "--dry-run", "--json", "--runs-dir", str(tmp_path), *args)
     assert finished.returncode == 0, finished.stderr
     return json.loads(finished.stdout)
 
@@ -28,8 +28,8 @@ def _one_line_error(*args: str) -> str:
     return lines[0]
 
 
-def test_dry_run_reports_the_paper_recipe():
-    plan = _plan()
+def test_dry_run_reports_the_paper_recipe(tmp_path):
+    plan = _plan(tmp_path)
     arguments = plan["training_arguments"]
     assert arguments["beta"] == 0.05
     assert arguments["learning_rate"] == 5e-7

@@ -67,7 +67,16 @@ def test_same_objective_tolerates_rounding_only():
 
 def test_verdict_serialises_to_json(shipped):
     document = json.loads(shipped["dpo"].model_dump_json())
-    assert set(document) == {"ok", "stage", "reason", "fingerprint", "behaviour", "isolation", "seconds"}
+    assert set(document) == {
+        "ok",
+        "stage",
+        "reason",
+        "fingerprint",
+        "behaviour",
+        "beta_profile",
+        "isolation",
+        "seconds",
+    }
 
 
 def test_one_shot_validation():

@@ -9,6 +9,7 @@ import re
 import stat
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.text import Text
@@ -18,6 +19,11 @@ from discovery.cli.common import RUNS_DIR, run_id
 from discovery.errors import UserError
 from discovery.ui import plain_console
 from discovery.user_files import existing_mode
+
+if TYPE_CHECKING:
+    from discovery.records import CandidateRecord
+    from discovery.sandbox import Validator
+    from discovery.training.trl_losses import TrlMatch
 
 STATUSES = ("scored", "all", "invalid", "duplicate", "failed", "validated", "proposed")
 
@@ -120,22 +126,48 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     runs_dir: Path = RUNS_DIR,
 ) -> None:
-    """Everything about one candidate: thought, code, figures, verdict, lineage, LLM exchange, loss plot.
+    """Everything about one candidate: thought, code, figures, verdict, lineage, LLM exchange, loss plot,
+    and the TRL loss_type it equals, if any.
 
     The plot draws the loss and its gradient against the margin rho over [-10/beta, +10/beta], next to
-    DPO's. A shipped objective is shown with the figures the paper reported for it.
+    DPO's. A shipped objective is shown with the figures the paper reported for it. The TRL line
+    compares losses and gradients, computed in the sandbox, with those of TRL's built-in loss types.
     """
     from discovery.resolve import resolve_candidate
     from discovery.ui.curves import CurveSource
     from discovery.ui.views import candidate_detail, curves_panel
 
     view = resolve_candidate(candidate, runs_dir, run)
-    if as_json:
-        typer.echo(json.dumps(view.to_json(), indent=2))
-        return
-    console = plain_console()
     with CurveSource() as curves:
+        found, trl_line = _trl_equivalence(view.candidate, curves.validator)
+        if as_json:
+            document = {**view.to_json(), "trl": found.model_dump() if found else None}
+            typer.echo(json.dumps(document, indent=2))
+            return
+        console = plain_console()
         console.print(candidate_detail(view, curves_panel(view, curves, min(console.width, 120))))
+    if trl_line:
+        console.print(Text(f"TRL: {trl_line}"))
+
+
+def _trl_equivalence(candidate: "CandidateRecord", validator: "Validator") -> tuple["TrlMatch | None", str]:
+    """The TRL built-in loss the candidate equals (if any) and the sentence `show` prints about it;
+    code the sandbox rejected is never run, so it is not compared ("")."""
+    from discovery.records import CandidateStatus
+    from discovery.sandbox import FiguresUnavailable
+    from discovery.training.trl_losses import load_table, match
+
+    if candidate.status is CandidateStatus.INVALID:
+        return None, ""
+    table = load_table()
+    try:
+        found = match(validator.comparison(candidate.code), table)
+    except FiguresUnavailable as error:
+        return None, f"not compared: {error}"
+    if found is None:
+        compared = f"{len(table.losses)} DPOConfig settings compared"
+        return None, f"none of TRL {table.trl_version}'s built-in losses ({compared})"
+    return found, found.sentence()
 
 
 @app.command("export")

@@ -87,12 +87,15 @@ def _writable(dataset_name: str) -> bool:
 
 
 def train_in_this_process(plan: Plan) -> RetrainResult:
-    """Train the plan's objective with the plan's recipe; write model, tokenizer and card."""
+    """Train the plan's objective with the plan's recipe (from its newest checkpoint, for a resumed
+    plan); write model, tokenizer and card."""
     from discovery.retrain.card import write_card
+    from discovery.retrain.checkpoints import checkpoint_to_resume
 
     started = time.monotonic()
+    checkpoint = checkpoint_to_resume(plan) if plan.resume else None
     trainer, tokenizer = build_trainer(plan)
-    train_metrics = trainer.train().metrics
+    train_metrics = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None).metrics
     eval_metrics = trainer.evaluate() if trainer.eval_dataset is not None else {}
     trainer.save_model(plan.output_dir)
     result = RetrainResult(
@@ -136,7 +139,11 @@ def main(argv: list[str] | None = None) -> None:
     if len(args) != 1:
         sys.exit("usage: python -m discovery.retrain.job PLAN.json")
     try:
-        train_in_this_process(load_plan(Path(args[0])))
+        plan = load_plan(Path(args[0]))
+        if not plan.validation.ok:  # a launch command pasted by hand must not train what the sandbox refused
+            raise UserError(f"objective {plan.objective.name} failed the {plan.validation.checker}: "
+                            f"{plan.validation.reason}")  # fmt: skip
+        train_in_this_process(plan)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

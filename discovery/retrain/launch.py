@@ -39,16 +39,22 @@ class RetrainFailed(RuntimeError):
     """The confined training job ended without finishing; the message says how, in one line."""
 
 
-def write_launch_files(plan: Plan) -> Path:
-    """plan.json, accelerate.yaml and deepspeed.json in the output folder, as the dry run showed them."""
+def write_launch_files(plan: Plan) -> list[Path]:
+    """plan.json, accelerate.yaml and deepspeed.json in the output folder, which the launch command
+    names; a folder that cannot be written is a `UserError`."""
     out = Path(plan.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / distributed.PLAN_FILE).write_text(plan.model_dump_json(indent=2))
-    (out / distributed.DEEPSPEED_FILE).write_text(json.dumps(plan.launch.deepspeed_config, indent=2))
-    (out / distributed.ACCELERATE_FILE).write_text(
-        yaml.safe_dump(plan.launch.accelerate_config, sort_keys=False)
-    )
-    return out
+    files = {
+        distributed.PLAN_FILE: plan.model_dump_json(indent=2),
+        distributed.ACCELERATE_FILE: yaml.safe_dump(plan.launch.accelerate_config, sort_keys=False),
+        distributed.DEEPSPEED_FILE: json.dumps(plan.launch.deepspeed_config, indent=2),
+    }
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (out / name).write_text(text)
+    except OSError as error:
+        raise UserError(f"cannot write the launch files in {out}: {error.strerror or error}") from error
+    return [out / name for name in files]
 
 
 def check_sources(plan: Plan) -> None:
@@ -65,7 +71,12 @@ def check_sources(plan: Plan) -> None:
 
 def check_machine(plan: Plan, gpus_here: int, has_deepspeed: bool) -> None:
     """The plan's GPU count must be what this machine can give (no silent change of the batch), and
-    GPU runs need DeepSpeed installed."""
+    GPU runs need DeepSpeed installed. A plan for several machines is launched on each of them."""
+    if plan.launch.num_machines > 1:
+        raise UserError(
+            f"the plan is for {plan.launch.num_machines} machines: add --dry-run to write its launch files "
+            "and print the command to run on each machine"
+        )
     wanted = plan.batch.num_gpus
     if gpus_here == 0 and wanted != 1:
         raise UserError(
@@ -86,14 +97,16 @@ def train(plan: Plan) -> RetrainResult:
     For callers that are themselves a confined candidate job (the judged evaluators' training);
     `discover retrain` confines the training with `train_confined`."""
     gpus_here = _checked(plan)
-    return _launch(plan, write_launch_files(plan), gpus_here)
+    write_launch_files(plan)
+    return _launch(plan, Path(plan.output_dir), gpus_here)
 
 
 def train_confined(plan: Plan) -> RetrainResult:
     """Train the plan in a confined process tree (the objective is candidate code): no network, the
     output folder its only writable place; what it reports is read back as untrusted data."""
     gpus_here = _checked(plan)
-    out = write_launch_files(plan)
+    write_launch_files(plan)
+    out = Path(plan.output_dir)
     writable_by_jail(out)
     jail = Jail(
         workdir=out,

@@ -9,13 +9,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 from discovery.errors import UserError
 from discovery.objectives import Objective
 from discovery.paths import default_runs_dir
 from discovery.resolve import resolve_objective
 from discovery.retrain import distributed
+from discovery.retrain.checkpoints import checkpoint_to_resume, refuse_restart
 from discovery.retrain.data import count_rows
 from discovery.retrain.recipe import Recipe
 
@@ -30,11 +31,12 @@ class Validation(BaseModel):
 
 
 class Batch(BaseModel):
-    """How the recipe's total batch is kept on this many GPUs."""
+    """How the recipe's total batch is kept on this many GPUs (all machines together)."""
 
     per_device: int
     accumulation: int
     num_gpus: int
+    num_machines: int = 1
     total: int
     recipe_accumulation: int
     recipe_num_gpus: int
@@ -53,11 +55,20 @@ class Steps(BaseModel):
 
 
 class Launch(BaseModel):
-    """What runs: `accelerate launch` with DeepSpeed, or one plain process on a machine without a GPU."""
+    """What runs: `accelerate launch` with DeepSpeed, or one plain process on a machine without a GPU.
+
+    `command` runs on every machine; on several, it reads the machine's rank and the first machine's
+    address from the shell (`shell` is the line to paste)."""
 
     command: list[str]
     accelerate_config: dict[str, Any]
     deepspeed_config: dict[str, Any]
+    num_machines: int = 1
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def shell(self) -> str:
+        return distributed.shell_line(self.command)
 
 
 class Plan(BaseModel):
@@ -75,6 +86,7 @@ class Plan(BaseModel):
     steps: Steps
     training_arguments: dict[str, Any]
     launch: Launch
+    resume: bool = False  # continue from the newest complete checkpoint in `output_dir`
 
     def to_recipe(self) -> Recipe:
         return Recipe.model_validate(self.recipe)
@@ -96,8 +108,9 @@ def validate_objective(objective: Objective) -> Validation:
     return Validation(ok=verdict.ok, checker="sandbox", stage=verdict.stage, reason=verdict.reason)
 
 
-def keep_total_batch(recipe: Recipe, num_gpus: int) -> Batch:
-    """Accumulation for `num_gpus` that keeps the recipe's total batch; an error if none does exactly."""
+def keep_total_batch(recipe: Recipe, num_gpus: int, num_machines: int = 1) -> Batch:
+    """Accumulation for `num_gpus` GPUs in all (on `num_machines` machines) that keeps the recipe's
+    total batch; an error if none does exactly."""
     total = recipe.total_train_batch
     per_step = recipe.per_device_train_batch_size * num_gpus
     if total % per_step:
@@ -107,6 +120,7 @@ def keep_total_batch(recipe: Recipe, num_gpus: int) -> Batch:
             "--num-gpus or --set per_device_train_batch_size / gradient_accumulation_steps"
         )
     accumulation = total // per_step
+    where = f"{num_gpus} GPU(s)" if num_machines == 1 else f"{num_gpus} GPUs on {num_machines} machines"
     if num_gpus == recipe.num_gpus:
         note = (
             f"as in the recipe: {recipe.per_device_train_batch_size} x {accumulation} x {num_gpus} = {total}"
@@ -114,12 +128,13 @@ def keep_total_batch(recipe: Recipe, num_gpus: int) -> Batch:
     else:
         note = (
             f"gradient accumulation {recipe.gradient_accumulation_steps} -> {accumulation} to keep the "
-            f"recipe's total batch {total} on {num_gpus} GPU(s) instead of {recipe.num_gpus}"
+            f"recipe's total batch {total} on {where} instead of {recipe.num_gpus}"
         )
     return Batch(
         per_device=recipe.per_device_train_batch_size,
         accumulation=accumulation,
         num_gpus=num_gpus,
+        num_machines=num_machines,
         total=total,
         recipe_accumulation=recipe.gradient_accumulation_steps,
         recipe_num_gpus=recipe.num_gpus,
@@ -181,28 +196,41 @@ def make_plan(
     output_dir: str | Path | None = None,
     runs_dir: Path | None = None,
     validation: Validation | None = None,
+    num_machines: int = 1,
+    save_steps: int | None = None,
+    resume: bool = False,
 ) -> Plan:
     """Resolve every figure of a retrain run; raises `UserError` for anything that cannot be kept.
 
     OBJECTIVE means what it means on every command (`discovery.resolve`): a shipped name, a `.py`
     file, or an archived candidate `RUN/CANDIDATE` from `runs_dir`; callers that already hold an
     `Objective` (the evaluators) pass it as is, with the `validation` it already had (else the
-    sandbox validates it here).
+    sandbox validates it here). `num_gpus` counts the GPUs of one machine (default: the recipe's
+    count on one machine). Paths are made absolute, so that the launch command works from any folder
+    of any machine that shares the file system. `save_steps` writes a checkpoint every so many
+    optimizer steps; `resume` continues from the newest complete one (`checkpoints`).
     """
     runs_dir = runs_dir or default_runs_dir()
     if isinstance(objective_spec, Objective):
         objective = objective_spec
     else:
         objective = resolve_objective(objective_spec, runs_dir)
-    gpus = recipe.num_gpus if num_gpus is None else num_gpus
-    if gpus < 1:
-        raise UserError(f"--num-gpus must be at least 1, got {gpus}")
-    batch = keep_total_batch(recipe, gpus)
-    dataset_name = dataset or recipe.dataset_name
+    per_machine = recipe.num_gpus if num_gpus is None else num_gpus
+    if per_machine < 1:
+        raise UserError(f"--num-gpus must be at least 1, got {per_machine}")
+    if num_machines < 1:
+        raise UserError(f"--num-machines must be at least 1, got {num_machines}")
+    if save_steps is not None and save_steps < 1:
+        raise UserError(f"--save-steps must be at least 1, got {save_steps}")
+    gpus = per_machine * num_machines
+    batch = keep_total_batch(recipe, gpus, num_machines)
+    dataset_name = _local_or_hub(dataset or recipe.dataset_name)
     recipe_name = Path(recipe_origin.removeprefix("shipped:")).stem
     out = Path(output_dir) if output_dir else runs_dir / "retrain" / f"{objective.name}-{recipe_name}"
+    out = out.absolute()
     training = {
         **recipe.training_arguments(),
+        **_checkpointing(recipe, save_steps),
         "gradient_accumulation_steps": batch.accumulation,
         "output_dir": str(out),
     }
@@ -211,23 +239,49 @@ def make_plan(
         recipe.accelerate_config, batch.per_device, batch.accumulation, gpus, max_grad_norm
     )
     launch = Launch(
-        command=distributed.accelerate_command(out, gpus),
+        command=distributed.accelerate_command(out, gpus, num_machines),
         accelerate_config=distributed.accelerate_config(
-            recipe.accelerate_config, gpus, out / distributed.DEEPSPEED_FILE
+            recipe.accelerate_config, gpus, out / distributed.DEEPSPEED_FILE, num_machines
         ),
         deepspeed_config=ds_config,
+        num_machines=num_machines,
     )
-    return Plan(
+    plan = Plan(
         objective=objective,
         validation=validation or validate_objective(objective),
         recipe_origin=recipe_origin,
         recipe=recipe.model_dump(),
         overrides=overrides,
-        model_name_or_path=model or recipe.model_name_or_path,
+        model_name_or_path=_local_or_hub(model or recipe.model_name_or_path),
         dataset_name=dataset_name,
         output_dir=str(out),
         batch=batch,
         steps=count_steps(recipe, batch, dataset_name),
         training_arguments=training,
         launch=launch,
+        resume=resume,
     )
+    if resume:
+        checkpoint_to_resume(plan)  # there is one, written under the same plan
+    else:
+        refuse_restart(plan)
+    return plan
+
+
+def _checkpointing(recipe: Recipe, save_steps: int | None) -> dict[str, Any]:
+    """Training arguments for a checkpoint every `save_steps` steps. Only the newest is kept unless
+    the recipe says otherwise: the older one is deleted only once the newer is complete, and a 7B
+    checkpoint with its optimizer states is about 100 GB."""
+    if save_steps is None:
+        return {}
+    kept = (recipe.model_extra or {}).get("save_total_limit") or 1
+    return {"save_strategy": "steps", "save_steps": save_steps, "save_total_limit": kept}
+
+
+def _local_or_hub(name: str) -> str:
+    """A local folder as an absolute path (the job may start in another folder); a hub name as is."""
+    path = Path(name)
+    try:
+        return str(path.absolute()) if path.exists() else name
+    except OSError:  # a name the system cannot look up (too long) is no local path
+        return name

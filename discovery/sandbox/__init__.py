@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from discovery.sandbox.channel import HelperUnavailable
     from discovery.sandbox.probes import same_objective
-    from discovery.sandbox.validator import CurvesUnavailable, Validator, validate_source
+    from discovery.sandbox.validator import CurvesUnavailable, FiguresUnavailable, Validator, validate_source
     from discovery.sandbox.verdict import Curves, Verdict
 
 # Loaded on first use: the probes import torch, and reading archives or printing --help must not.
 _EXPORTS = {
     "Curves": "verdict",
     "CurvesUnavailable": "validator",
+    "FiguresUnavailable": "validator",
     "HelperUnavailable": "channel",
     "Validator": "validator",
     "Verdict": "verdict",
@@ -33,6 +34,7 @@ _EXPORTS = {
 __all__ = [
     "Curves",
     "CurvesUnavailable",
+    "FiguresUnavailable",
     "HelperUnavailable",
     "Validator",
     "Verdict",

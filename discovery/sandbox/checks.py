@@ -14,7 +14,9 @@ import torch
 
 from discovery.sandbox.probes import (
     BETAS,
+    COMPARISON_BETAS,
     Pairs,
+    comparison_batches,
     fingerprint_pairs,
     symmetric_pairs,
     training_like_batch,
@@ -59,14 +61,27 @@ def run_checks(loss: Callable, memory_mb: int) -> list[float]:
 
 def fingerprint(loss: Callable, memory_mb: int) -> list[float]:
     """Losses and policy gradients on the fixed probe set at each beta, as one flat list of floats."""
+    return responses(loss, (fingerprint_pairs(),), BETAS, "on the fingerprint probe", memory_mb)
+
+
+def comparison(loss: Callable) -> list[float]:
+    """Losses and policy gradients on the batches and betas it is compared with TRL's losses on."""
+    return responses(loss, comparison_batches(), COMPARISON_BETAS, "on the comparison probe", 0)
+
+
+def responses(
+    loss: Callable, batches: tuple[Pairs, ...], betas: tuple[float, ...], where: str, memory_mb: int
+) -> list[float]:
+    """For each batch (float32) and beta: the per-pair losses, then the gradients of their sum with
+    respect to each pair's policy chosen and policy rejected log-prob, as one flat list of floats."""
     values: list[float] = []
-    probe = fingerprint_pairs()
-    for beta in BETAS:
-        inputs = probe.cast(torch.float32, policy_grad=True)
-        losses = _call_inputs(loss, inputs, beta, "functional", "on the fingerprint probe", memory_mb)
-        chosen_grad, rejected_grad = _gradients(losses, inputs)
-        for tensor in (losses, chosen_grad, rejected_grad):
-            values.extend(float(v) for v in tensor.detach().double())
+    for pairs in batches:
+        for beta in betas:
+            inputs = pairs.cast(torch.float32, policy_grad=True)
+            losses = _call_inputs(loss, inputs, beta, "functional", where, memory_mb)
+            chosen_grad, rejected_grad = _gradients(losses, inputs)
+            for tensor in (losses, chosen_grad, rejected_grad):
+                values.extend(float(v) for v in tensor.detach().double())
     return values
 
 

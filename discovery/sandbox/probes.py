@@ -13,6 +13,7 @@ import torch
 
 LOGP_MIN, LOGP_MAX = -300.0, -0.1
 BETAS = (0.05, 0.5)
+COMPARISON_BETAS = (0.05, 0.2, 1.0)
 FINGERPRINT_PAIRS = 8
 # Tolerances for "the same objective": float32 re-spellings (softplus(-z) vs -logsigmoid(z)) agree to ~1e-7.
 FINGERPRINT_RTOL, FINGERPRINT_ATOL = 1e-4, 1e-6
@@ -38,9 +39,27 @@ def make_pairs(margins: torch.Tensor, seed: int, boundary: bool = False) -> Pair
     """Pairs with the given margins; `boundary` pins every log-prob it can to -300 or -0.1."""
     generator = torch.Generator().manual_seed(seed)
     margins = margins.to(torch.float64)
+    share = torch.rand(margins.shape[0], generator=generator, dtype=torch.float64)
+    return _pairs(margins * share, -margins * (1 - share), margins, generator, boundary)
+
+
+def pairs_with_ratios(chosen_ratio: torch.Tensor, rejected_ratio: torch.Tensor, seed: int) -> Pairs:
+    """Pairs whose policy moved the chosen and the rejected answer by these log-ratios, at references
+    drawn in range: unlike `make_pairs`, both answers may move the same way."""
+    chosen_ratio, rejected_ratio = chosen_ratio.to(torch.float64), rejected_ratio.to(torch.float64)
+    generator = torch.Generator().manual_seed(seed)
+    return _pairs(chosen_ratio, rejected_ratio, chosen_ratio - rejected_ratio, generator, boundary=False)
+
+
+def _pairs(
+    chosen_ratio: torch.Tensor,
+    rejected_ratio: torch.Tensor,
+    margins: torch.Tensor,
+    generator: torch.Generator,
+    boundary: bool,
+) -> Pairs:
+    """Reference log-probs placed so that policy and reference both stay within [-300, -0.1]."""
     n = margins.shape[0]
-    share = torch.rand(n, generator=generator, dtype=torch.float64)
-    chosen_ratio, rejected_ratio = margins * share, -margins * (1 - share)
     if boundary:
         position = torch.arange(n, dtype=torch.float64).remainder(2)
         positions = (position, 1 - position)
@@ -92,6 +111,21 @@ def fingerprint_pairs() -> Pairs:
     margins = torch.tensor([-12.0, -4.0, -1.5, -0.3, 0.2, 1.0, 3.5, 10.0], dtype=torch.float64)
     assert margins.shape[0] == FINGERPRINT_PAIRS
     return make_pairs(margins, seed=20240611)
+
+
+def comparison_batches() -> tuple[Pairs, ...]:
+    """The batches an objective is compared with TRL's built-in losses on (`discovery.training.trl_losses`):
+    the fingerprint's probe, margins out to +/-50, and two batches where the policy moved both answers
+    the same way (both up, both down), so that batch statistics such as KTO's KL estimate take both
+    signs."""
+    rising = torch.linspace(0.5, 6.0, 8, dtype=torch.float64)
+    mixed = torch.tensor([3.0, -1.0, 2.5, 0.5, 4.0, 1.5, -0.5, 2.0], dtype=torch.float64)
+    return (
+        fingerprint_pairs(),
+        wide_pairs(8, seed=3),
+        pairs_with_ratios(rising, mixed, seed=4),  # both answers up on average
+        pairs_with_ratios(-mixed.flip(0) - 1.5, -rising - 2, seed=5),  # both down
+    )
 
 
 def training_like_batch(n: int = 256) -> tuple[torch.Tensor, ...]:

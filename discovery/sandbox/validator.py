@@ -1,5 +1,5 @@
 """The caller's side of the sandbox: `Validator` keeps one warm worker and turns its answers into
-`Verdict`s and `Curves`.
+`Verdict`s, `Curves` and the figures compared with TRL's losses.
 
 The worker runs in its own process started with a scrubbed environment, so the caller (the discovery
 loop, with an LLM client and perhaps a UI running) is never forked and never executes candidate code.
@@ -31,8 +31,12 @@ _WORKER_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWR
                        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # fmt: skip
 
 
-class CurvesUnavailable(ValueError):
-    """The objective's curves could not be computed (rejected by the gate, raised, wrong shape)."""
+class FiguresUnavailable(ValueError):
+    """Figures of the objective could not be computed (rejected by the gate, raised, wrong shape)."""
+
+
+class CurvesUnavailable(FiguresUnavailable):
+    """The objective's curves could not be computed."""
 
 
 class Validator:
@@ -65,6 +69,14 @@ class Validator:
         if answer is None or "curves" not in answer:
             raise CurvesUnavailable(answer.get("error") if answer else "the sandbox worker died")
         return Curves.model_validate(answer["curves"])
+
+    def comparison(self, source: str) -> list[float]:
+        """Losses and gradients on the batches it is compared with TRL's losses on
+        (`discovery.sandbox.checks.comparison`); raises `FiguresUnavailable`."""
+        answer = self._ask({"comparison": source, "timeout_s": self.timeout_s})
+        if answer is None or "comparison" not in answer:
+            raise FiguresUnavailable(answer.get("error") if answer else "the sandbox worker died")
+        return answer["comparison"]
 
     def close(self) -> None:
         """Stop the worker and remove its scratch folder."""

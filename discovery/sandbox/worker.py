@@ -14,10 +14,13 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import TypeAdapter
 
 from discovery.objectives.compile import ObjectiveRejected, compile_objective
 from discovery.objectives.gate import check_source
@@ -27,6 +30,7 @@ from discovery.sandbox.checks import (
     Rejection,
     behaviour,
     beta_profile,
+    comparison,
     curves,
     describe,
     run_checks,
@@ -61,13 +65,30 @@ def validate(source: str, timeout_s: float, memory_mb: int, scratch: Path) -> di
 
 def loss_curves(source: str, beta: float, points: int, timeout_s: float, scratch: Path) -> dict[str, Any]:
     """Loss and gradient against the margin, computed in a confined child (after the gate)."""
+    compute = partial(_curves_of, beta=beta, points=points)
+    return _computed(source, "curves", compute, TypeAdapter(Curves), timeout_s, scratch)
+
+
+def comparison_figures(source: str, timeout_s: float, scratch: Path) -> dict[str, Any]:
+    """The figures compared with TRL's built-in losses, computed in a confined child (after the gate)."""
+    return _computed(source, "comparison", comparison, TypeAdapter(list[float]), timeout_s, scratch)
+
+
+def _computed(
+    source: str,
+    key: str,
+    compute: Callable[[Callable], Any],
+    expected: TypeAdapter,
+    timeout_s: float,
+    scratch: Path,
+) -> dict[str, Any]:
+    """{key: compute(loss)} from a confined child, checked against `expected`; or {"error": why not}."""
     violations = check_source(source)
     if violations:
         return {"error": "; ".join(str(v) for v in violations[:_SHOWN_VIOLATIONS])}
-    run = _in_child(lambda report: _curves(source, beta, points, report), timeout_s, 1024, scratch)
-    found = run.last("curves")
+    run = _in_child(lambda report: _compute(source, key, compute, report), timeout_s, 1024, scratch)
     try:
-        return {"curves": Curves.model_validate(found).model_dump()}
+        return {key: expected.dump_python(expected.validate_python(run.last(key)))}
     except ValueError:
         return {"error": run.last("error") or f"the computation {run.ended} without a result"}
 
@@ -104,9 +125,14 @@ def _check(source: str, memory_mb: int, report: Report) -> None:
                             "behaviour": signature, "beta_profile": profile}})  # fmt: skip
 
 
-def _curves(source: str, beta: float, points: int, report: Report) -> None:
+def _curves_of(loss: Callable, beta: float, points: int) -> dict[str, Any]:
+    return curves(loss, beta, points).model_dump()
+
+
+def _compute(source: str, key: str, compute: Callable[[Callable], Any], report: Report) -> None:
+    """Inside the confined child: compile, compute, report {key: result} or {"error": why not}."""
     try:
-        report({"curves": curves(compile_objective(source, SOURCE_FILENAME), beta, points).model_dump()})
+        report({key: compute(compile_objective(source, SOURCE_FILENAME))})
     except Rejection as rejection:
         report({"error": rejection.reason})
     except Exception as error:
@@ -136,6 +162,7 @@ def _prepare() -> None:
     behaviour(dpo)
     beta_profile(dpo)
     curves(dpo, 0.1, 11)
+    comparison(dpo)
 
 
 def main() -> None:
@@ -152,6 +179,8 @@ def main() -> None:
             answer = loss_curves(
                 request["curves"], request["beta"], request["points"], request["timeout_s"], scratch
             )
+        elif "comparison" in request:
+            answer = comparison_figures(request["comparison"], request["timeout_s"], scratch)
         else:
             answer = validate(request["validate"], request["timeout_s"], request["memory_mb"], scratch)
         answers.write(json.dumps(answer) + "\n")

@@ -7,23 +7,29 @@ precomputed into the dataset (or computes them with TRL's own `compute_ref_log_p
 the four summed log-prob vectors to the objective. Everything else (data collation, distributed
 launch, DeepSpeed, logging, checkpoints) is TRL's and accelerate's.
 
+`trl_builtin_loss` runs TRL's own loss code (`DPOTrainer._compute_loss`) on given log-probs, so
+that an objective can be compared with TRL's built-in loss types (`discovery.training.trl_losses`).
+
 This is the only module that touches TRL names that are not public API; `TRL_PRIVATE_NAMES` lists
 them so that a test fails loudly, naming the missing one, when a TRL upgrade removes any.
 """
 
 import copy
+from collections import defaultdict
+from types import SimpleNamespace
 from typing import Any
 
 import torch
 from trl import DPOConfig, DPOTrainer
 from trl.trainer.utils import global_then_local_main_first
 
-from discovery.objectives import LossFunction
+from discovery.objectives import LossFunction, Objective
 from discovery.training.truncation import truncate_pair
 
 # (owner, attribute): TRL internals this module relies on.
 TRL_PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("trl.DPOTrainer", "_prepare_dataset"),
+    ("trl.DPOTrainer", "_compute_loss"),
     ("trl.DPOTrainer instance", "_metrics"),
     ("trl.DPOTrainer instance", "_total_train_tokens"),
     ("trl.DPOTrainer instance", "_tp_size"),
@@ -32,13 +38,24 @@ TRL_PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
 
 
 class ObjectiveDPOTrainer(DPOTrainer):
-    """A `DPOTrainer` whose per-pair loss is `objective(pc, pr, rc, rr, beta)` instead of a built-in."""
+    """A `DPOTrainer` whose per-pair loss is `objective(pc, pr, rc, rr, beta)` instead of a built-in.
+
+    It takes every argument `DPOTrainer` takes, and beta comes from the `DPOConfig` as for TRL's own
+    losses. This is also the public trainer (`from discovery import ObjectiveDPOTrainer`): in a
+    user's own script the objective runs in that script's process, not in the sandbox, because the
+    user chose to trust the file. Only the static gate checks it, when an `Objective` is compiled.
+    """
 
     def __init__(
-        self, *args: Any, objective: LossFunction, max_prompt_length: int | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        objective: Objective | LossFunction,
+        max_prompt_length: int | None = None,
+        **kwargs: Any,
     ) -> None:
-        """`max_prompt_length` applies the prompt truncation of TRL before 1.0 (see `truncation`)."""
-        self.objective = objective
+        """`objective` is an `Objective` (from `load_objective`) or its compiled loss function;
+        `max_prompt_length` applies the prompt truncation of TRL before 1.0 (see `truncation`)."""
+        self.objective = objective.compile() if isinstance(objective, Objective) else objective
         self.max_prompt_length = max_prompt_length
         super().__init__(*args, **kwargs)
 
@@ -178,3 +195,66 @@ def dpo_config(**fields: Any) -> DPOConfig:
         "dataloader_num_workers": 0,
     }
     return DPOConfig(**{**defaults, **hardware_defaults(), **fields})
+
+
+def trl_builtin_loss(
+    config: DPOConfig,
+    log_probs: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    lengths: tuple[torch.Tensor, torch.Tensor],
+) -> torch.Tensor:
+    """The batch loss TRL's `DPOTrainer` computes with `config`'s loss type(s), from summed log-probs.
+
+    `log_probs` are (policy chosen, policy rejected, reference chosen, reference rejected), shape
+    (N,); gradients flow back to the policy ones. `lengths` are the completion lengths in tokens,
+    which the loss types that average over tokens (`ipo`, `sigmoid_norm`, `sft`) divide by; each
+    summed log-prob sits on its completion's first token, so TRL's sums give it back exactly.
+    TRL's own `_compute_loss` runs on a stand-in for the trainer (the attributes `DPOTrainer.__init__`
+    sets from the config) and for the model (its per-token log-probs), so the figures are TRL's, not
+    a copy of its formulas.
+    """
+    policy_chosen, policy_rejected, reference_chosen, reference_rejected = log_probs
+    counts = torch.cat(lengths).long()
+    position = torch.arange(int(counts.max()) + 1).unsqueeze(0)  # one prompt token, then the answer
+    completion_mask = ((position >= 1) & (position <= counts.unsqueeze(1))).long()
+    shifted = completion_mask[:, 1:]
+    first_token = torch.zeros(shifted.shape, dtype=policy_chosen.dtype)
+    first_token[:, 0] = 1
+    outputs = SimpleNamespace(
+        log_probs=torch.cat([policy_chosen, policy_rejected]).unsqueeze(1) * first_token,
+        entropy=torch.zeros(shifted.shape, dtype=policy_chosen.dtype),
+        mean_logits=torch.zeros(shifted.shape, dtype=policy_chosen.dtype),
+        is_top1=torch.zeros(shifted.shape, dtype=torch.bool),
+    )
+    inputs = {
+        "input_ids": torch.zeros(completion_mask.shape, dtype=torch.long),
+        "attention_mask": torch.ones(completion_mask.shape, dtype=torch.long),
+        "completion_mask": completion_mask,
+        "ref_chosen_logps": reference_chosen,
+        "ref_rejected_logps": reference_rejected,
+    }
+    return DPOTrainer._compute_loss(_LossOnlyTrainer(config), lambda **_: outputs, inputs, False)
+
+
+class _LossOnlyTrainer:
+    """What `DPOTrainer._compute_loss` reads from its trainer, set from a `DPOConfig` the way
+    `DPOTrainer.__init__` sets it, on one process in evaluation mode (no token counting)."""
+
+    def __init__(self, args: DPOConfig) -> None:
+        self.args = args
+        self.beta = args.beta
+        self.precompute_ref_logps = True  # the reference log-probs come with the inputs
+        self.loss_types = args.loss_type
+        self.loss_weights = args.loss_weights or [1.0] * len(self.loss_types)
+        self.ld_alpha = args.ld_alpha
+        self.f_divergence_type = args.f_divergence_type
+        self.f_alpha_divergence_coef = args.f_alpha_divergence_coef
+        self.label_smoothing = args.label_smoothing
+        self.use_weighting = args.use_weighting
+        self.aux_loss_enabled = False
+        self.model = SimpleNamespace(training=False)
+        self.accelerator = SimpleNamespace(
+            device=torch.device("cpu"), gather=lambda tensor: tensor, gather_for_metrics=lambda tensor: tensor
+        )
+        self._metrics: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        self._total_train_tokens = 0
+        self._tp_size = 1

@@ -24,10 +24,15 @@ class CurveSource:
         """Loss and gradient for rho in [-10/beta, +10/beta]; raises `CurvesUnavailable`."""
         key = (source, beta)
         if key not in self._known:
-            if self._validator is None:
-                self._validator = Validator()
-            self._known[key] = self._validator.curves(source, beta, POINTS)
+            self._known[key] = self.validator.curves(source, beta, POINTS)
         return self._known[key]
+
+    @property
+    def validator(self) -> Validator:
+        """The sandbox worker, started on first use; other figures of the same code can share it."""
+        if self._validator is None:
+            self._validator = Validator()
+        return self._validator
 
     def dpo(self, beta: float = PAPER_BETA) -> Curves:
         return self.curves(load_objective("dpo").source, beta)

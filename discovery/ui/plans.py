@@ -4,7 +4,7 @@ Both are the dry runs' text form; their JSON form is the plan itself (`Plan.mode
 evaluator's dict)."""
 
 import json
-import shlex
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -61,9 +61,24 @@ def print_retrain_plan(plan: Plan, console: Console | None = None) -> None:
     for name, value in sorted(plan.training_arguments.items()):
         table.add_row(Text(name), Text(json.dumps(value)))
     console.print(table)
-    line(("launch", "(on GPUs; without one, a single plain process runs the same job)"))
-    console.print(shlex.join(plan.launch.command), soft_wrap=True)
+    line(("DeepSpeed", "(on GPUs; without one, a single plain process runs the same job)"))
     console.print(Syntax(json.dumps(plan.launch.deepspeed_config, indent=2), "json"))
+
+
+def print_launch(plan: Plan, files: list[Path], console: Console | None = None) -> None:
+    """The launch files a dry run wrote and the command that runs them, last, to be copied whole."""
+    console = console or plain_console()
+    console.print(Text.assemble(("wrote", "bold"), " " + ", ".join(map(str, files))))
+    machines = plan.launch.num_machines
+    if machines == 1:
+        where = "on the node (the same job runs as one plain process where there is no GPU):"
+    else:
+        where = (
+            f"on each of the {machines} machines, with MACHINE_RANK (0 to {machines - 1}) and "
+            "MAIN_PROCESS_IP (the address of machine 0) set, and MAIN_PROCESS_PORT if not 29500:"
+        )
+    console.print(Text.assemble(("run", "bold"), " " + where))
+    console.print(Text(plan.launch.shell), soft_wrap=True)
 
 
 def print_sections(plan: dict[str, Any], console: Console) -> None:
