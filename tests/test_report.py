@@ -6,6 +6,7 @@ import itertools
 import re
 import subprocess
 import sys
+import webbrowser
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from discovery.archive import Archive
 from discovery.records import CandidateStatus
 from discovery.ui.curves import CurveSource
 from discovery.ui.figures import Scored, best_so_far, frontier, lineage, ranked
+from discovery.ui.report import output
 from discovery.ui.report.page import run_page
 from tests.archive_factory import build_run, metrics, proposal, seed_candidates
 from tests.test_show import discover
@@ -231,3 +233,21 @@ def test_other_commands_do_not_import_the_report_libraries() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_reports_open_only_in_a_browser_that_leaves_the_terminal_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    opened: list[str] = []
+    for kind in (webbrowser.GenericBrowser, webbrowser.BackgroundBrowser):
+        monkeypatch.setattr(kind, "open", lambda self, url, *args, **kwargs: opened.append(url) or True)
+    monkeypatch.setattr(webbrowser, "get", lambda: webbrowser.GenericBrowser("lynx"))  # waits for its user
+    assert not output.open_in_browser("file:///report.html") and opened == []
+    monkeypatch.setattr(webbrowser, "get", lambda: webbrowser.BackgroundBrowser("firefox"))
+    assert output.open_in_browser("file:///report.html") and opened == ["file:///report.html"]
+
+    def nothing() -> None:
+        raise webbrowser.Error("could not locate runnable browser")
+
+    monkeypatch.setattr(webbrowser, "get", nothing)
+    assert not output.open_in_browser("file:///report.html")

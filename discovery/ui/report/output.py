@@ -60,7 +60,10 @@ def open_in_browser(url: str) -> bool:
         browser = webbrowser.get()
     except webbrowser.Error:
         return False
-    if type(browser) is webbrowser.GenericBrowser or getattr(browser, "background", True) is False:
+    waits = isinstance(browser, webbrowser.GenericBrowser) and not isinstance(
+        browser, webbrowser.BackgroundBrowser
+    )
+    if waits or getattr(browser, "background", True) is False:  # lynx, w3m, elinks...
         return False
     try:
         return bool(browser.open(url))
