@@ -9,7 +9,7 @@ so none may run. Nothing is fetched: styles and figures are inline, so the file 
 Loss curves are computed by the sandbox (`CurveSource`), never by running candidate code here.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import yaml
@@ -114,17 +114,26 @@ def comparison_page(first: CandidateView, second: CandidateView, curves: CurveSo
     """Two candidates side by side: figures, seeds, reward and KL, curves, and the code diff."""
     views = (first, second)
     labels = [_label(view) for view in views]
-    points = [next(iter(scored([view.candidate])), None) for view in views]
-    measured = [(label, point) for label, point in zip(labels, points, strict=True) if point is not None]
+    # Each under its label (two runs may both hold a `g1-c1`), in the colour it has on every figure.
+    points = [
+        replace(point, id=label, name=_short_label(view)) if point else None
+        for view, label in zip(views, labels, strict=True)
+        for point in [next(iter(scored([view.candidate])), None)]
+    ]
+    measured = [p for p in points if p is not None]
+    colours = dict(zip(labels, plots.LINES, strict=False))
+    seeds = Plot(
+        "seeds",
+        "Fitness per training seed",
+        "Each training seed's fitness (dots) and the mean ± standard error (square).",
+        Markup(plots.seeds_svg([(_short_label(v), p) for v, p in zip(views, points, strict=True)]))
+        if measured
+        else None,
+        None if measured else "neither candidate was scored",
+    )
     plots_shown = [
-        Plot(
-            "seeds",
-            "Fitness per training seed",
-            "Each training seed's fitness (dots) and the mean ± standard error (square).",
-            Markup(plots.seeds_svg(list(zip(labels, points, strict=True)))) if measured else None,
-            None if measured else "neither candidate was scored",
-        ),
-        _plane_plot([p for p in points if p is not None], labelled=[p.id for p in points if p is not None]),
+        seeds,
+        _plane_plot(measured, labelled=labels, colours=colours),
         _curves_plot(list(zip(labels, (v.candidate.code for v in views), strict=True)), first.beta, curves),
     ]
     return _templates.get_template("compare.html").render(
@@ -150,18 +159,23 @@ def _fitness_plot(points: list[Scored], best: list[tuple[int, float]]) -> Plot:
     return Plot("fitness", "Fitness by generation", caption, Markup(plots.fitness_svg(points, best)))
 
 
-def _plane_plot(points: list[Scored], labelled: list[str]) -> Plot:
+def _plane_plot(points: list[Scored], labelled: list[str], colours: dict[str, str] | None = None) -> Plot:
+    """The reward-KL plane with its frontier; given `colours` (a comparison), the points alone."""
     caption = (
         "Reward against KL from the reference: the trade-off every objective makes. Up and to the left is "
-        "better; the dotted line is the frontier (no candidate has more reward for less KL than one on it). "
-        "Faint dots are single training seeds."
+        "better. Faint dots are single training seeds."
     )
     placed = [p for p in points if p.on_plane]
     if not placed:
         return Plot(
             "plane", "Reward against KL", caption, None, "no scored candidate has both a reward and a KL"
         )
-    svg = plots.plane_svg(placed, frontier(placed), labelled)
+    front = frontier(placed) if colours is None else []
+    if front:
+        caption += (
+            " The dotted line is the frontier: no candidate has more reward for less KL than one on it."
+        )
+    svg = plots.plane_svg(placed, front, labelled, colours)
     return Plot("plane", "Reward against KL", caption, Markup(svg))
 
 
@@ -214,6 +228,11 @@ def _label(view: CandidateView) -> str:
     """`name (RUN/ID)`, or the name alone for a shipped objective outside any run."""
     candidate = view.candidate
     return f"{candidate.name} ({view.run.id}/{candidate.id})" if view.run else candidate.name
+
+
+def _short_label(view: CandidateView) -> str:
+    """`name [ID]` for the figures' narrow places, or the name alone outside any run."""
+    return f"{view.candidate.name} [{view.candidate.id}]" if view.run else view.candidate.name
 
 
 def _yaml(value: object) -> str:

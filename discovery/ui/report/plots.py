@@ -97,20 +97,25 @@ def fitness_svg(points: list[Scored], best: list[tuple[int, float]]) -> str:
     return render(7.5, 3.6, draw)
 
 
-def plane_svg(points: list[Scored], front: list[Scored], labelled: Iterable[str]) -> str:
+def plane_svg(
+    points: list[Scored], front: list[Scored], labelled: Iterable[str], colours: dict[str, str] | None = None
+) -> str:
     """Reward against KL: a point per candidate (its seeds faintly around it), proposals coloured by
-    generation, the candidates in `labelled` named, and the frontier drawn as a step line."""
+    generation, the candidates in `labelled` named, and the frontier drawn as a step line. Given
+    `colours` (candidate id -> colour, as on a comparison page), each point takes its own instead."""
     named = set(labelled)
     placed = [p for p in points if p.on_plane]
     proposals = [p for p in placed if not p.is_seed]
-    colours = Normalize(
+    generations = Normalize(
         vmin=min((p.generation for p in proposals), default=0),
         vmax=max((p.generation for p in proposals), default=1),
     )
     cmap = matplotlib.colormaps[GENERATIONS]
 
     def colour(point: Scored) -> object:
-        return SEED_COLOUR if point.is_seed else cmap(colours(point.generation))
+        if colours:
+            return colours[point.id]
+        return SEED_COLOUR if point.is_seed else cmap(generations(point.generation))
 
     def draw(figure: Figure) -> None:
         axes = figure.subplots()
@@ -132,7 +137,11 @@ def plane_svg(points: list[Scored], front: list[Scored], labelled: Iterable[str]
                 zorder=1,
             )
         seeds = [p for p in placed if p.is_seed]
-        if seeds:
+        if colours:
+            for point in placed:
+                marker = "D" if point.is_seed else "o"
+                axes.scatter([point.kl], [point.reward], marker=marker, s=36, color=colour(point), zorder=3)
+        elif seeds:
             axes.scatter(
                 [p.kl for p in seeds],
                 [p.reward for p in seeds],
@@ -142,7 +151,7 @@ def plane_svg(points: list[Scored], front: list[Scored], labelled: Iterable[str]
                 label="seed objective",
                 zorder=3,
             )
-        if proposals:
+        if proposals and not colours:
             drawn = axes.scatter(
                 [p.kl for p in proposals],
                 [p.reward for p in proposals],
@@ -150,7 +159,7 @@ def plane_svg(points: list[Scored], front: list[Scored], labelled: Iterable[str]
                 zorder=3,
                 c=[p.generation for p in proposals],
                 cmap=cmap,
-                norm=colours,
+                norm=generations,
                 label="proposal",
             )
             bar = figure.colorbar(drawn, ax=axes, label="generation", shrink=0.8)
@@ -167,7 +176,8 @@ def plane_svg(points: list[Scored], front: list[Scored], labelled: Iterable[str]
                 )
         axes.set_xlabel("KL(policy ‖ reference)  (less is closer to the reference)")
         axes.set_ylabel("reward")
-        axes.legend(loc="lower right")
+        if axes.get_legend_handles_labels()[0]:
+            axes.legend(loc="lower right")
 
     return render(7.5, 4.6, draw)
 
