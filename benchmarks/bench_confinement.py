@@ -28,25 +28,25 @@ from discovery.objectives import load_objective
 from discovery.paths import cache_root, default_runs_dir
 from discovery.progress import no_progress
 from discovery.quiet import quiet_libraries
-from discovery.records import SeedResult
+from discovery.records import SeedResult, TrainingPoint
 from evaluators.registry import get_evaluator
 
 
 def in_process(evaluator, seed: int) -> tuple[float, SeedResult]:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        evaluator.train(load_objective("dpo"), seed, Path(folder), no_progress)
+        evaluator.train(load_objective("dpo"), seed, evaluator.betas()[0], Path(folder), no_progress)
         result = evaluator.score(Path(folder), seed, no_progress)
     return time.perf_counter() - started, result
 
 
 def confined(
-    executor: LocalExecutor, settings: JobSettings, seed: int, work: Path
+    executor: LocalExecutor, settings: JobSettings, point: TrainingPoint, work: Path
 ) -> tuple[float, SeedResult]:
     started = time.perf_counter()
-    outcome = executor.evaluate(settings.job(load_objective("dpo"), [seed], work))
-    assert outcome.result is not None, outcome.failure
-    return time.perf_counter() - started, outcome.result.seeds[0]
+    outcome = executor.evaluate(settings.job(load_objective("dpo"), [point], work))
+    assert outcome.trainings is not None, outcome.failure
+    return time.perf_counter() - started, outcome.trainings[0]
 
 
 def main() -> None:
@@ -63,14 +63,15 @@ def main() -> None:
     settings = JobSettings.of(evaluator, threads=threads)
     print(f"preset {options.preset}, torch threads {threads}, load average {os.getloadavg()[0]:.1f}")
     here_times, confined_times, figures = [], [], set()
+    point = TrainingPoint(seed=0, beta=evaluator.betas()[0])
     with LocalExecutor() as executor, tempfile.TemporaryDirectory() as work:
         started = time.perf_counter()
-        confined(executor, settings, 0, Path(work) / "warm-up")  # starts the worker, once per run
+        confined(executor, settings, point, Path(work) / "warm-up")  # starts the worker, once per run
         print(f"worker start + first candidate: {time.perf_counter() - started:.1f} s")
         for repeat in range(options.repeats):
             seconds, here = in_process(evaluator, 0)
             here_times.append(seconds)
-            seconds, there = confined(executor, settings, 0, Path(work) / str(repeat))
+            seconds, there = confined(executor, settings, point, Path(work) / str(repeat))
             confined_times.append(seconds)
             figures |= {(here.fitness, here.kl), (there.fitness, there.kl)}
     print(f"in process: {' / '.join(f'{s:.2f}' for s in here_times)} s")

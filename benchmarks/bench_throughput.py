@@ -25,7 +25,7 @@ from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
 from discovery.loop import DiscoveryLoop, SilentObserver
 from discovery.proposers.base import Proposal, Proposer
 from discovery.provenance import library_versions, new_run_id
-from discovery.records import EvaluationResult, RunRecord, SeedResult
+from discovery.records import RunRecord, SeedResult, TrainingPoint
 from discovery.runner import start_run
 from discovery.sandbox import Verdict
 from evaluators.registry import get_evaluator
@@ -92,11 +92,9 @@ class InstantExecutor:
         self._results: dict[str, JobOutcome] = {}
 
     def submit(self, job: CandidateJob) -> str:
-        seed = SeedResult(seed=0, fitness=0.5, seconds=0.0)
-        self._results[job.workdir.name] = JobOutcome(
-            result=EvaluationResult.from_seeds(job.objective.name, [seed])
-        )
-        return job.workdir.name
+        trainings = [SeedResult(seed=p.seed, beta=p.beta, fitness=0.5, seconds=0.0) for p in job.points]
+        self._results[str(job.workdir)] = JobOutcome(trainings=trainings)
+        return str(job.workdir)
 
     def status(self, job_id: str, job: CandidateJob) -> JobStatus:
         return JobStatus(JobState.FINISHED, outcome=self._results.pop(job_id))
@@ -112,10 +110,10 @@ class InstantExecutor:
 
 
 class NoSeedScores:
-    def lookup(self, code_hash: str) -> None:
+    def lookup(self, code_hash: str, point: TrainingPoint) -> None:
         return None
 
-    def store(self, code_hash: str, result: EvaluationResult) -> None:
+    def store(self, code_hash: str, trainings: list[SeedResult]) -> None:
         pass
 
 

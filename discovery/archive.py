@@ -45,12 +45,13 @@ from discovery.records import (
     ExchangeRecord,
     RunRecord,
     RunStatus,
+    TransferRecord,
     now,
 )
 
 ARCHIVE_FILE = "archive.sqlite"
 LOCK_FILE = "writer.lock"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE run (
@@ -89,9 +90,11 @@ CREATE TABLE candidates (
     attempts INTEGER NOT NULL DEFAULT 0,
     isolation TEXT NOT NULL DEFAULT '{}',
     job TEXT,
-    context TEXT
+    context TEXT,
+    ranking REAL,
+    beta_profile TEXT
 );
-CREATE INDEX candidates_status ON candidates (status, fitness);
+CREATE INDEX candidates_status ON candidates (status, ranking);
 CREATE INDEX candidates_generation ON candidates (generation);
 CREATE INDEX candidates_name ON candidates (name);
 CREATE INDEX candidates_code_hash ON candidates (code_hash);
@@ -108,12 +111,22 @@ CREATE TABLE exchanges (
     seconds REAL NOT NULL,
     created TEXT NOT NULL
 );
+CREATE TABLE transfers (
+    variant TEXT NOT NULL,
+    candidate_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    result TEXT,
+    failure TEXT,
+    created TEXT NOT NULL,
+    PRIMARY KEY (variant, candidate_id)
+);
 """
 
 _CANDIDATE_COLUMNS = (
     "id, run_id, generation, name, thought, code, code_hash, is_seed, parents, status, stage, reason, "
     "fingerprint, metrics, fitness, reported, exchange_id, seconds, created, attempts, isolation, job, "
-    "context"
+    "context, ranking, beta_profile"
 )
 _RUN_COLUMNS = (
     "id, evaluator, proposer, generations_done, status, started, ended, config, evaluator_config, versions"
@@ -145,13 +158,41 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
     )
 
 
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    """Version 3 ranks candidates by the lower end of their fitness interval (`ranking`, which for
+    the single-interval-less figures of version 2 is the fitness itself) and keeps each candidate's
+    gradient profile across betas, by which a beta-rescaled copy is recognised, and the results of
+    re-evaluating its best candidates on held-out variants of the task (`transfers`)."""
+    db.execute("ALTER TABLE candidates ADD COLUMN ranking REAL")
+    db.execute("ALTER TABLE candidates ADD COLUMN beta_profile TEXT")
+    db.execute("UPDATE candidates SET ranking = fitness")
+    db.execute("DROP INDEX candidates_status")
+    db.execute("CREATE INDEX candidates_status ON candidates (status, ranking)")
+    db.execute(
+        "CREATE TABLE transfers (variant TEXT NOT NULL, candidate_id TEXT NOT NULL, run_id TEXT NOT NULL,"
+        " name TEXT NOT NULL, result TEXT, failure TEXT, created TEXT NOT NULL,"
+        " PRIMARY KEY (variant, candidate_id))"
+    )
+
+
 # schema version -> the step that upgrades an archive from it to the next version
-_MIGRATIONS = {1: _migrate_1_to_2}
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 # Columns holding JSON text, decoded when a row is read.
 _RUN_JSON = ("config", "evaluator_config", "versions")
-_CANDIDATE_JSON = ("parents", "fingerprint", "metrics", "reported", "isolation", "job", "context")
+_CANDIDATE_JSON = (
+    "parents",
+    "fingerprint",
+    "metrics",
+    "reported",
+    "isolation",
+    "job",
+    "context",
+    "beta_profile",
+)
 _EXCHANGE_JSON = ("messages",)
+_TRANSFER_COLUMNS = "variant, candidate_id, run_id, name, result, failure, created"
+_TRANSFER_JSON = ("result",)
 
 Record = TypeVar("Record", bound=BaseModel)
 
@@ -496,12 +537,20 @@ class Archive:
         return self._select_candidates(f"{where}ORDER BY seq", tuple(values))
 
     def leaderboard(self, top: int | None = None) -> list[CandidateRecord]:
-        """Scored candidates, best fitness first (ties: earlier first)."""
+        """Candidates with figures (scored, or racing for more seeds), by the lower end of their
+        fitness interval, best first (ties: earlier first)."""
         limit = "" if top is None else f" LIMIT {int(top)}"
         return self._select_candidates(
-            "WHERE status = ? AND fitness IS NOT NULL ORDER BY fitness DESC, seq" + limit,
-            (CandidateStatus.SCORED.value,),
+            "WHERE status IN (?, ?) AND ranking IS NOT NULL ORDER BY ranking DESC, seq" + limit,
+            (CandidateStatus.SCORED.value, CandidateStatus.RUNNING.value),
         )
+
+    def best(self) -> CandidateRecord | None:
+        """The run's best: the highest-ranked candidate with the seeds its racing rules ask of a best
+        (`racing.best_needs`, at most the seeds a candidate may get)."""
+        config = self.run().config
+        needs = min(config.racing.best_needs, len(config.seed_list))
+        return next((c for c in self.leaderboard() if c.metrics and c.metrics.n >= needs), None)
 
     def recent_proposals(self, count: int) -> list[CandidateRecord]:
         """The last `count` proposed (not seed) candidates, oldest first."""
@@ -530,7 +579,7 @@ class Archive:
         candidates = []
         for row in rows:
             fields = dict(row)
-            del fields["fitness"]  # derived from metrics
+            del fields["fitness"], fields["ranking"]  # derived from metrics
             candidates.append(
                 self._record(CandidateRecord, fields, f"candidate {row['id']}", _CANDIDATE_JSON)
             )
@@ -580,6 +629,37 @@ class Archive:
                 "SELECT coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0) FROM exchanges"
             ).fetchone()
         return int(row[0]), int(row[1])
+
+    # -- held-out transfer ----------------------------------------------------------------------
+
+    def add_transfer(self, transfer: TransferRecord) -> None:
+        """Store a transfer result, replacing an earlier one of the same variant and candidate."""
+        with self._errors("add transfer"), self._write():
+            self._db.execute(
+                f"INSERT OR REPLACE INTO transfers ({_TRANSFER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    transfer.variant,
+                    transfer.candidate_id,
+                    transfer.run_id,
+                    transfer.name,
+                    _dump(transfer.result),
+                    transfer.failure,
+                    transfer.created.isoformat(),
+                ),
+            )
+
+    def transfers(self) -> list[TransferRecord]:
+        """Every transfer result of the run, by variant then candidate."""
+        with self._errors("read transfers"):
+            rows = self._db.execute(
+                f"SELECT {_TRANSFER_COLUMNS} FROM transfers ORDER BY variant, candidate_id"
+            ).fetchall()
+        return [
+            self._record(
+                TransferRecord, dict(row), f"transfer {row['variant']}/{row['candidate_id']}", _TRANSFER_JSON
+            )
+            for row in rows
+        ]
 
     def _select_exchanges(self, clause: str, values: tuple) -> list[ExchangeRecord]:
         with self._errors("read exchanges"):
@@ -705,6 +785,8 @@ def _candidate_values(candidate: CandidateRecord) -> tuple:
         _dump(candidate.isolation),
         _dump(candidate.job),
         _dump(candidate.context),
+        candidate.metrics.ranking if candidate.metrics else None,
+        _dump(candidate.beta_profile),
     )
 
 
@@ -757,7 +839,7 @@ def _newest(folders: list[Path]) -> Path:
 def summarize(archive: Archive) -> RunSummary:
     """The `discover runs` line for one open archive."""
     run = archive.run()
-    best = archive.leaderboard(top=1)
+    best = archive.best()
     return RunSummary(
         id=run.id,
         path=archive.run_dir,
@@ -767,8 +849,8 @@ def summarize(archive: Archive) -> RunSummary:
         proposer=run.proposer,
         generations_done=run.generations_done,
         counts=archive.counts(),
-        best_name=best[0].name if best else None,
-        best_fitness=best[0].fitness if best else None,
+        best_name=best.name if best else None,
+        best_fitness=best.fitness if best else None,
         status=archive.status(),
     )
 

@@ -3,8 +3,8 @@
 Every field of `RunConfig` is both a `discover run` option (`--context-best`) and a key of a YAML
 config file (`context_best:` or `context-best:`); `--set KEY=VALUE` is `evaluator_options:`. A run's
 configuration is the defaults, then the file, then the command line, merged key by key: a mapping
-(`evaluator_options`) is merged option by option, so `--set beta=0.3` over a file's
-`evaluator_options: {preset: tiny, beta: 0.5}` keeps `preset: tiny`.
+(`evaluator_options`) is merged option by option, so `--set learning_rate=3e-4` over a
+file's `evaluator_options: {preset: tiny, learning_rate: 1e-3}` keeps `preset: tiny`.
 
 Everything a run needs from its configuration is checked here, before a run is created: numbers
 within bounds, seed objectives that exist and are distinct, an endpoint URL that parses. A start
@@ -13,10 +13,19 @@ that fails leaves nothing behind, so no half-made run fails again on every `--re
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from discovery.errors import UserError, validation_message
 from discovery.llm import EndpointSettings, EndpointURL
@@ -24,6 +33,51 @@ from discovery.options import load_yaml
 from discovery.user_files import read_text_file
 
 MAX_SEEDS = 1000  # training seeds per candidate, in a run or `discover evaluate`
+
+
+def parse_seeds(value: Any) -> Any:
+    """The command line's forms of a seed choice: `5` (a count), `3,7,11` or `[3]` (the seeds)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not ("," in text or text.startswith("[")):
+        return text
+    items = [item.strip() for item in text.removeprefix("[").removesuffix("]").split(",") if item.strip()]
+    try:
+        return [int(item) for item in items]
+    except ValueError:
+        raise ValueError(f"{value!r}: seeds are a count (5) or a list of seeds (3,7,11 or [3])") from None
+
+
+def check_seeds(value: int | list[int]) -> int | list[int]:
+    """A count within 1..MAX_SEEDS, or distinct seeds within 0..2**31-1, at most MAX_SEEDS of them."""
+    if isinstance(value, int):
+        if not 1 <= value <= MAX_SEEDS:
+            raise ValueError(f"a count of seeds is between 1 and {MAX_SEEDS}, not {value}")
+        return value
+    if not value or len(value) > MAX_SEEDS:
+        raise ValueError(f"name between 1 and {MAX_SEEDS} seeds")
+    if any(not 0 <= seed < 2**31 for seed in value):
+        raise ValueError("seeds are between 0 and 2147483647")
+    if len(set(value)) != len(value):
+        raise ValueError("a seed is named twice")
+    return value
+
+
+def seed_list(seeds: int | list[int]) -> list[int]:
+    """The seeds themselves: a count K means 0..K-1."""
+    return list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+
+
+SeedChoice = Annotated[int | list[int], BeforeValidator(parse_seeds), AfterValidator(check_seeds)]
+
+
+def read_seeds(value: Any) -> list[int]:
+    """The seeds a user chose (`--seeds 5`, `--seeds 3,7`), or one line saying what is wrong."""
+    try:
+        return seed_list(TypeAdapter(SeedChoice).validate_python(value))
+    except ValidationError as error:
+        raise UserError(f"invalid --seeds {value}: {validation_message(error)}") from None
 
 
 class SlurmSettings(BaseModel):
@@ -48,6 +102,45 @@ class SlurmSettings(BaseModel):
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+class RacingSettings(BaseModel):
+    """How a run spends its seeds (see `discovery.racing`); the YAML keys under `racing:`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_seeds: int = Field(
+        1, ge=1, le=MAX_SEEDS, description="seeds every objective gets at each beta of the grid first"
+    )
+    best_needs: int = Field(
+        3, ge=1, le=MAX_SEEDS, description="seeds at its best beta the run's best needs (at most --seeds)"
+    )
+    confidence: float = Field(
+        0.9, gt=0, lt=1, description="coverage of the intervals that racing and the leaderboard use"
+    )
+    baseline: str = Field(
+        "dpo", min_length=1, description="shipped objective every candidate is compared with, seed by seed"
+    )
+
+    @field_validator("baseline")
+    @classmethod
+    def _shipped(cls, name: str) -> str:
+        from discovery.objectives import shipped_names
+        from discovery.objectives.objective import canonical_name
+
+        canonical = canonical_name(name)
+        if canonical is None:
+            raise ValueError(f"{name}: the baseline is a shipped objective ({', '.join(shipped_names())})")
+        return canonical
+
+
+class TransferSettings(BaseModel):
+    """The held-out check at the end of a run (`discovery.transfer`); the YAML keys under `transfer:`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    top: int = Field(3, ge=0, le=100, description="best proposals re-evaluated with the baseline (0: none)")
+    seeds: int = Field(2, ge=1, le=MAX_SEEDS, description="seeds of each re-evaluation, on every variant")
 
 
 class ExecutorSettings(BaseModel):
@@ -77,7 +170,13 @@ class RunConfig(BaseModel):
     evaluator_options: dict[str, Any] = Field(
         default_factory=dict, description="the evaluator's options (see `discover evaluators`)"
     )
-    seeds: int = Field(1, ge=1, le=MAX_SEEDS, description="training seeds per candidate")
+    seeds: SeedChoice = Field(
+        5,
+        description="training seeds an objective may get: a count (5: seeds 0-4) or the seeds (3,7 or [3])",
+    )
+    racing: RacingSettings = Field(
+        default_factory=RacingSettings, description="how seeds are spent: first estimate, racing, baseline"
+    )
     proposer: Literal["openai", "builtin"] | None = Field(
         None, description="openai or builtin (unset: openai when an endpoint is configured, else builtin)"
     )
@@ -106,6 +205,9 @@ class RunConfig(BaseModel):
     )
     executor: ExecutorSettings = Field(
         default_factory=ExecutorSettings, description="where candidates train: local workers or Slurm"
+    )
+    transfer: TransferSettings = Field(
+        default_factory=TransferSettings, description="held-out variants the best are re-evaluated on"
     )
     max_candidates: int | None = Field(None, ge=0, description="stop proposing after this many candidates")
     max_cost_usd: float | None = Field(None, ge=0, description="stop proposing once the LLM spend reaches it")
@@ -171,8 +273,9 @@ class RunConfig(BaseModel):
         )
 
     @property
-    def training_seeds(self) -> list[int]:
-        return list(range(self.seeds))
+    def seed_list(self) -> list[int]:
+        """The seeds, in the order racing hands them out."""
+        return seed_list(self.seeds)
 
 
 def load_config_file(path: Path) -> dict[str, Any]:

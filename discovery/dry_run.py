@@ -22,12 +22,19 @@ def run_plan(config: RunConfig, runs_dir: Path) -> dict:
     evaluator = build_evaluator(config, runs_dir)
     seeds = len(config.seed_objectives or shipped_names())
     candidates = seeds + config.generations * config.population
+    betas, seed_count = len(evaluator.betas()), len(config.seed_list)
+    first = min(config.racing.first_seeds, seed_count)
     plan = {
         "run": config.model_dump(mode="json"),
         "candidates_at_most": {"seeds": seeds, "proposed": config.generations * config.population},
+        "trainings_per_candidate": {
+            "first_estimate": first * betas,
+            "at_most": seed_count + first * (betas - 1),
+            "baseline": seed_count * betas,
+        },
     }
     if hasattr(evaluator, "plan"):  # evaluators that train at scale describe their jobs, offline
-        plan["evaluator_plan"] = evaluator.plan(candidates=candidates, seeds=config.seeds)
+        plan["evaluator_plan"] = evaluator.plan(candidates=candidates, seeds=first)
     else:
         plan["evaluator_config"] = evaluator.config()
     return plan
@@ -40,7 +47,7 @@ def plan_text(config: RunConfig, runs_dir: Path, width: int) -> str:
         f"# Plan of a {config.evaluator} run (nothing is trained). The lines without '#' are its",
         "# configuration: save this output to a file to run it with `discover run --config FILE`.",
         _yaml(plan["run"]),
-        _commented(_yaml({"candidates_at_most": plan["candidates_at_most"]})),
+        _commented(_yaml({key: plan[key] for key in ("candidates_at_most", "trainings_per_candidate")})),
     ]
     if "evaluator_config" in plan:
         lines.append(

@@ -13,6 +13,12 @@ candidates stay scored, a job still queued or running is waited for again (nothi
 finished job's outcome is collected from its folder, a lost job is resubmitted (a candidate whose
 evaluations were lost `max_attempts` times fails instead), and proposals already recorded are
 evaluated rather than proposed anew.
+
+A candidate is evaluated in racing rounds (`discovery.racing`): a first estimate at every beta,
+then, while it could still beat the incumbent, more seeds at its best beta, each round a job of its
+own that keeps the slot. Its figures (`discovery.fitness`) are committed after every round, and
+everyone's are summarised again once the baseline's are known and when the run ends, so that every
+interval uses the run's pooled seed noise and every candidate is paired with the baseline.
 """
 
 import time
@@ -24,17 +30,22 @@ from discovery.config import RunConfig
 from discovery.errors import ServiceUnavailable, UserError
 from discovery.execution.executor import Executor, JobState, JobStatus
 from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
+from discovery.fitness import pooled_noise, summarise
 from discovery.novelty import NoveltyIndex
 from discovery.objectives import Objective, load_objective, shipped_catalog
 from discovery.objectives.objective import reported_source
 from discovery.proposers.base import Check, Proposal, ProposalContext, Proposer
+from discovery.racing import Racing
 from discovery.records import (
     CandidateRecord,
     CandidateStatus,
+    EvaluationResult,
     JobRef,
     ReportedFigures,
     RunRecord,
     RunStatus,
+    SeedResult,
+    TrainingPoint,
     now,
 )
 from discovery.sandbox import Validator, Verdict
@@ -130,6 +141,15 @@ class DiscoveryLoop:
         self._generation = 0  # the latest generation proposed
         self._proposed = 0  # candidates proposed in the whole run
         self._started = time.monotonic()
+        seeds = config.seed_list
+        self.racing = Racing(
+            seeds=seeds,
+            betas=list(evaluator.betas()),
+            first_seeds=min(config.racing.first_seeds, len(seeds)),
+            best_needs=min(config.racing.best_needs, len(seeds)),
+        )
+        self._baseline_id = f"seed-{config.racing.baseline}"
+        self._scored: dict[str, CandidateRecord] = {}  # candidates with figures, by id
 
     # -- the whole run ---------------------------------------------------------------------------
 
@@ -158,6 +178,7 @@ class DiscoveryLoop:
                 break
             else:
                 self.executor.wait(_POLL_SECONDS)
+        self._summarise_all()
         return self._finish(run)
 
     def _track(self, candidate: CandidateRecord) -> None:
@@ -165,6 +186,8 @@ class DiscoveryLoop:
         self._novelty.add(candidate)
         self._generation = max(self._generation, candidate.generation)
         self._proposed += not candidate.is_seed
+        if candidate.metrics is not None and candidate.status is not CandidateStatus.FAILED:
+            self._scored[candidate.id] = candidate
         if candidate.status is CandidateStatus.RUNNING:
             self._in_flight[candidate.id] = _InFlight(candidate, self._job_of(candidate))
         elif candidate.status in (CandidateStatus.PROPOSED, CandidateStatus.VALIDATED):
@@ -195,11 +218,14 @@ class DiscoveryLoop:
         return run
 
     def _seed(self) -> None:
-        """Add the shipped objectives as generation-0 candidates (once per run)."""
+        """Add the shipped objectives as generation-0 candidates (once per run), the baseline first
+        (every candidate is compared with it) and whether or not it was named."""
         known = {c.id for c in self.archive.candidates(generation=0)}
         catalog = shipped_catalog()
         seeds = []
-        for name in self.config.seed_objectives or list(catalog):
+        named = self.config.seed_objectives or list(catalog)
+        baseline = self.config.racing.baseline
+        for name in [baseline, *(n for n in named if n != baseline)]:
             objective = load_objective(name)
             if f"seed-{objective.name}" in known:
                 continue
@@ -238,16 +264,15 @@ class DiscoveryLoop:
     def _validate(self, candidate: CandidateRecord) -> CandidateRecord:
         self.observer.candidate_phase(candidate, "validating", None)
         verdict = self._verdict(candidate.code)
-        candidate.fingerprint = verdict.fingerprint
+        candidate.fingerprint, candidate.beta_profile = verdict.fingerprint, verdict.beta_profile
         if not verdict.ok:
             candidate.status, candidate.stage, candidate.reason = (
                 CandidateStatus.INVALID,
                 verdict.stage,
                 verdict.reason,
             )
-        elif original := self._novelty.original_of(candidate.code_hash, verdict.fingerprint, candidate.id):
-            candidate.status = CandidateStatus.DUPLICATE
-            candidate.reason = f"behaves the same as {original.name} ({original.id}) on every probe input"
+        elif reason := self._duplicate_of(candidate.code_hash, verdict, candidate.id):
+            candidate.status, candidate.reason = CandidateStatus.DUPLICATE, reason
         else:
             candidate.status = CandidateStatus.VALIDATED
         self.archive.update_candidate(candidate)
@@ -257,21 +282,39 @@ class DiscoveryLoop:
         return candidate
 
     def _start(self, candidate: CandidateRecord) -> None:
-        """Score a seed from the cache, or submit its job; either way committed before going on."""
-        cached = self.seed_scores.lookup(candidate.code_hash) if candidate.is_seed else None
-        if cached is not None:
-            self._record(candidate, JobOutcome(result=cached))
+        """Start the candidate's next racing round: its unfinished one (a job that was lost or
+        cancelled), else the first."""
+        job = candidate.job
+        if job is not None and job.points and not self._trained(candidate, job.points):
+            self._start_round(candidate, job.round, job.points)
+        else:
+            self._start_round(
+                candidate, 1, self.racing.first_round(complete=candidate.id == self._baseline_id)
+            )
+
+    def _start_round(self, candidate: CandidateRecord, round_: int, points: list[TrainingPoint]) -> None:
+        """Take what the seed-score cache knows, submit a job for the rest; either way committed
+        before going on."""
+        cached = [hit for point in points if (hit := self._cached(candidate, point)) is not None]
+        missing = [point for point in points if not self._trained_in(cached, point)]
+        if not missing:
+            self._round_finished(candidate, round_, cached)
             return
+        if candidate.job is None or candidate.job.round != round_:
+            candidate.attempts = 0  # attempts count the jobs of the current round
         if candidate.attempts >= self.max_attempts:
             lost = candidate.attempts
             failure = f"its evaluation ended the process running it {lost} times; not tried again"
             self._record(candidate, JobOutcome(failure=failure))
             return
-        job = self._job_of(candidate)
+        job = self._job_of(candidate, round_, missing)
         job.workdir.mkdir(parents=True, exist_ok=True)
         (job.workdir / "outcome.json").unlink(missing_ok=True)
+        candidate.metrics = self._with(candidate, cached)
         candidate.attempts += 1
-        candidate.job = JobRef(executor=self.executor.kind, id=self.executor.submit(job))
+        candidate.job = JobRef(
+            executor=self.executor.kind, id=self.executor.submit(job), round=round_, points=missing
+        )
         candidate.status = CandidateStatus.RUNNING
         self.archive.update_candidate(candidate)
         self._in_flight[candidate.id] = _InFlight(candidate, job)
@@ -313,26 +356,110 @@ class DiscoveryLoop:
                 raise ServiceUnavailable(outcome.unavailable)
             raise UserError(str(outcome.user_error))
         candidate.isolation = outcome.isolation or candidate.isolation
-        if outcome.result is None:
+        if outcome.trainings is None:
             candidate.status, candidate.reason = CandidateStatus.FAILED, outcome.failure
-        else:
-            candidate.metrics = outcome.result.model_copy(update={"objective": candidate.name})
-            candidate.status = CandidateStatus.SCORED
+            self._scored.pop(candidate.id, None)
+            self._close(candidate)
+            return
+        if candidate.is_seed:
+            self.seed_scores.store(candidate.code_hash, outcome.trainings)
+        self._round_finished(candidate, candidate.job.round if candidate.job else 1, outcome.trainings)
+
+    def _round_finished(self, candidate: CandidateRecord, round_: int, trainings: list[SeedResult]) -> None:
+        """Add a round's trainings to the candidate's figures; race on, or close it."""
+        candidate.metrics = self._with(candidate, trainings)
+        self._scored[candidate.id] = candidate
+        if candidate.id == self._baseline_id:
+            self._summarise_all()  # every interval and comparison can lean on the baseline now
+        more = (
+            []
+            if candidate.id == self._baseline_id
+            else self.racing.next_round(candidate.metrics, self._incumbent(candidate.id))
+        )
+        if more and not self._stopping():
+            self.observer.notice(
+                f"{candidate.id}: {candidate.metrics.fitness:.3f} could beat the best: "
+                f"{len(more)} more seed(s) at beta {more[0].beta:g}"
+            )
+            self._start_round(candidate, round_ + 1, more)
+            return
+        candidate.status = CandidateStatus.SCORED
+        self._close(candidate)
+
+    def _close(self, candidate: CandidateRecord) -> None:
+        """Commit a candidate whose evaluation ended (scored or failed) and tell the observer."""
         candidate.seconds = (now() - candidate.created).total_seconds()
         self.archive.update_candidate(candidate)
-        if candidate.is_seed and outcome.result is not None:
-            self.seed_scores.store(candidate.code_hash, outcome.result)
         self._finished(candidate)
+
+    def _with(self, candidate: CandidateRecord, trainings: list[SeedResult]) -> EvaluationResult | None:
+        """The candidate's figures with `trainings` added (a repeated (seed, beta) replaces the old)."""
+        known = {(t.seed, t.beta): t for t in (candidate.metrics.seeds if candidate.metrics else [])}
+        known.update({(t.seed, t.beta): t for t in trainings})
+        return self._summary(candidate, list(known.values()), self._noise()) if known else None
+
+    def _summary(
+        self, candidate: CandidateRecord, trainings: list[SeedResult], noise: float | None
+    ) -> EvaluationResult:
+        baseline = self._scored.get(self._baseline_id)
+        return summarise(
+            candidate.name,
+            trainings,
+            noise_sd=noise,
+            confidence=self.config.racing.confidence,
+            baseline=baseline.metrics if baseline and candidate.id != self._baseline_id else None,
+        )
+
+    def _noise(self) -> float | None:
+        """The run's seed-to-seed noise, pooled over everything measured so far."""
+        return pooled_noise(c.metrics for c in self._scored.values() if c.metrics)
+
+    def _summarise_all(self) -> None:
+        """Every candidate's figures again, with the run's present seed noise and baseline."""
+        noise = self._noise()
+        for candidate in self._scored.values():
+            assert candidate.metrics is not None
+            updated = self._summary(candidate, candidate.metrics.seeds, noise)
+            if updated != candidate.metrics:
+                candidate.metrics = updated
+                self.archive.update_candidate(candidate)
+
+    def _incumbent(self, excluding: str) -> EvaluationResult | None:
+        """The best figures among those that may be the run's best (the candidate itself aside)."""
+        eligible = [
+            c.metrics
+            for c in self._scored.values()
+            if c.id != excluding and c.metrics and self.racing.can_be_best(c.metrics)
+        ]
+        return max(eligible, key=lambda metrics: metrics.ranking, default=None)
+
+    def _cached(self, candidate: CandidateRecord, point: TrainingPoint) -> SeedResult | None:
+        return self.seed_scores.lookup(candidate.code_hash, point) if candidate.is_seed else None
+
+    def _trained(self, candidate: CandidateRecord, points: list[TrainingPoint]) -> bool:
+        """Whether the candidate's figures hold every one of `points`."""
+        trainings = candidate.metrics.seeds if candidate.metrics else []
+        return all(self._trained_in(trainings, point) for point in points)
+
+    @staticmethod
+    def _trained_in(trainings: list[SeedResult], point: TrainingPoint) -> bool:
+        return any(t.seed == point.seed and t.beta == point.beta for t in trainings)
 
     def _finished(self, candidate: CandidateRecord) -> None:
         self.observer.candidate_finished(candidate)
 
-    def _job_of(self, candidate: CandidateRecord) -> CandidateJob:
+    def _job_of(
+        self, candidate: CandidateRecord, round_: int | None = None, points: list[TrainingPoint] | None = None
+    ) -> CandidateJob:
+        """The job of the candidate's round (by default the one its record names)."""
+        job = candidate.job
+        round_ = round_ if round_ is not None else (job.round if job else 1)
+        points = points if points is not None else (job.points if job else [])
         objective = Objective(
             name=candidate.name, source=candidate.code, origin=f"archive:{candidate.run_id}"
         )
-        workdir = self.archive.run_dir / "jobs" / candidate.id
-        return self.jobs.job(objective, self.config.training_seeds, workdir)
+        workdir = self.archive.run_dir / "jobs" / candidate.id / f"round{round_}"
+        return self.jobs.job(objective, points, workdir)
 
     # -- limits ------------------------------------------------------------------------------------
 
@@ -388,13 +515,25 @@ class DiscoveryLoop:
         if not verdict.ok:
             return Check(f"rejected at the {verdict.stage} stage: {verdict.reason}", None)
         code_hash = Objective(name="probe", source=code, origin="probe").code_hash
-        original = self._novelty.original_of(code_hash, verdict.fingerprint)
-        if original is not None:
-            reason = (
-                f"duplicate: behaves the same as {original.name} ({original.id}); propose something different"
-            )
-            return Check(reason, verdict.behaviour)
+        if reason := self._duplicate_of(code_hash, verdict):
+            return Check(f"duplicate: {reason}; propose something different", verdict.behaviour)
         return Check(None, verdict.behaviour)
+
+    def _duplicate_of(self, code_hash: str, verdict: Verdict, exclude: str | None = None) -> str | None:
+        """Why a valid candidate is no new objective (the same code or behaviour as an original, or
+        an original with beta rescaled), or None."""
+        if original := self._novelty.original_of(code_hash, verdict.fingerprint, exclude):
+            return f"behaves the same as {original.name} ({original.id}) on every probe input"
+        rescaled = self._novelty.rescaled_original_of(verdict.beta_profile, exclude)
+        if rescaled is None:
+            return None
+        original, factor = rescaled
+        if abs(factor - 1) < 0.03:
+            return f"behaves the same as {original.name} ({original.id}) at every beta"
+        return (
+            f"is {original.name} ({original.id}) with beta multiplied by {factor:.3g}: every objective "
+            "is scored at its best beta of a grid, so rescaling beta discovers nothing"
+        )
 
     def _verdict(self, code: str) -> Verdict:
         """Sandbox verdicts by code, so the proposer's pre-check and the loop share one validation."""

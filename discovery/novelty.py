@@ -7,6 +7,9 @@ built-in proposer screens, so a scan of the whole archive per question would gro
 the index answers a code question with one lookup, and a behaviour question by comparing only the
 objectives whose first fingerprint value lies within tolerance of the candidate's (a sorted list
 and two binary searches), which on real runs is a handful.
+
+A third question, asked only of candidates that are new by the first two: is it an original with
+beta rescaled (`sandbox.profiles`)? That compares beta profiles with every original that has one.
 """
 
 import bisect
@@ -15,6 +18,7 @@ from collections.abc import Iterable
 
 from discovery.records import CandidateRecord, CandidateStatus
 from discovery.sandbox.probes import FINGERPRINT_ATOL, FINGERPRINT_RTOL, same_objective
+from discovery.sandbox.profiles import rescale_factor
 
 # Candidates that do not stand for an objective of their own in the archive.
 _NOT_ORIGINALS = (CandidateStatus.INVALID, CandidateStatus.DUPLICATE, CandidateStatus.PROPOSED)
@@ -27,6 +31,7 @@ class NoveltyIndex:
         self._by_code: dict[str, CandidateRecord] = {}
         self._keys: list[float] = []  # first fingerprint value of each entry, sorted
         self._entries: list[CandidateRecord] = []  # aligned with `_keys`
+        self._profiled: list[CandidateRecord] = []  # originals with a beta profile
         for candidate in candidates:
             self.add(candidate)
 
@@ -35,6 +40,8 @@ class NoveltyIndex:
         if candidate.status in _NOT_ORIGINALS:
             return
         self._by_code.setdefault(candidate.code_hash, candidate)
+        if candidate.beta_profile:
+            self._profiled.append(candidate)
         if candidate.fingerprint:
             key = candidate.fingerprint[0]
             position = bisect.bisect_right(self._keys, key)
@@ -59,4 +66,16 @@ class NoveltyIndex:
         for other in self._entries[low:high]:
             if other.id != exclude and same_objective(other.fingerprint or [], fingerprint):
                 return other
+        return None
+
+    def rescaled_original_of(
+        self, profile: list[float] | None, exclude: str | None = None
+    ) -> tuple[CandidateRecord, float] | None:
+        """An indexed original (other than `exclude`) that the candidate equals once beta is
+        multiplied by some factor, with that factor (candidate at beta = original at factor * beta)."""
+        if not profile:
+            return None
+        for other in self._profiled:
+            if other.id != exclude and (factor := rescale_factor(profile, other.beta_profile or [])):
+                return other, factor
         return None

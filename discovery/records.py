@@ -1,12 +1,10 @@
 """The records that flow between proposer, loop, archive and browser (pydantic in, pydantic out)."""
 
-import math
-import statistics
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from discovery.config import RunConfig
 
@@ -61,60 +59,97 @@ class ReportedFigures(BaseModel):
 
 
 class SeedResult(BaseModel):
-    """Figures of one training-and-scoring run of one objective with one seed."""
+    """Figures of one training-and-scoring run of one objective with one seed at one beta."""
 
     seed: int
+    beta: float | None = None  # None: the evaluator's only beta (archives written before beta grids)
     fitness: float
     reward: float | None = None
     kl: float | None = None
     accuracy: float | None = None
+    collapsed: bool = False  # the evaluator judged the trained policy degenerate (see `figures()`)
     seconds: float
     train_seconds: float | None = None
     extra: dict[str, float] = Field(default_factory=dict)
 
 
-class EvaluationResult(BaseModel):
-    """Mean and standard error over seeds, plus the per-seed figures."""
+class BetaFigures(BaseModel):
+    """One objective's figures at one beta of the grid: means over its seeds there."""
 
-    objective: str
+    beta: float | None
+    n: int  # seeds trained at this beta
     fitness: float
-    fitness_se: float
+    fitness_se: float | None  # None with a single seed and no noise estimate to lean on
     reward: float | None = None
     kl: float | None = None
     accuracy: float | None = None
+    collapse_rate: float = 0.0
+
+
+class PairedComparison(BaseModel):
+    """The objective against the baseline (DPO) on the same seeds, the baseline taken at the beta of
+    its grid whose KL is closest to the objective's: "does it beat DPO at comparable KL?"."""
+
+    baseline: str  # the baseline objective's name
+    beta: float | None  # the baseline's beta that matches the objective's KL
+    kl_ratio: float | None  # objective's KL / baseline's KL at that beta (1: perfectly matched)
+    n: int  # seeds both trained
+    difference: float  # mean over those seeds of (objective - baseline) fitness
+    difference_se: float | None
+    p_value: float  # exact two-sided sign-flip test of "no difference"
+
+
+class EvaluationResult(BaseModel):
+    """An objective's figures: the headline at its best beta (mean, interval, seeds there), the
+    figures at every beta of the grid, the collapse rate, the comparison with the baseline, and every
+    (seed, beta) training underneath. Built by `discovery.fitness.summarise`."""
+
+    objective: str
+    fitness: float  # mean at the best beta
+    fitness_se: float  # its standard error (0 for one seed without a noise estimate)
+    fitness_low: float | None = None  # confidence interval of that mean; None when unknown (one seed)
+    fitness_high: float | None = None
+    confidence: float = 0.9  # the interval's coverage
+    n: int = 1  # seeds at the best beta
+    best_beta: float | None = None
+    reward: float | None = None  # at the best beta, as are kl and accuracy
+    kl: float | None = None
+    accuracy: float | None = None
+    collapse_rate: float = 0.0  # share of all trainings (every beta) that collapsed
     seconds: float
-    seeds: list[SeedResult]
+    betas: list[BetaFigures] = Field(default_factory=list)
+    paired: PairedComparison | None = None
+    seeds: list[SeedResult]  # every training, at every beta
 
-    @classmethod
-    def from_seeds(cls, objective: str, seeds: list[SeedResult]) -> "EvaluationResult":
-        """Aggregate per-seed figures; the standard error is 0 for a single seed."""
-        if not seeds:
-            raise ValueError("at least one seed result is needed")
+    @property
+    def ranking(self) -> float:
+        """What the leaderboard sorts by: the interval's lower end, so that one lucky seed does not
+        outrank a candidate measured well (the mean when no interval is known)."""
+        return self.fitness if self.fitness_low is None else self.fitness_low
 
-        def mean(name: str) -> float | None:
-            values = [getattr(s, name) for s in seeds if getattr(s, name) is not None]
-            return statistics.fmean(values) if values else None
 
-        fitnesses = [s.fitness for s in seeds]
-        se = statistics.stdev(fitnesses) / math.sqrt(len(fitnesses)) if len(fitnesses) > 1 else 0.0
-        return cls(
-            objective=objective,
-            fitness=statistics.fmean(fitnesses),
-            fitness_se=se,
-            reward=mean("reward"),
-            kl=mean("kl"),
-            accuracy=mean("accuracy"),
-            seconds=sum(s.seconds for s in seeds),
-            seeds=seeds,
-        )
+class TrainingPoint(BaseModel):
+    """One training of an objective: which seed, at which beta (None: the evaluator's only one)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seed: int
+    beta: float | None = None
+
+    def label(self) -> str:
+        """`seed3` or `seed3-beta0.1`: a folder name, and how progress names the training."""
+        return f"seed{self.seed}" if self.beta is None else f"seed{self.seed}-beta{self.beta:g}"
 
 
 class JobRef(BaseModel):
-    """The job that evaluates a candidate, as the executor that runs it knows it."""
+    """The job that evaluates a candidate, as the executor that runs it knows it: one racing round
+    (the first trains every beta, later ones add seeds at the best beta)."""
 
     executor: str  # "local" or "slurm"
     id: str
     submitted: datetime = Field(default_factory=now)
+    round: int = 1
+    points: list[TrainingPoint] = Field(default_factory=list)
 
 
 class CandidateRecord(BaseModel):
@@ -133,6 +168,7 @@ class CandidateRecord(BaseModel):
     stage: str | None = None  # sandbox stage that rejected it: static | runtime | functional
     reason: str | None = None  # rejection, duplicate or failure text, fed back to the proposer
     fingerprint: list[float] | None = None
+    beta_profile: list[float] | None = None  # gradient directions across betas (`sandbox.profiles`)
     metrics: EvaluationResult | None = None
     reported: ReportedFigures | None = None
     exchange_id: int | None = None  # the LLM exchange that produced it
@@ -146,6 +182,18 @@ class CandidateRecord(BaseModel):
     @property
     def fitness(self) -> float | None:
         return self.metrics.fitness if self.metrics else None
+
+
+class TransferRecord(BaseModel):
+    """One candidate re-evaluated on a held-out variant of the task the search never saw."""
+
+    run_id: str
+    variant: str  # the evaluator's name for it, e.g. "data" (another data seed)
+    candidate_id: str
+    name: str
+    result: EvaluationResult | None = None  # paired with the baseline on the same variant
+    failure: str | None = None
+    created: datetime = Field(default_factory=now)
 
 
 class ExchangeRecord(BaseModel):

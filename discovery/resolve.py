@@ -39,7 +39,11 @@ class CandidateView:
 
     @property
     def beta(self) -> float:
-        """The run's beta (the first `beta` in its evaluator's settings), else the paper's."""
+        """The beta the candidate does best at, else the run's (the first `beta` in its evaluator's
+        settings, or the middle of its grid), else the paper's."""
+        metrics = self.candidate.metrics
+        if metrics is not None and metrics.best_beta is not None:
+            return metrics.best_beta
         return run_beta(self.run) if self.run else PAPER_BETA
 
     def to_json(self) -> dict:
@@ -152,6 +156,9 @@ def _find_beta(config: object) -> float | None:
     if not isinstance(config, dict):
         return None
     value = config.get("beta")
+    grid = config.get("betas")
+    if isinstance(grid, list) and grid:
+        value = sorted(grid)[len(grid) // 2]
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return float(value)
     return next((b for b in map(_find_beta, config.values()) if b is not None), None)

@@ -26,6 +26,7 @@ from discovery.quiet import quiet_libraries
 from discovery.records import CandidateRecord, RunRecord, RunStatus
 from discovery.sandbox import Validator
 from discovery.seed_scores import SeedScoreCache, evaluator_key
+from discovery.transfer import run_transfer
 from evaluators import Evaluator, get_evaluator
 
 SEED_SCORES_FILE = "seed-scores.sqlite"
@@ -137,7 +138,7 @@ def _run_to_end(
     """Run the loop on an archive this process holds the lock of, and handle how it ends."""
     quiet_libraries()
     resume = f"continue with: discover run --resume {archive.run_dir.name}"
-    key = evaluator_key(evaluator.name, evaluator.version, evaluator.config(), config.training_seeds)
+    key = evaluator_key(evaluator.name, evaluator.version, evaluator.config())
     stopped_reason = None
     with contextlib.ExitStack() as stack:
         stack.enter_context(contextlib.redirect_stdout(sys.stderr))  # stdout is for the result alone
@@ -160,6 +161,10 @@ def _run_to_end(
         try:
             run = loop.run()
             stopped_reason = loop.stopped_reason
+            if config.transfer.top and config.generations:
+                run_transfer(
+                    archive, evaluator, executor, config.transfer.top, config.transfer.seeds, observer.notice
+                )
         except ServiceUnavailable as error:
             loop.interrupt(cancel_jobs=executor.kind == "local")  # cluster jobs may finish meanwhile
             stopped_reason = f"{error} — the archive is intact; {resume}"

@@ -1,7 +1,8 @@
 """Scores of the shipped seed objectives, shared by every run with the same evaluator configuration.
 
-Seeding a run means scoring eleven objectives; a second run on the same task would get the same
-figures, so they are stored once per (evaluator configuration, code hash) and reused.
+Seeding a run means training eleven objectives at every beta, several seeds each; a second run on
+the same task would get the same figures, so each training is stored once per (evaluator
+configuration, code hash, seed, beta) and reused, whichever seeds a run's racing asks for.
 
 It is only a cache: every score is in its run's archive first. Whatever goes wrong with the cache
 file (read-only media, a full disk, a damaged or foreign file) is one warning, and the run goes on
@@ -17,20 +18,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from discovery.records import EvaluationResult
+from discovery.records import SeedResult, TrainingPoint
 
 
-def evaluator_key(name: str, version: int, config: dict[str, Any], seeds: list[int]) -> str:
-    """Identity of everything that decides a seed's figures."""
-    blob = json.dumps(
-        {"evaluator": name, "version": version, "config": config, "seeds": seeds}, sort_keys=True, default=str
-    )
+def evaluator_key(name: str, version: int, config: dict[str, Any]) -> str:
+    """Identity of everything besides seed and beta that decides a training's figures."""
+    blob = json.dumps({"evaluator": name, "version": version, "config": config}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 class SeedScoreCache:
-    """A small SQLite table of (evaluator key, code hash) -> evaluation result; `warn` is told, in
-    one line, when the cache cannot be used (it is then bypassed for the rest of the run)."""
+    """A small SQLite table of (evaluator key, code hash, seed, beta) -> training figures; `warn` is
+    told, in one line, when the cache cannot be used (it is then bypassed for the rest of the run)."""
 
     def __init__(self, path: Path, key: str, warn: Callable[[str], None]) -> None:
         self.path = Path(path)
@@ -42,27 +41,28 @@ class SeedScoreCache:
         except (OSError, sqlite3.Error) as error:
             self._bypass(error)
 
-    def lookup(self, code_hash: str) -> EvaluationResult | None:
+    def lookup(self, code_hash: str, point: TrainingPoint) -> SeedResult | None:
         if self._db is None:
             return None
         try:
             row = self._db.execute(
-                "SELECT result FROM seed_scores WHERE evaluator_key = ? AND code_hash = ?",
-                (self.key, code_hash),
+                "SELECT result FROM trainings WHERE evaluator_key = ? AND code_hash = ? AND seed = ?"
+                " AND beta = ?",
+                (self.key, code_hash, point.seed, repr(point.beta)),
             ).fetchone()
-            return EvaluationResult.model_validate_json(row[0]) if row else None
+            return SeedResult.model_validate_json(row[0]) if row else None
         except (sqlite3.Error, ValidationError) as error:
             self._bypass(error)
             return None
 
-    def store(self, code_hash: str, result: EvaluationResult) -> None:
+    def store(self, code_hash: str, trainings: list[SeedResult]) -> None:
         if self._db is None:
             return
         try:
             with self._db:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO seed_scores VALUES (?, ?, ?)",
-                    (self.key, code_hash, result.model_dump_json()),
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO trainings VALUES (?, ?, ?, ?, ?)",
+                    [(self.key, code_hash, t.seed, repr(t.beta), t.model_dump_json()) for t in trainings],
                 )
         except sqlite3.Error as error:
             self._bypass(error)
@@ -96,8 +96,8 @@ def _connect(path: Path) -> sqlite3.Connection:
     try:
         with db:
             db.execute(
-                "CREATE TABLE IF NOT EXISTS seed_scores ("
-                " evaluator_key TEXT, code_hash TEXT, result TEXT, PRIMARY KEY (evaluator_key, code_hash))"
+                "CREATE TABLE IF NOT EXISTS trainings (evaluator_key TEXT, code_hash TEXT, seed INTEGER,"
+                " beta TEXT, result TEXT, PRIMARY KEY (evaluator_key, code_hash, seed, beta))"
             )
     except sqlite3.Error:
         db.close()

@@ -135,9 +135,11 @@ class AlpacaEvaluator(JudgedEvaluator):
                 path.write_text(json.dumps(self._baseline_answers, indent=1))
         return self._baseline_answers
 
-    def train(self, objective: Objective, seed: int, output_dir: Path, progress: Progress) -> None:
+    def train(
+        self, objective: Objective, seed: int, beta: float, output_dir: Path, progress: Progress
+    ) -> None:
         if self.task.trained_model is None:  # a finished model is judged as it is
-            super().train(objective, seed, output_dir, progress)
+            super().train(objective, seed, beta, output_dir, progress)
 
     def score(self, output_dir: Path, seed: int, progress: Progress) -> SeedResult:
         started = time.perf_counter()

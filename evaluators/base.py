@@ -29,11 +29,21 @@ class TrainingLimits(BaseModel):
     )
 
 
+class TransferVariant(BaseModel):
+    """A held-out variant of an evaluator's task: the options that change it, and the beta each
+    objective trains at there, as a multiple of the best beta its search found."""
+
+    name: str
+    description: str
+    options: dict[str, Any] = Field(default_factory=dict)
+    beta_factor: float = Field(1.0, gt=0)
+
+
 class Evaluator(ABC):
     """Build (or load) a task once, then train and score any number of objectives on it.
 
     Subclasses set `name`, `description` and `Options`, and implement `config`, `figures`,
-    `prepare`, `limits`, `train` and `score`. `evaluators.registry.get_evaluator` validates the
+    `prepare`, `limits`, `betas`, `train` and `score`. `evaluators.registry.get_evaluator` validates the
     user's options with `Options` (a pydantic model with `extra="forbid"`, every field with a default
     and a description, which `discover evaluators` lists) before anything heavy is built, then
     constructs the evaluator with the validated options and the cache folder the caller chose
@@ -74,13 +84,25 @@ class Evaluator(ABC):
         """Files and folders the confined trainer must read (the built task), mounted read-only."""
         return []
 
+    def transfer_variants(self) -> list[TransferVariant]:
+        """Held-out variants of the task that a run's winners are re-evaluated on (none: the
+        evaluator offers no transfer check)."""
+        return []
+
     def trainer_environment(self) -> dict[str, str]:
         """Variables the confined trainer needs (where a model cache is); it gets no others."""
         return {}
 
     @abstractmethod
-    def train(self, objective: Objective, seed: int, output_dir: Path, progress: Progress) -> None:
-        """Train a policy with the objective from the reference and write it into `output_dir`.
+    def betas(self) -> list[float]:
+        """The grid of beta every objective trains at; its figure is taken at its best one (one
+        value: the evaluator has a single beta)."""
+
+    @abstractmethod
+    def train(
+        self, objective: Objective, seed: int, beta: float, output_dir: Path, progress: Progress
+    ) -> None:
+        """Train a policy with the objective from the reference at `beta` and write it into `output_dir`.
 
         Runs confined, with `output_dir` as the only writable folder and no network: only here is
         the objective compiled (`objective.compile()`, which runs the static gate) and called.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from discovery.archive import Archive
 from discovery.config import RunConfig
+from discovery.fitness import summarise
 from discovery.objectives import load_objective, shipped_catalog
 from discovery.objectives.objective import reported_source
 from discovery.records import (
@@ -54,7 +55,7 @@ def metrics(name: str, fitness: float, seeds: int = 2) -> EvaluationResult:
         )
         for s in range(seeds)
     ]
-    return EvaluationResult.from_seeds(name, results)
+    return summarise(name, results)
 
 
 def run_record(run_id: str, status: RunStatus = RunStatus.FINISHED, minutes_ago: int = 0) -> RunRecord:

@@ -56,7 +56,10 @@ class HostileEvaluator(Evaluator):
     def limits(self) -> TrainingLimits:
         return TrainingLimits(timeout_s=self.options.timeout_s, memory_mb=self.options.memory_mb)
 
-    def train(self, objective: Objective, seed: int, output_dir: Path, progress) -> None:
+    def betas(self) -> list[float]:
+        return [0.1]
+
+    def train(self, objective: Objective, seed: int, beta: float, output_dir: Path, progress) -> None:
         payload = "\n".join(
             line[len(PAYLOAD) :] for line in objective.source.splitlines() if line.startswith(PAYLOAD)
         )
@@ -68,7 +71,7 @@ class HostileEvaluator(Evaluator):
         optimizer = torch.optim.SGD([chosen], lr=1.0)
         for _ in range(5):
             optimizer.zero_grad()
-            loss(chosen, *others, 0.1).mean().backward()
+            loss(chosen, *others, beta).mean().backward()
             optimizer.step()
         (output_dir / POLICY_FILE).write_text(json.dumps({"shift": chosen.mean().item()}))
 

@@ -2,7 +2,7 @@
 
 "Training" computes how strongly the loss pushes the chosen log-prob up on a fixed batch and writes
 it to a file; scoring squashes that to (0, 1). A source containing the word CRASH raises during
-training, as a diverging candidate would. Each scoring appends the candidate's job folder to a log in
+training, as a diverging candidate would. Each scoring appends the candidate and training to a log in
 the cache folder, so tests can prove nothing is trained twice, across processes.
 """
 
@@ -25,6 +25,7 @@ class ProbeOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     variant: int = Field(0, description="changes the configuration only, so tests can tell two apart")
+    betas: list[float] = Field([0.1], description="the beta grid")
 
 
 @register
@@ -45,23 +46,32 @@ class ProbeEvaluator(Evaluator):
     def limits(self) -> TrainingLimits:
         return TrainingLimits(timeout_s=60, memory_mb=2048)
 
-    def train(self, objective: Objective, seed: int, output_dir: Path, progress) -> None:
+    def betas(self) -> list[float]:
+        return list(self.options.betas)
+
+    def train(self, objective: Objective, seed: int, beta: float, output_dir: Path, progress) -> None:
         if "CRASH" in objective.source:
             raise RuntimeError("loss became NaN at step 3")
         generator = torch.Generator().manual_seed(seed)
         inputs = [(-torch.rand(16, generator=generator, dtype=torch.float64) * 40) for _ in range(4)]
         inputs[0].requires_grad_(True)
-        objective.compile()(*inputs, 0.1).mean().backward()
+        objective.compile()(*inputs, beta).mean().backward()
         (output_dir / PUSH_FILE).write_text(json.dumps(-inputs[0].grad.mean().item()))
 
     def score(self, output_dir: Path, seed: int, progress) -> SeedResult:
         push = float(json.loads((output_dir / PUSH_FILE).read_text()))
-        with open(self.cache_dir / LOG_NAME, "a") as log:
-            log.write(f"{output_dir.parent.name}\n")
+        with open(self.cache_dir / LOG_NAME, "a") as log:  # job folders: <candidate>/round<k>/<training>
+            log.write(f"{output_dir.parent.parent.name}/{output_dir.name}\n")
         return SeedResult(seed=seed, fitness=float(torch.sigmoid(torch.tensor(push * 100))), seconds=0.0)
 
 
 def evaluations(cache_dir: Path) -> list[str]:
-    """The job folders (candidate ids) scored so far with this cache folder, in order."""
+    """The trainings scored so far with this cache folder, in order, as `<candidate id>/<training>`
+    (`seed-dpo/seed0-beta0.1`)."""
     log = Path(cache_dir) / LOG_NAME
     return log.read_text().split() if log.is_file() else []
+
+
+def evaluated(cache_dir: Path) -> set[str]:
+    """The candidate ids with at least one training scored with this cache folder."""
+    return {entry.split("/")[0] for entry in evaluations(cache_dir)}

@@ -20,7 +20,7 @@ from discovery.archive import Archive
 from discovery.config import RunConfig
 from discovery.execution.job import CandidateJob, JobOutcome
 from discovery.objectives.gate import check_source
-from discovery.records import EvaluationResult, RunRecord, RunStatus, SeedResult
+from discovery.records import RunRecord, RunStatus, SeedResult
 from discovery.retrain.result import RetrainResult
 from discovery.runner import RunOutcome
 from discovery.sandbox import CurvesUnavailable, Verdict
@@ -65,8 +65,9 @@ class StubExecutor:
         pass
 
     def evaluate(self, job: CandidateJob, progress: object = None) -> JobOutcome:
-        seeds = [SeedResult(seed=seed, fitness=0.5, seconds=0.0) for seed in job.seeds]
-        return JobOutcome(result=EvaluationResult.from_seeds(job.objective.name, seeds))
+        return JobOutcome(
+            trainings=[SeedResult(seed=p.seed, beta=p.beta, fitness=0.5, seconds=0.0) for p in job.points]
+        )
 
 
 def _outcome(config: RunConfig, run_id: str = "stub-run") -> RunOutcome:

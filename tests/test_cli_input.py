@@ -47,10 +47,16 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 NESTED = "[" * 3000
 BAD_INPUT = {
     # --set and evaluator options
-    "set-not-a-number": (["run", "--set", "beta=abc"], "the sentiment evaluator's option beta: Input should"),
+    "set-not-a-number": (
+        ["run", "--set", "learning_rate=abc"],
+        "the sentiment evaluator's option learning_rate: Input should",
+    ),
     "set-a-list": (["run", "--set", "preset=[1,2]"], "option preset: Input should be 'default' or 'tiny'"),
     "set-unknown-key": (["run", "--set", "cache_dir=5"], "the sentiment evaluator has no option cache_dir"),
-    "set-infinite": (["run", "--set", "beta=inf"], "option beta: must be a finite number, got inf"),
+    "set-infinite": (
+        ["run", "--set", "learning_rate=inf"],
+        "option learning_rate: must be a finite number, got inf",
+    ),
     "set-nan-nested": (
         ["run", "-e", "mtbench", "--set", "recipe_set={beta: .nan}", "--dry-run"],
         "option recipe_set.beta: must be a finite number, got nan",

@@ -83,8 +83,8 @@ def test_evaluators_lists_every_option_with_type_default_and_meaning(tmp_path: P
         defaults = {option["name"]: option["default"] for option in entry["options"]}
         get_evaluator(name, defaults, cache_dir=tmp_path)  # every listed option is accepted as listed
     sentiment = {option["name"]: option for option in listed["sentiment"]["options"]}
-    assert {"preset", "beta", "learning_rate", "epochs", "batch_pairs", "train_pairs"} <= set(sentiment)
-    assert sentiment["beta"]["default"] == 0.1 and sentiment["beta"]["type"] == "float, > 0"
+    assert {"preset", "betas", "learning_rate", "epochs", "batch_pairs", "train_pairs"} <= set(sentiment)
+    assert sentiment["learning_rate"]["type"] == "float, > 0" and len(sentiment["betas"]["default"]) == 3
     mtbench = {option["name"] for option in listed["mtbench"]["options"]}
     assert {"judge_model", "judge_base_url", "max_steps", "questions", "work_dir"} <= mtbench
     assert "cache_dir" not in mtbench
@@ -138,7 +138,14 @@ def test_a_dry_runs_output_given_back_as_config_plans_the_same_run(
 
 def test_every_setting_a_dry_run_shows_can_be_set(dry_run) -> None:
     shown = json.loads(dry_run("--json"))["evaluator_config"]
-    changed = {"preset": "tiny", **{key: value * 2 for key, value in shown.items() if key != "preset"}}
+    changed = {
+        "preset": "tiny",
+        **{
+            key: [v * 2 for v in value] if isinstance(value, list) else value * 2
+            for key, value in shown.items()
+            if key != "preset"
+        },
+    }
     changed["heads"] = 1  # any doubled value is valid, but heads must divide hidden_size
     assignments = [arg for key, value in changed.items() for arg in ("--set", f"{key}={value}")]
     assert json.loads(dry_run("--json", *assignments))["evaluator_config"] == changed
@@ -146,8 +153,8 @@ def test_every_setting_a_dry_run_shows_can_be_set(dry_run) -> None:
 
 def test_yaml_and_set_merge_in_the_plan(dry_run, tmp_path: Path) -> None:
     config = tmp_path / "run.yaml"
-    config.write_text("evaluator_options: {preset: tiny, beta: 0.5}\ncontext-best: 2\n")
-    plan = json.loads(dry_run("--json", "--config", str(config), "--set", "beta=0.3"))
-    assert plan["run"]["evaluator_options"] == {"preset": "tiny", "beta": 0.3}
+    config.write_text("evaluator_options: {preset: tiny, learning_rate: 0.5}\ncontext-best: 2\n")
+    plan = json.loads(dry_run("--json", "--config", str(config), "--set", "learning_rate=0.3"))
+    assert plan["run"]["evaluator_options"] == {"preset": "tiny", "learning_rate": 0.3}
     assert plan["run"]["context_best"] == 2
-    assert plan["evaluator_config"]["beta"] == 0.3 and plan["evaluator_config"]["epochs"] == 1  # tiny's
+    assert plan["evaluator_config"]["learning_rate"] == 0.3 and plan["evaluator_config"]["epochs"] == 1

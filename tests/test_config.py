@@ -17,9 +17,9 @@ def config_from(tmp_path: Path, text: str, **overrides) -> RunConfig:
 
 
 def test_set_replaces_one_evaluator_option_and_keeps_the_files_others(tmp_path: Path) -> None:
-    text = "evaluator_options: {preset: tiny, beta: 0.5}\n"
-    config = config_from(tmp_path, text, evaluator_options=parse_options(["beta=0.3"]))
-    assert config.evaluator_options == {"preset": "tiny", "beta": 0.3}
+    text = "evaluator_options: {preset: tiny, learning_rate: 0.5}\n"
+    config = config_from(tmp_path, text, evaluator_options=parse_options(["learning_rate=0.3"]))
+    assert config.evaluator_options == {"preset": "tiny", "learning_rate": 0.3}
 
 
 def test_nested_options_merge_at_every_level(tmp_path: Path) -> None:
@@ -32,7 +32,7 @@ def test_nested_options_merge_at_every_level(tmp_path: Path) -> None:
 
 def test_command_line_values_replace_the_files_and_the_rest_keep_theirs(tmp_path: Path) -> None:
     config = config_from(tmp_path, "generations: 3\npopulation: 2\n", generations=7, population=None)
-    assert (config.generations, config.population, config.seeds) == (7, 2, 1)
+    assert (config.generations, config.population, config.seeds) == (7, 2, 5)
 
 
 def test_keys_take_dashes_or_underscores_and_seed_objectives_a_list_or_a_comma_string(tmp_path: Path) -> None:

@@ -13,11 +13,13 @@ from discovery.execution.executor import JobState
 from discovery.execution.job import JobSettings
 from discovery.execution.local import LocalExecutor
 from discovery.objectives import load_objective
-from discovery.records import CandidateStatus, RunStatus
+from discovery.records import CandidateStatus, RunStatus, TrainingPoint
 from discovery.runner import start_run
 from evaluators.registry import get_evaluator
 from tests.cli import discover
 from tests.hostile_evaluator import with_payload
+
+SEED_0 = [TrainingPoint(seed=0, beta=0.1)]  # one training, at the test evaluators' beta
 
 SLEEPY = "import time\ntime.sleep(6)"  # a training that takes six seconds, whatever the machine
 
@@ -31,15 +33,15 @@ def test_two_workers_train_two_candidates_at_once_each_on_its_share_of_the_cores
     ]
     with LocalExecutor(slots=2, threads_per_job=1) as executor:
         assert executor.threads_per_job == 1
-        warm = [executor.submit(jobs.job(o, [0], tmp_path / f"warm-{o.name}")) for o in sleepy]
+        warm = [executor.submit(jobs.job(o, SEED_0, tmp_path / f"warm-{o.name}")) for o in sleepy]
         _wait_all(executor, warm, jobs, sleepy, tmp_path, "warm")
         started = time.monotonic()
-        ids = [executor.submit(jobs.job(o, [0], tmp_path / o.name)) for o in sleepy]
+        ids = [executor.submit(jobs.job(o, SEED_0, tmp_path / o.name)) for o in sleepy]
         with pytest.raises(RuntimeError, match="every local slot is busy"):
-            executor.submit(jobs.job(sleepy[0], [0], tmp_path / "third"))
+            executor.submit(jobs.job(sleepy[0], SEED_0, tmp_path / "third"))
         statuses = _wait_all(executor, ids, jobs, sleepy, tmp_path, "")
         elapsed = time.monotonic() - started
-    assert all(status.outcome.result is not None for status in statuses)
+    assert all(status.outcome.trainings is not None for status in statuses)
     # one after the other they take 12 s at least; the margin absorbs a loaded machine's start-up
     assert elapsed < 10, f"two 6-second trainings took {elapsed:.1f} s: they did not run at once"
 
@@ -47,7 +49,7 @@ def test_two_workers_train_two_candidates_at_once_each_on_its_share_of_the_cores
 def _wait_all(executor, ids, jobs, objectives, root, prefix):
     statuses = []
     for job_id, objective in zip(ids, objectives, strict=True):
-        job = jobs.job(objective, [0], root / (f"{prefix}-{objective.name}" if prefix else objective.name))
+        job = jobs.job(objective, SEED_0, root / (f"{prefix}-{objective.name}" if prefix else objective.name))
         while (status := executor.status(job_id, job)).state is JobState.RUNNING:
             executor.wait(0.2)
         statuses.append(status)
@@ -57,7 +59,7 @@ def _wait_all(executor, ids, jobs, objectives, root, prefix):
 def test_a_job_of_an_ended_process_is_lost_unless_it_left_its_outcome(tmp_path):
     evaluator = get_evaluator("probe", {}, cache_dir=tmp_path / "cache")
     jobs = JobSettings.of(evaluator)
-    job = jobs.job(load_objective("dpo"), [0], tmp_path / "job")
+    job = jobs.job(load_objective("dpo"), SEED_0, tmp_path / "job")
     with LocalExecutor() as first:
         job_id = first.submit(job)
         while first.status(job_id, job).state is JobState.RUNNING:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 import pytest
 import torch
 
+from discovery.fitness import summarise
 from discovery.objectives import load_objective, shipped_names
 from discovery.objectives.compile import compile_objective
 from discovery.objectives.gate import check_source
@@ -13,7 +14,7 @@ from discovery.proposers.base import Check, Checker, Proposal, ProposalContext
 from discovery.proposers.builtin import BuiltinProposer
 from discovery.proposers.mutations import Parent, blend, retune
 from discovery.proposers.splice import knobs, loss_function
-from discovery.records import CandidateRecord, CandidateStatus, EvaluationResult, SeedResult
+from discovery.records import CandidateRecord, CandidateStatus, SeedResult
 from discovery.sandbox import Validator
 
 PARENT_CODES = {load_objective(name).source for name in shipped_names()}
@@ -40,7 +41,7 @@ def checker(validator: Validator, reason: Callable[[str], str | None] = lambda c
 def record(
     candidate_id: str, name: str, code: str, thought: str, fitness: float, generation: int
 ) -> CandidateRecord:
-    metrics = EvaluationResult.from_seeds(name, [SeedResult(seed=0, fitness=fitness, seconds=1.0)])
+    metrics = summarise(name, [SeedResult(seed=0, fitness=fitness, seconds=1.0)])
     return CandidateRecord(
         id=candidate_id,
         run_id="run",

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from discovery.errors import ServiceUnavailable
+from discovery.fitness import summarise
 from discovery.llm import EndpointSettings
 from discovery.objectives import load_objective
 from discovery.objectives.contract import FUNCTION_NAME, PARAMETERS
@@ -14,7 +15,7 @@ from discovery.proposers.base import Check, ProposalContext
 from discovery.proposers.llm import OpenAIProposer
 from discovery.proposers.parsing import MAX_CODE_CHARS, MAX_NAME_CHARS, MAX_REPLY_CHARS, MAX_THOUGHT_CHARS
 from discovery.proposers.prompting import MAX_REASON_CHARS
-from discovery.records import CandidateRecord, CandidateStatus, EvaluationResult, SeedResult
+from discovery.records import CandidateRecord, CandidateStatus, SeedResult
 from tests.fake_openai import FakeOpenAI, Reply, dead_endpoint
 
 GOOD = '''"""Logistic loss with a margin."""
@@ -37,7 +38,7 @@ def static_check(code: str) -> Check:
 
 def scored(name: str, fitness: float, generation: int = 0, **fields) -> CandidateRecord:
     objective = load_objective(name) if generation == 0 else None
-    metrics = EvaluationResult.from_seeds(name, [SeedResult(seed=0, fitness=fitness, kl=1.5, seconds=10.0)])
+    metrics = summarise(name, [SeedResult(seed=0, fitness=fitness, kl=1.5, seconds=10.0)])
     return CandidateRecord(
         id=f"seed-{name}" if generation == 0 else f"g{generation}-c0",
         run_id="run",

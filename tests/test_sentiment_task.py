@@ -11,7 +11,7 @@ from discovery.execution.job import JobSettings
 from discovery.execution.local import LocalExecutor
 from discovery.objectives import load_objective
 from discovery.progress import no_progress
-from discovery.records import SeedResult
+from discovery.records import SeedResult, TrainingPoint
 from discovery.training import ObjectiveDPOTrainer
 from evaluators.registry import get_evaluator
 from evaluators.sentiment import SentimentEvaluator, cache
@@ -123,9 +123,10 @@ def test_a_confined_candidate_gets_the_figures_of_an_in_process_one(evaluator, t
     here = train_and_score(evaluator, "dpo", 2, tmp_path / "here")
     settings = JobSettings.of(evaluator, threads=torch.get_num_threads())
     with LocalExecutor() as executor:
-        outcome = executor.evaluate(settings.job(load_objective("dpo"), [2], tmp_path / "job"))
+        point = TrainingPoint(seed=2, beta=evaluator.betas()[0])
+        outcome = executor.evaluate(settings.job(load_objective("dpo"), [point], tmp_path / "job"))
     assert outcome.failure is None and outcome.isolation["filesystem_jail"]
-    (confined,) = outcome.result.seeds
+    (confined,) = outcome.trainings
     assert (confined.fitness, confined.reward, confined.kl, confined.accuracy) == (
         here.fitness,
         here.reward,
@@ -137,5 +138,5 @@ def test_a_confined_candidate_gets_the_figures_of_an_in_process_one(evaluator, t
 def train_and_score(evaluator: SentimentEvaluator, name: str, seed: int, folder: Path) -> SeedResult:
     """Both halves in this process (a shipped, trusted objective): the reference for the confined path."""
     folder.mkdir(parents=True, exist_ok=True)
-    evaluator.train(load_objective(name), seed, folder, no_progress)
+    evaluator.train(load_objective(name), seed, evaluator.betas()[0], folder, no_progress)
     return evaluator.score(folder, seed, no_progress)

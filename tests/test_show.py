@@ -51,7 +51,8 @@ def test_archive_ranks_marks_seeds_and_keeps_paper_figures_apart(
     code, out, _ = discover(capsys, "archive", "--top", "11")
     assert code == 0
     leaderboard, _, reported = out.partition("Reported in the paper (not measured here)")
-    assert "blend_8" in leaderboard and "0.884 ± 0.005" in leaderboard and "discopop (seed)" in leaderboard
+    assert "blend_8" in leaderboard and "discopop (seed)" in leaderboard
+    assert "0.884 [0.876, 0.892]" in leaderboard  # the mean and its interval
     assert "65.18" not in leaderboard  # DiscoPOP's AlpacaEval LC win rate is a paper figure
     assert "discopop" in reported and "65.18" in reported
     code, out, _ = discover(capsys, "archive", "run-a", "--status", "invalid", "--json")
@@ -70,8 +71,8 @@ def test_show_a_proposal_with_code_metrics_lineage_exchange_and_plot(
     assert code == 0
     for expected in (
         "blend_2",
-        "fitness 0.796 ± 0.005",
-        "measured, per seed",
+        "fitness 0.796 [0.788, 0.804]",
+        "measured, per training",
         "0.791",  # seed 0
         "torch.tanh(rho)",
         "parents: blend_1 [g2-c1], dpo [seed-dpo] 0.600",
@@ -98,7 +99,7 @@ def test_a_shipped_name_shows_the_runs_seed_with_measured_and_paper_figures(
 ) -> None:
     code, out, _ = discover(capsys, "show", "lrml")  # an alias of discopop
     assert code == 0
-    assert "discopop  [seed-discopop]  seed" in out and "fitness 0.640 ± 0.005" in out
+    assert "discopop  [seed-discopop]  seed" in out and "fitness 0.640 [0.632, 0.648]" in out
     measured, _, reported = out.partition("Reported in the paper (not measured here)")
     assert "65.18" in reported and "65.18" not in measured
     code, out, _ = discover(capsys, "show", "discopop", "--json")

@@ -19,10 +19,12 @@ from discovery.execution.job import JobSettings
 from discovery.execution.local import LocalExecutor
 from discovery.objectives import Objective, load_objective
 from discovery.proposers.base import Proposal
-from discovery.records import CandidateStatus, RunStatus
+from discovery.records import CandidateStatus, RunStatus, TrainingPoint
 from discovery.runner import start_run
 from evaluators.registry import get_evaluator
 from tests.hostile_evaluator import with_payload
+
+SEED_0 = [TrainingPoint(seed=0, beta=0.1)]  # one training, at the test evaluators' beta
 
 CANARY = Path("/tmp/discover_hostile_canary_training")
 PROJECT = Path(__file__).resolve().parents[1]
@@ -54,12 +56,12 @@ def escapes(listener: socket.socket) -> dict[str, str]:
 def test_escapes_are_contained_and_the_next_candidate_is_unaffected(tmp_path, listener) -> None:
     jobs = settings(tmp_path)
     with LocalExecutor() as executor:
-        before = executor.evaluate(jobs.job(load_objective("dpo"), [0], tmp_path / "first"))
+        before = executor.evaluate(jobs.job(load_objective("dpo"), SEED_0, tmp_path / "first"))
         outcomes = {
-            name: executor.evaluate(jobs.job(candidate(name, payload), [0], tmp_path / name))
+            name: executor.evaluate(jobs.job(candidate(name, payload), SEED_0, tmp_path / name))
             for name, payload in escapes(listener).items()
         }
-        after = executor.evaluate(jobs.job(load_objective("dpo"), [0], tmp_path / "after"))
+        after = executor.evaluate(jobs.job(load_objective("dpo"), SEED_0, tmp_path / "after"))
     assert not CANARY.exists() and not (PROJECT / "escaped.txt").exists()
     assert before.result is not None and after.result is not None
     assert after.result.fitness == before.result.fitness  # the poisoned interpreter died with its child

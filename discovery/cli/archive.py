@@ -55,9 +55,12 @@ def archive(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     runs_dir: Path = RUNS_DIR,
 ) -> None:
-    """The leaderboard of one run, best fitness first (the newest run by default).
+    """The leaderboard of one run, best first (the newest run by default).
 
-    Columns: rank, id, name, generation, fitness ± s.e., reward, KL, status, parents. Seeds are marked;
+    Ranked by the lower end of each candidate's fitness interval (a lucky seed ranks nothing).
+    Columns: rank, id, name, generation, fitness [interval] at the best beta, seeds (n) and beta behind
+    it, the difference with the baseline (DPO) at comparable KL and its p-value, reward, KL, status,
+    parents. Seeds are marked;
     the figures the paper reported for them are shown in a table of their own, never mixed with measured ones.
     """
     from discovery.archive import Archive, summarize

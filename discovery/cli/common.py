@@ -27,8 +27,8 @@ EVALUATOR_OPTIONS = typer.Option(
     [],
     "--set",
     metavar="KEY=VALUE",
-    help="Evaluator option, repeatable, e.g. --set preset=tiny --set beta=0.1; `discover evaluators` lists "
-    "each evaluator's options (in a run's YAML config: evaluator_options).",
+    help="Evaluator option, repeatable, e.g. --set preset=tiny --set learning_rate=3e-4; `discover "
+    "evaluators` lists each evaluator's options (in a run's YAML config: evaluator_options).",
 )
 
 

@@ -11,11 +11,14 @@ from rich.table import Table
 
 from discovery.cli import app
 from discovery.cli.common import EVALUATOR_OPTIONS, RUNS_DIR
-from discovery.config import MAX_SEEDS
+from discovery.config import read_seeds
 from discovery.errors import UserError
+from discovery.fitness import summarise
+from discovery.objectives.objective import canonical_name
 from discovery.options import parse_options
 from discovery.paths import cache_root
 from discovery.quiet import quiet_libraries
+from discovery.records import EvaluationResult, SeedResult, TrainingPoint
 from discovery.resolve import resolve_objective
 from discovery.ui import plain_console
 
@@ -23,24 +26,68 @@ _console = plain_console(stderr=True)
 WORKER_LOG = "evaluate-worker.log"  # the evaluation worker's own output, beside the built tasks
 
 
-def _table(results: list) -> Table:
-    table = Table(title="Evaluation")
-    for column in ("objective", "fitness ± s.e.", "reward", "KL", "accuracy", "seconds"):
-        table.add_column(column, justify="left" if column == "objective" else "right")
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
 
-    def fmt(value: float | None, digits: int = 3) -> str:
-        return "-" if value is None else f"{value:.{digits}f}"
 
+def _table(results: list[EvaluationResult]) -> Table:
+    """Each objective at its best beta: mean, interval, seeds, the paired comparison with DPO."""
+    table = Table(title="Evaluation (each objective at its best beta)")
+    columns = ("objective", "fitness", "interval", "n", "beta", "vs dpo (p)", "collapsed", "reward", "KL")
+    for column in (*columns, "accuracy", "seconds"):
+        table.add_column(
+            column, justify="left" if column == "objective" else "right", no_wrap=column == "objective"
+        )
     for result in results:
+        paired = result.paired
         table.add_row(
             result.objective,
-            f"{result.fitness:.3f} ± {result.fitness_se:.3f}",
-            fmt(result.reward),
-            fmt(result.kl, 2),
-            fmt(result.accuracy),
+            f"{result.fitness:.3f}",
+            "-" if result.fitness_low is None else f"{result.fitness_low:.3f}-{result.fitness_high:.3f}",
+            str(result.n),
+            _fmt(result.best_beta, 2),
+            "-" if paired is None else f"{paired.difference:+.3f} ({paired.p_value:.2g})",
+            f"{result.collapse_rate:.0%}",
+            _fmt(result.reward),
+            _fmt(result.kl, 2),
+            _fmt(result.accuracy),
             f"{result.seconds:.0f}",
         )
     return table
+
+
+def _beta_table(results: list[EvaluationResult]) -> Table:
+    """Every objective at every beta of the grid: the reward-KL trade-off the best beta comes from."""
+    table = Table(title="Per beta")
+    for column in ("objective", "beta", "n", "fitness ± s.e.", "reward", "KL", "collapsed"):
+        table.add_column(
+            column, justify="left" if column == "objective" else "right", no_wrap=column == "objective"
+        )
+    for result in results:
+        for figures in result.betas:
+            spread = "" if figures.fitness_se is None else f" ± {figures.fitness_se:.3f}"
+            table.add_row(
+                result.objective,
+                _fmt(figures.beta, 2),
+                str(figures.n),
+                f"{figures.fitness:.3f}{spread}",
+                _fmt(figures.reward),
+                _fmt(figures.kl, 2),
+                f"{figures.collapse_rate:.0%}",
+            )
+    return table
+
+
+def _summaries(trainings: dict[str, list[SeedResult]], baseline_name: str) -> list[EvaluationResult]:
+    """Each objective's figures, paired with the baseline's when it was evaluated (by canonical name,
+    so `sigmoid` counts as `dpo`)."""
+    canonical = canonical_name(baseline_name) or baseline_name
+    baseline_key = next((name for name in trainings if (canonical_name(name) or name) == canonical), None)
+    baseline = summarise(baseline_key, trainings[baseline_key]) if baseline_key else None
+    return [
+        baseline if name == baseline_key else summarise(name, runs, baseline=baseline)
+        for name, runs in trainings.items()
+    ]
 
 
 @app.command("evaluate")
@@ -51,8 +98,15 @@ def evaluate(
         help="Shipped names (see `discover objectives`), .py files, or archived RUN/CANDIDATE.",
     ),
     evaluator: str = typer.Option("sentiment", "--evaluator", "-e", help="The task to train and score on."),
-    seeds: int = typer.Option(
-        1, "--seeds", "-s", min=1, max=MAX_SEEDS, help="Train and score with seeds 0..K-1; report mean ± s.e."
+    seeds: str = typer.Option(
+        "1",
+        "--seeds",
+        "-s",
+        help="A count K (seeds 0..K-1) or the seeds themselves (3,7 or [3]); every seed trains at every "
+        "beta of the evaluator's grid.",
+    ),
+    baseline: str = typer.Option(
+        "dpo", "--baseline", help="When evaluated too, every other objective is paired with it seed by seed."
     ),
     evaluator_options: list[str] = EVALUATOR_OPTIONS,
     runs_dir: Path = RUNS_DIR,
@@ -60,9 +114,11 @@ def evaluate(
 ) -> None:
     """Train a policy with each OBJECTIVE and score it against the reference (fitness = win rate).
 
-    Each objective is validated by the sandbox first; training runs in a confined process, scoring
-    in one that never ran the objective's code. An objective whose training fails is reported as
-    failed (exit code 1); the others are still scored."""
+    Every seed trains at every beta of the evaluator's grid (`--set betas=[0.1]` for one); each
+    objective is reported at its best beta, with a 90% interval, and paired with the baseline (DPO)
+    on the same seeds when that is evaluated too. Each objective is validated by the sandbox first;
+    training runs in a confined process, scoring in one that never ran the objective's code. An
+    objective whose training fails is reported as failed (exit code 1); the others are still scored."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from discovery.execution.job import JobSettings
@@ -70,6 +126,7 @@ def evaluate(
     from discovery.sandbox import Validator
     from evaluators.registry import get_evaluator
 
+    chosen_seeds = read_seeds(seeds)
     resolved = [resolve_objective(spec, runs_dir) for spec in objectives]
     options = parse_options(evaluator_options)
     cache = cache_root(runs_dir)
@@ -84,7 +141,9 @@ def evaluate(
                 _console.print(f"{note}; training it anyway")
     quiet_libraries()
     settings = JobSettings.of(task)
-    results, failures = [], {}
+    points = [TrainingPoint(seed=seed, beta=beta) for beta in task.betas() for seed in chosen_seeds]
+    trainings: dict[str, list] = {}
+    failures: dict[str, str | None] = {}
     columns = (
         TextColumn("{task.description}", markup=False),  # objective names are the user's
         BarColumn(),
@@ -105,20 +164,21 @@ def evaluate(
 
         task.prepare(report)
         for index, objective in enumerate(resolved):
-            bar.update(
-                current, description=f"{objective.name} ({seeds} seed{'s' * (seeds > 1)})", completed=0.0
-            )
-            job = settings.job(objective, list(range(seeds)), Path(work) / str(index))
+            bar.update(current, description=f"{objective.name} ({len(points)} trainings)", completed=0.0)
+            job = settings.job(objective, points, Path(work) / str(index))
             outcome = executor.evaluate(job, report)
-            if outcome.result is None:
+            if outcome.trainings is None:
                 failures[objective.name] = outcome.failure
             else:
-                results.append(outcome.result)
+                trainings[objective.name] = outcome.trainings
+    results = _summaries(trainings, baseline)
     if as_json:
         document = {"results": [result.model_dump() for result in results], "failures": failures}
         typer.echo(json.dumps(document))
     else:
         plain_console().print(_table(results))
+        if len(task.betas()) > 1:
+            plain_console().print(_beta_table(results))
         for name, reason in failures.items():
             _console.print(f"{name} failed: {reason}")
     if failures:

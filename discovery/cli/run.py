@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from discovery.cli import app, error_console, print_error
 from discovery.cli.common import EVALUATOR_OPTIONS, RUNS_DIR, run_id
-from discovery.config import ExecutorSettings, RunConfig
+from discovery.config import ExecutorSettings, RacingSettings, RunConfig
 from discovery.errors import UserError
 from discovery.options import parse_options
 
@@ -28,7 +28,7 @@ EPILOG = (
 
 
 def _option(field: str, *short: str, model: type[BaseModel] = RunConfig) -> Any:
-    """The `--field-name` option of a `RunConfig` field (or of its `executor:` section): the model's
+    """The `--field-name` option of a `RunConfig` field (or of one of its sections): the model's
     description and default as help."""
     info = model.model_fields[field]
     meaning = info.description or ""
@@ -59,7 +59,8 @@ def run_command(
     population: int | None = _option("population", "-p"),
     evaluator: str | None = _option("evaluator", "-e"),
     evaluator_options: list[str] = EVALUATOR_OPTIONS,
-    seeds: int | None = _option("seeds"),
+    seeds: str | None = _option("seeds"),
+    first_seeds: int | None = _option("first_seeds", model=RacingSettings),
     proposer: str | None = _option("proposer"),
     model: str | None = _option("model"),
     base_url: str | None = _option("base_url"),
@@ -110,6 +111,7 @@ def run_command(
         "evaluator": evaluator,
         "evaluator_options": parse_options(evaluator_options) or None,
         "seeds": seeds,
+        "racing": {"first_seeds": first_seeds} if first_seeds is not None else None,
         "proposer": proposer,
         "model": model,
         "base_url": base_url,

@@ -1,7 +1,7 @@
-"""One candidate's evaluation as a job: confined training per seed, then trusted scoring.
+"""One candidate's evaluation as a job: confined training per (seed, beta), then trusted scoring.
 
 `run_job` runs in a trusted worker process that imports what the evaluator needs and never runs
-parallel torch work itself, so that forking it is safe. For every seed it forks a confined trainer
+parallel torch work itself, so that forking it is safe. For every training it forks a confined trainer
 (`discovery.sandbox.process`): only there is the candidate's source compiled and called, and the
 trainer's only output is files in its own folder. Then it forks a scorer that never executed
 candidate code, which reads those files as untrusted data and computes the figures. A failure of
@@ -24,7 +24,7 @@ from discovery.errors import ServiceUnavailable, UserError
 from discovery.objectives import Objective
 from discovery.objectives.compile import ObjectiveRejected
 from discovery.progress import Progress, no_progress
-from discovery.records import EvaluationResult, SeedResult
+from discovery.records import SeedResult, TrainingPoint
 from discovery.sandbox.confine import Jail, unreadable_in_jail, writable_by_jail
 from discovery.sandbox.outputs import UntrustedOutput
 from discovery.sandbox.process import ConfinedRun, Report, run_confined, run_trusted
@@ -64,23 +64,23 @@ class JobSettings(BaseModel):
             **fields,
         )
 
-    def job(self, objective: Objective, seeds: list[int], workdir: Path) -> "CandidateJob":
-        return CandidateJob(**self.model_dump(), objective=objective, seeds=seeds, workdir=workdir)
+    def job(self, objective: Objective, points: list[TrainingPoint], workdir: Path) -> "CandidateJob":
+        return CandidateJob(**self.model_dump(), objective=objective, points=points, workdir=workdir)
 
 
 class CandidateJob(JobSettings):
     """Everything a worker needs to evaluate one candidate; JSON, so it can travel to another node."""
 
     objective: Objective
-    seeds: list[int]
-    workdir: Path  # each seed trains in workdir/seed<k>/, removed once scored
+    points: list[TrainingPoint]  # the trainings, in order
+    workdir: Path  # each training happens in workdir/<point label>/, removed once scored
 
 
 class JobOutcome(BaseModel):
-    """How a job ended: the figures, or the candidate's failure in one line, or why it could not run
-    through no fault of the candidate; and which confinement layers were active."""
+    """How a job ended: the figures of every training, or the candidate's failure in one line, or why
+    it could not run through no fault of the candidate; and which confinement layers were active."""
 
-    result: EvaluationResult | None = None
+    trainings: list[SeedResult] | None = None
     failure: str | None = None  # the candidate's: recorded, fed back to the proposer
     unavailable: str | None = None  # a service scoring needs is down: the run stops, resumable
     user_error: str | None = None  # something the user must fix (an unreadable task folder, say)
@@ -157,28 +157,31 @@ class _ProgressFile:
 def run_job(
     job: CandidateJob, progress: Progress = no_progress, evaluator: Evaluator | None = None
 ) -> JobOutcome:
-    """Train and score every seed of `job`; raises `ServiceUnavailable` when a service scoring needs
-    (a judge) is down, which is no fault of the candidate."""
+    """Train and score every (seed, beta) of `job`; raises `ServiceUnavailable` when a service scoring
+    needs (a judge) is down, which is no fault of the candidate."""
     evaluator = evaluator or job_evaluator(job)
     evaluator.prepare(progress)
     _check_readable(evaluator.readable_paths())
     limits = job.limits or evaluator.limits()
     results: list[SeedResult] = []
     isolation: dict[str, bool] = {}
-    for seed in job.seeds:
-        folder = job.workdir.resolve() / f"seed{seed}"
+    grid = evaluator.betas()
+    for point in job.points:
+        seed, beta = point.seed, grid[0] if point.beta is None else point.beta
+        named = f"seed {seed}" if len(grid) == 1 else f"seed {seed}, beta {beta:g}"
+        folder = job.workdir.resolve() / point.label()
         _fresh_folder(folder)
         try:
             trained = run_confined(
                 _trainer_jail(job, evaluator, limits, folder),
-                partial(_train, evaluator, job.objective, seed, folder, job.threads, limits),
+                partial(_train, evaluator, job.objective, seed, beta, folder, job.threads, limits),
                 timeout_s=limits.timeout_s,
                 on_report=partial(_relay_progress, progress),
             )
             isolation = trained.layers
             failure = _training_failure(trained)
             if failure is not None:
-                return JobOutcome(failure=_one_line(f"seed {seed}: {failure}"), isolation=isolation)
+                return JobOutcome(failure=_one_line(f"{named}: {failure}"), isolation=isolation)
             scored = run_trusted(
                 partial(_score, evaluator, folder, seed, job.threads),
                 timeout_s=limits.timeout_s,
@@ -189,12 +192,13 @@ def run_job(
         if (message := scored.last("unavailable")) is not None:
             raise ServiceUnavailable(str(message))
         try:
-            results.append(SeedResult.model_validate(scored.last("result")))
+            result = SeedResult.model_validate(scored.last("result"))
         except ValidationError:
             reason = scored.last("error") or scored.ended
-            failure = f"seed {seed}: the trained policy could not be scored: {reason}"
+            failure = f"{named}: the trained policy could not be scored: {reason}"
             return JobOutcome(failure=_one_line(failure), isolation=isolation)
-    return JobOutcome(result=EvaluationResult.from_seeds(job.objective.name, results), isolation=isolation)
+        results.append(result.model_copy(update={"seed": seed, "beta": beta}))
+    return JobOutcome(trainings=results, isolation=isolation)
 
 
 def job_evaluator(job: JobSettings) -> Evaluator:
@@ -235,6 +239,7 @@ def _train(
     evaluator: Evaluator,
     objective: Objective,
     seed: int,
+    beta: float,
     folder: Path,
     threads: int,
     limits: TrainingLimits,
@@ -246,7 +251,7 @@ def _train(
     torch.set_num_threads(threads)
     try:
         evaluator.train(
-            objective, seed, folder, lambda phase, fraction: report({"progress": [phase, fraction]})
+            objective, seed, beta, folder, lambda phase, fraction: report({"progress": [phase, fraction]})
         )
     except ObjectiveRejected as rejected:
         report({"error": f"rejected by the static gate: {rejected}"})

@@ -11,7 +11,7 @@ from discovery.objectives.contract import FUNCTION_NAME, IMPORT_LINES, PARAMETER
 from discovery.objectives.format_doc import prompt_fields
 from discovery.proposers.base import ProposalContext
 from discovery.proposers.parsing import MAX_CODE_CHARS, MAX_NAME_CHARS, MAX_THOUGHT_CHARS
-from discovery.records import CandidateRecord, CandidateStatus
+from discovery.records import CandidateRecord, CandidateStatus, EvaluationResult
 from prompts import render_prompt
 
 _FIGURES = ("reward", "kl", "accuracy")
@@ -84,17 +84,47 @@ def describe(candidate: CandidateRecord, with_code: bool = True) -> str:
 
 
 def _verdict(candidate: CandidateRecord) -> str:
-    if candidate.status is CandidateStatus.SCORED and candidate.metrics is not None:
-        metrics = candidate.metrics
-        parts = [f"fitness {metrics.fitness:.4g}"]
-        if len(metrics.seeds) > 1:
-            parts[0] += f" ± {metrics.fitness_se:.2g} ({len(metrics.seeds)} seeds)"
-        values = {name: getattr(metrics, name) for name in _FIGURES}
-        parts += [f"{name} {value:.4g}" for name, value in values.items() if value is not None]
-        return "Result: " + ", ".join(parts)
+    if candidate.status in (CandidateStatus.SCORED, CandidateStatus.RUNNING) and candidate.metrics:
+        racing = (
+            " (racing: more seeds are being trained)" if candidate.status is CandidateStatus.RUNNING else ""
+        )
+        return f"Result{racing}: {_figures(candidate.metrics)}"
     stage = f" at the {candidate.stage} check" if candidate.stage else ""
     reason = f": {clipped(candidate.reason, MAX_REASON_CHARS)}" if candidate.reason else ""
     return f"Result: {candidate.status.value}{stage}{reason}"
+
+
+def _figures(metrics: EvaluationResult) -> str:
+    """The honest figures: the interval and seeds behind the mean, the beta it was best at, the
+    comparison with the baseline, collapses, and every beta of the grid."""
+    at_beta = "" if metrics.best_beta is None else f" at its best beta {metrics.best_beta:g}"
+    seeds = f"{metrics.n} seed{'s' if metrics.n != 1 else ''}{at_beta}"
+    interval = (
+        f" [{metrics.fitness_low:.3f}, {metrics.fitness_high:.3f}] "
+        f"({metrics.confidence:.0%} interval, {seeds})"
+        if metrics.fitness_low is not None and metrics.fitness_high is not None
+        else f" ({seeds})"
+    )
+    parts = [f"fitness {metrics.fitness:.4g}{interval}"]
+    values = {name: getattr(metrics, name) for name in _FIGURES}
+    parts += [f"{name} {value:.4g}" for name, value in values.items() if value is not None]
+    if (paired := metrics.paired) is not None:
+        spread = "" if paired.difference_se is None else f" ± {paired.difference_se:.3f}"
+        parts.append(
+            f"vs {paired.baseline} at comparable KL: {paired.difference:+.3f}{spread} "
+            f"(p = {paired.p_value:.2g}, {paired.n} paired seeds)"
+        )
+    collapsed = sum(t.collapsed for t in metrics.seeds)
+    if collapsed:
+        parts.append(f"collapsed in {collapsed} of {len(metrics.seeds)} trainings")
+    if len(metrics.betas) > 1:
+        grid = "; ".join(
+            f"beta {b.beta:g}: {b.fitness:.3f}" + ("" if b.kl is None else f" (kl {b.kl:.3g})")
+            for b in metrics.betas
+            if b.beta is not None
+        )
+        parts.append(f"per beta: {grid}")
+    return ", ".join(parts)
 
 
 def clipped(text: str, limit: int) -> str:

@@ -178,10 +178,10 @@ def record(plan: Plan, runs_dir: Path, result: RetrainResult | None, failure: st
     """
     from discovery.archive import Archive
     from discovery.config import RunConfig
+    from discovery.fitness import summarise
     from discovery.records import (
         CandidateRecord,
         CandidateStatus,
-        EvaluationResult,
         RunRecord,
         RunStatus,
         SeedResult,
@@ -211,13 +211,13 @@ def record(plan: Plan, runs_dir: Path, result: RetrainResult | None, failure: st
             train_seconds=result.train_metrics.get("train_runtime"),
             extra={**{f"train/{k}": v for k, v in result.train_metrics.items()}, **result.eval_metrics},
         )
-        metrics = EvaluationResult.from_seeds(objective.name, [seed])
+        metrics = summarise(objective.name, [seed])
         candidate = candidate.model_copy(
             update={"status": CandidateStatus.SCORED, "metrics": metrics, "seconds": result.seconds}
         )
     run_record = RunRecord(
         id=run_id,
-        config=RunConfig(evaluator=RETRAIN_EVALUATOR, generations=0),
+        config=RunConfig(evaluator=RETRAIN_EVALUATOR, generations=0, seeds=1),  # one training is its best
         evaluator_config=plan.model_dump(mode="json"),
         versions=library_versions(),
         proposer="none",

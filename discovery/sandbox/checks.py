@@ -21,6 +21,7 @@ from discovery.sandbox.probes import (
     typical_pairs,
     wide_pairs,
 )
+from discovery.sandbox.profiles import PROFILE_BETAS, unit_rows
 from discovery.sandbox.verdict import Curves
 
 SOURCE_FILENAME = "<candidate>"
@@ -67,6 +68,22 @@ def fingerprint(loss: Callable, memory_mb: int) -> list[float]:
         for tensor in (losses, chosen_grad, rejected_grad):
             values.extend(float(v) for v in tensor.detach().double())
     return values
+
+
+def beta_profile(loss: Callable) -> list[float]:
+    """The direction of the policy gradients on the fixed probe pairs at each beta of the profile
+    grid (`profiles.PROFILE_BETAS`); a beta where the objective fails or gives no finite gradient
+    leaves a row of zeros: extreme betas are for comparison only, never a reason to reject."""
+    probe = fingerprint_pairs()
+    rows = []
+    for beta in PROFILE_BETAS:
+        inputs = probe.cast(torch.float64, policy_grad=True)
+        try:
+            chosen, rejected = _gradients(_call_inputs(loss, inputs, beta, "functional", "", 0), inputs)
+            rows.append(torch.cat((chosen, rejected)).tolist())
+        except Rejection:
+            rows.append([0.0] * (2 * len(probe.margins)))
+    return unit_rows(rows)
 
 
 def behaviour(loss: Callable, beta: float = 0.1) -> list[float]:

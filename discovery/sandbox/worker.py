@@ -22,7 +22,15 @@ import torch
 from discovery.objectives.compile import ObjectiveRejected, compile_objective
 from discovery.objectives.gate import check_source
 from discovery.objectives.objective import load_objective
-from discovery.sandbox.checks import SOURCE_FILENAME, Rejection, behaviour, curves, describe, run_checks
+from discovery.sandbox.checks import (
+    SOURCE_FILENAME,
+    Rejection,
+    behaviour,
+    beta_profile,
+    curves,
+    describe,
+    run_checks,
+)
 from discovery.sandbox.confine import Jail, writable_by_jail
 from discovery.sandbox.process import Report, clean_workdir, die_with_parent, run_confined
 from discovery.sandbox.verdict import Curves, Verdict
@@ -80,6 +88,7 @@ def _check(source: str, memory_mb: int, report: Report) -> None:
         loss = compile_objective(source, SOURCE_FILENAME)
         fingerprint = run_checks(loss, memory_mb)
         signature = behaviour(loss)
+        profile = beta_profile(loss)
     except ObjectiveRejected as error:
         report({"verdict": _rejected("static", str(error))})
     except Rejection as rejection:
@@ -92,7 +101,7 @@ def _check(source: str, memory_mb: int, report: Report) -> None:
         report({"verdict": _rejected("runtime", f"raised {describe(error)} while being loaded")})
     else:
         report({"verdict": {"ok": True, "stage": None, "reason": None, "fingerprint": fingerprint,
-                            "behaviour": signature}})  # fmt: skip
+                            "behaviour": signature, "beta_profile": profile}})  # fmt: skip
 
 
 def _curves(source: str, beta: float, points: int, report: Report) -> None:
@@ -113,7 +122,8 @@ def _runtime_reason(error: object, ended: str, memory_mb: int) -> str:
 
 
 def _rejected(stage: str, reason: str) -> dict[str, Any]:
-    return {"ok": False, "stage": stage, "reason": reason, "fingerprint": None, "behaviour": None}
+    return {"ok": False, "stage": stage, "reason": reason, "fingerprint": None, "behaviour": None,
+            "beta_profile": None}  # fmt: skip
 
 
 def _prepare() -> None:
@@ -124,6 +134,7 @@ def _prepare() -> None:
     dpo = compile_objective(load_objective("dpo").source)
     run_checks(dpo, memory_mb=0)
     behaviour(dpo)
+    beta_profile(dpo)
     curves(dpo, 0.1, 11)
 
 

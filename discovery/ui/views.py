@@ -16,6 +16,7 @@ from discovery.objectives.gate import check_source
 from discovery.records import CandidateRecord, CandidateStatus, RunStatus
 from discovery.resolve import CandidateView
 from discovery.sandbox import CurvesUnavailable
+from discovery.transfer import TransferSummary
 from discovery.ui.curves import CurveSource, plot
 
 STATUS_STYLES = {
@@ -43,13 +44,20 @@ def number(value: float | None, digits: int = 3) -> str:
 
 
 def fitness_text(candidate: CandidateRecord) -> str:
-    """`0.812 ± 0.004` (`0.812` from one seed, which has no error estimate), or empty when unscored."""
+    """`0.812 [0.790, 0.834]` (the mean at the best beta and its interval; the mean alone when no
+    interval is known), or empty when unscored."""
     metrics = candidate.metrics
     if metrics is None:
         return ""
-    if len(metrics.seeds) < 2:
+    if metrics.fitness_low is None or metrics.fitness_high is None:
         return f"{metrics.fitness:.3f}"
-    return f"{metrics.fitness:.3f} ± {metrics.fitness_se:.3f}"
+    return f"{metrics.fitness:.3f} [{metrics.fitness_low:.3f}, {metrics.fitness_high:.3f}]"
+
+
+def paired_text(candidate: CandidateRecord) -> str:
+    """`+0.021 p=0.25`: the difference with the baseline at comparable KL, seed by seed."""
+    paired = candidate.metrics.paired if candidate.metrics else None
+    return "" if paired is None else f"{paired.difference:+.3f} p={paired.p_value:.2g}"
 
 
 def display_name(candidate: CandidateRecord) -> Text:
@@ -94,10 +102,14 @@ def runs_table(summaries: list[RunSummary]) -> Table:
 
 
 def leaderboard_table(rows: list[tuple[int | None, CandidateRecord]], title: str) -> Table:
-    """Rank, name, generation, fitness ± s.e., reward, KL, status, parent: measured figures only."""
+    """Rank, name, generation, fitness [interval], seeds and beta behind it, the difference with the
+    baseline, reward, KL, status, parents: measured figures only, ranked by the interval's low end."""
     table = Table(title=title)
-    for column in ("#", "id", "name", "gen", "fitness ± s.e.", "reward", "KL", "status", "parents"):
-        table.add_column(column, justify="right" if column in {"#", "gen", "reward", "KL"} else "left")
+    columns = ("#", "id", "name", "gen", "fitness [interval]", "n", "beta", "vs baseline", "reward", "KL")
+    for column in (*columns, "status", "parents"):
+        table.add_column(
+            column, justify="right" if column in {"#", "gen", "n", "beta", "reward", "KL"} else "left"
+        )
     for rank, candidate in rows:
         metrics = candidate.metrics
         table.add_row(
@@ -106,6 +118,9 @@ def leaderboard_table(rows: list[tuple[int | None, CandidateRecord]], title: str
             display_name(candidate),
             str(candidate.generation),
             fitness_text(candidate),
+            str(metrics.n) if metrics else "",
+            number(metrics.best_beta if metrics else None, 2),
+            paired_text(candidate),
             number(metrics.reward if metrics else None),
             number(metrics.kl if metrics else None),
             status_text(candidate.status),
@@ -208,21 +223,27 @@ def _verdict(view: CandidateView) -> Text:
 
 
 def _seed_table(candidate: CandidateRecord) -> Table:
+    """Every training (seed and beta), collapses marked, then the headline at the best beta and the
+    comparison with the baseline."""
     metrics = candidate.metrics
-    table = Table(title="measured, per seed", title_justify="left")
-    for column in ("seed", "fitness", "reward", "KL", "accuracy", "seconds"):
+    assert metrics is not None
+    table = Table(title="measured, per training", title_justify="left")
+    for column in ("seed", "beta", "fitness", "reward", "KL", "accuracy", "seconds"):
         table.add_column(column, justify="right")
-    for seed in metrics.seeds:
+    for seed in sorted(metrics.seeds, key=lambda t: (t.beta or 0.0, t.seed)):
         table.add_row(
             str(seed.seed),
-            number(seed.fitness),
+            number(seed.beta, 2),
+            number(seed.fitness) + (" collapsed" if seed.collapsed else ""),
             number(seed.reward),
             number(seed.kl),
             number(seed.accuracy),
             number(seed.seconds, 0),
+            style="red" if seed.collapsed else "",
         )
     table.add_row(
-        "mean",
+        f"{metrics.n} seeds" if metrics.n != 1 else "1 seed",
+        number(metrics.best_beta, 2),
         fitness_text(candidate),
         number(metrics.reward),
         number(metrics.kl),
@@ -230,6 +251,14 @@ def _seed_table(candidate: CandidateRecord) -> Table:
         number(metrics.seconds, 0),
         style="bold",
     )
+    if (paired := metrics.paired) is not None:
+        spread = "" if paired.difference_se is None else f" ± {paired.difference_se:.3f}"
+        table.caption = (
+            f"at its best beta; vs {paired.baseline} at beta {number(paired.beta, 2)} (comparable KL, "
+            f"ratio {number(paired.kl_ratio, 2)}): {paired.difference:+.3f}{spread} over {paired.n} "
+            f"paired seeds, p = {paired.p_value:.2g}; collapsed {metrics.collapse_rate:.0%} of trainings"
+        )
+        table.caption_justify = "left"
     return table
 
 
@@ -273,3 +302,39 @@ def _clip(content: str) -> str:
         return content
     hidden = len(lines) - EXCHANGE_LINES
     return "\n".join([*lines[:EXCHANGE_LINES], f"… {hidden} more lines (--json shows everything)"])
+
+
+def transfer_table(found: TransferSummary) -> Table:
+    """Each transferred candidate: its search figure, then per held-out variant its figure and the
+    difference with the baseline there (green where it still beats it), and how many it survives."""
+    table = Table(title="Held-out transfer (fitness, and vs the baseline on the same variant)")
+    table.add_column("id", no_wrap=True)
+    table.add_column("name", no_wrap=True)
+    table.add_column("search", justify="right")
+    for variant in found.variants:
+        table.add_column(variant.name, justify="right")
+    table.add_column("survives", justify="right")
+    baseline_id = found.candidates[0].id if found.candidates else None
+    for candidate in found.candidates:
+        cells, survived = [], 0
+        for variant in found.variants:
+            record = found.results.get((variant.name, candidate.id))
+            if record is None or record.result is None:
+                cells.append(Text("failed" if record else "", style="red"))
+                continue
+            paired = record.result.paired
+            kept = found.survives(candidate.id, variant.name)
+            survived += bool(kept)
+            versus = "" if paired is None else f" ({paired.difference:+.3f})"
+            cells.append(Text(f"{record.result.fitness:.3f}{versus}", style="green" if kept else ""))
+        tally = "baseline" if candidate.id == baseline_id else f"{survived}/{len(found.variants)}"
+        table.add_row(candidate.id, display_name(candidate), fitness_text(candidate), *cells, tally)
+    correlations = [
+        f"{variant.name} {rho:+.2f}"
+        if (rho := found.rank_correlation(variant.name)) is not None
+        else f"{variant.name} n/a"
+        for variant in found.variants
+    ]
+    table.caption = "rank correlation of search and held-out fitness: " + ", ".join(correlations)
+    table.caption_justify = "left"
+    return table

@@ -154,10 +154,19 @@ class JudgedEvaluator(Evaluator):
     def trainer_environment(self) -> dict[str, str]:
         return {"HF_HOME": str(huggingface_home())}  # for the processes `accelerate launch` starts
 
-    def train(self, objective: Objective, seed: int, output_dir: Path, progress: Progress) -> None:
+    def betas(self) -> list[float]:
+        """The recipe's beta only: a 7B training per beta would multiply the cost of a candidate."""
+        recipe, _ = self.training.load()
+        return [recipe.beta]
+
+    def train(
+        self, objective: Objective, seed: int, beta: float, output_dir: Path, progress: Progress
+    ) -> None:
         """Inside the confined trainer: the retrain recipe with the objective (accelerate on GPUs)."""
         progress("train", None)
-        plan = plan_candidate(self.training, objective, seed, output_dir / MODEL_FOLDER, dataset=self._subset)
+        plan = plan_candidate(
+            self.training, objective, seed, beta, output_dir / MODEL_FOLDER, dataset=self._subset
+        )
         train(plan)
 
     def trained_answers(

@@ -55,22 +55,27 @@ _VALIDATED = Validation(ok=True, checker="sandbox, before the candidate's job wa
 
 
 def plan_candidate(
-    settings: TrainingSettings, objective: Objective, seed: int, output_dir: Path, dataset: str | None = None
+    settings: TrainingSettings,
+    objective: Objective,
+    seed: int,
+    beta: float,
+    output_dir: Path,
+    dataset: str | None = None,
 ) -> Plan:
-    """The retrain plan of one candidate and seed, writing its model to `output_dir`.
+    """The retrain plan of one candidate, seed and beta, writing its model to `output_dir`.
 
     Seed k trains with the recipe's seed + k, so a single-seed run trains exactly as the recipe says
     (seed 42 in the paper's).
     """
     recipe, origin = settings.load()
     training_seed = recipe.seed + seed
-    recipe = recipe.model_copy(update={"seed": training_seed})
+    recipe = recipe.model_copy(update={"seed": training_seed, "beta": beta})
     output_dir.mkdir(parents=True, exist_ok=True)
     return make_plan(
         objective,
         recipe,
         origin,
-        {**settings.recipe_set, "seed": training_seed},
+        {**settings.recipe_set, "seed": training_seed, "beta": beta},
         num_gpus=settings.num_gpus,
         model=settings.model,
         dataset=dataset or settings.dataset,

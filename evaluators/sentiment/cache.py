@@ -203,5 +203,6 @@ def _precompute_reference_logps(staging: Path, tokenizer: PreTrainedTokenizerFas
             load_objective("dpo").compile(),
             TrainSettings(),
             seed=0,
+            beta=0.1,  # the reference log-probs do not depend on it
             output_dir=Path(output),
         )

@@ -60,7 +60,12 @@ class TaskSettings:
 class TrainSettings:
     """How one candidate trains from the reference."""
 
-    beta: float = setting(0.1, "KL strength passed to the objective", gt=0)
+    betas: tuple[float, ...] = setting(
+        (0.1, 0.3, 1.0),
+        "the beta grid: every objective trains at each, and is judged at its best",
+        min_length=1,
+        max_length=16,
+    )
     learning_rate: float = setting(1e-3, "learning rate of each candidate's training", gt=0)
     epochs: int = setting(3, "passes over the preference pairs per candidate", gt=0)
     batch_pairs: int = setting(32, "preference pairs per optimizer step", gt=0)
@@ -109,9 +114,11 @@ class _PresetOptions(BaseModel):
 
     @model_validator(mode="after")
     def _shape_is_buildable(self) -> "_PresetOptions":
-        task, _ = self.settings()
+        task, train = self.settings()
         if task.hidden_size % task.heads:
             raise ValueError(f"heads ({task.heads}) must divide hidden_size ({task.hidden_size})")
+        if not all(0 < beta < 1e6 for beta in train.betas) or len(set(train.betas)) != len(train.betas):
+            raise ValueError(f"betas must be distinct positive numbers, not {list(train.betas)}")
         return self
 
 

@@ -11,7 +11,7 @@ from discovery.objectives import Objective
 from discovery.progress import Progress, no_progress
 from discovery.records import SeedResult
 from discovery.sandbox.outputs import UntrustedOutput, checked_file, read_json
-from evaluators.base import Evaluator, TrainingLimits
+from evaluators.base import Evaluator, TrainingLimits, TransferVariant
 from evaluators.registry import register
 from evaluators.sentiment.cache import Artefacts, load_or_build
 from evaluators.sentiment.scoring import score
@@ -19,6 +19,8 @@ from evaluators.sentiment.settings import BUILD_VERSION, SentimentOptions
 from evaluators.sentiment.train import make_trainer
 
 POLICY_FILE = "policy.safetensors"
+# A seed collapsed when its policy wins this much less often than an untrained one (~0.5) does.
+COLLAPSE_MARGIN = 0.1
 LOG_FILE = "training.json"
 
 
@@ -50,6 +52,8 @@ class SentimentEvaluator(Evaluator):
             "reward": "mean oracle reward of the policy's samples, in [0, 1]",
             "kl": "KL(policy || reference) per completion, estimated from the policy's samples (nats)",
             "accuracy": "share of held-out oracle-ranked pairs the implicit reward orders correctly",
+            "collapsed": f"fitness more than {COLLAPSE_MARGIN:g} below an untrained policy's: training "
+            "made the policy worse than not training at all",
         }
 
     def prepare(self, progress: Progress = no_progress) -> None:
@@ -70,7 +74,39 @@ class SentimentEvaluator(Evaluator):
     def readable_paths(self) -> list[Path]:
         return [self.artefacts.folder]
 
-    def train(self, objective: Objective, seed: int, output_dir: Path, progress: Progress) -> None:
+    def betas(self) -> list[float]:
+        return list(self.train_settings.betas)
+
+    def transfer_variants(self) -> list[TransferVariant]:
+        """Another synthetic corpus (hence another reference model and preference data), a larger
+        model, and a beta between the grid's points; each one the search never saw."""
+        task, grid = self.task, sorted(self.train_settings.betas)
+        step = (grid[-1] / grid[0]) ** (1 / (len(grid) - 1)) if len(grid) > 1 else 3.0
+        return [
+            TransferVariant(
+                name="data",
+                description=f"another data seed ({task.data_seed + 1}): new corpus, reference and pairs",
+                options={"data_seed": task.data_seed + 1},
+            ),
+            TransferVariant(
+                name="model",
+                description="a larger reference model (twice the width, one more layer)",
+                options={
+                    "hidden_size": task.hidden_size * 2,
+                    "ffn_size": task.ffn_size * 2,
+                    "layers": task.layers + 1,
+                },
+            ),
+            TransferVariant(
+                name="beta",
+                description=f"{step**0.5:.2g} times the best beta of the search: between the grid's points",
+                beta_factor=step**0.5,
+            ),
+        ]
+
+    def train(
+        self, objective: Objective, seed: int, beta: float, output_dir: Path, progress: Progress
+    ) -> None:
         """TRL training from the reference; the policy's weights go to `output_dir` as safetensors."""
         from safetensors.torch import save_model
 
@@ -84,6 +120,7 @@ class SentimentEvaluator(Evaluator):
             loss,
             self.train_settings,
             seed,
+            beta,
             output_dir / "trainer",
             progress,
         )
@@ -115,9 +152,11 @@ class SentimentEvaluator(Evaluator):
             seed,
             progress,
         )
+        unchanged = artefacts.manifest["unchanged_policy_fitness"]
         return SeedResult(
             seed=seed,
             fitness=scores.fitness,
+            collapsed=scores.fitness < unchanged - COLLAPSE_MARGIN,
             reward=scores.reward,
             kl=scores.kl,
             accuracy=scores.accuracy,

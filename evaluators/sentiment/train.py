@@ -30,11 +30,13 @@ class _ReportSteps(TrainerCallback):
         self.progress("train", state.global_step / max(1, state.max_steps))
 
 
-def training_args(settings: TrainSettings, seed: int, output_dir: Path, **overrides: Any) -> DPOConfig:
+def training_args(
+    settings: TrainSettings, seed: int, beta: float, output_dir: Path, **overrides: Any
+) -> DPOConfig:
     """The `DPOConfig` of a candidate's training run (`overrides` for comparisons, e.g. a built-in loss)."""
     return dpo_config(
         output_dir=str(output_dir),
-        beta=settings.beta,
+        beta=beta,
         learning_rate=settings.learning_rate,
         num_train_epochs=settings.epochs,
         per_device_train_batch_size=settings.batch_pairs,
@@ -56,13 +58,14 @@ def make_trainer(
     objective: LossFunction,
     settings: TrainSettings,
     seed: int,
+    beta: float,
     output_dir: Path,
     progress: Progress = no_progress,
 ) -> ObjectiveDPOTrainer:
     """An `ObjectiveDPOTrainer` with precomputed reference log-probs (the policy starts as the reference)."""
     trainer = ObjectiveDPOTrainer(
         model=policy,
-        args=training_args(settings, seed, output_dir),
+        args=training_args(settings, seed, beta, output_dir),
         train_dataset=train_dataset,
         processing_class=tokenizer,
         objective=objective,

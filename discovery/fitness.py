@@ -1,0 +1,181 @@
+"""From trainings to a figure that can be trusted: per-beta means, intervals, collapse, and the
+paired comparison with the baseline.
+
+An objective is trained at every beta of the evaluator's grid with one or more seeds. Its headline
+figure is the mean at its best beta: every loss gets its beta tuned, as any user of it would, so a
+proposal that only rescales beta gains nothing (and the duplicate check catches it before training).
+Whether it beats DPO is asked at comparable KL: its seeds are paired with the baseline's on the same
+seeds, the baseline taken at the beta whose KL is closest to the objective's, and an exact sign-flip
+test says how surprising the difference would be if there were none.
+
+Seed noise on small tasks is heavy-tailed (a seed may collapse), and one seed says nothing about its
+own spread: the interval of a mean uses the larger of its own standard deviation and the run's
+pooled seed noise, so a candidate measured once cannot look certain. Ranking uses the interval's
+lower end (`EvaluationResult.ranking`).
+"""
+
+import itertools
+import math
+import statistics
+from collections.abc import Iterable
+from statistics import NormalDist
+
+from discovery.records import BetaFigures, EvaluationResult, PairedComparison, SeedResult
+
+DEFAULT_CONFIDENCE = 0.9
+_EXACT_SIGN_FLIP_MAX = 16  # up to 2**16 sign patterns are enumerated; beyond, a normal approximation
+
+
+def summarise(
+    objective: str,
+    trainings: list[SeedResult],
+    noise_sd: float | None = None,
+    confidence: float = DEFAULT_CONFIDENCE,
+    baseline: EvaluationResult | None = None,
+) -> EvaluationResult:
+    """The figures of `objective` from its trainings; `noise_sd` is the run's pooled seed noise (the
+    floor of every standard deviation), `baseline` the result the objective is paired with."""
+    if not trainings:
+        raise ValueError("at least one training result is needed")
+    by_beta = [_beta_figures(beta, group, noise_sd) for beta, group in _group_by_beta(trainings)]
+    best = max(by_beta, key=lambda figures: (figures.fitness, figures.n))
+    low, high = _interval(best, confidence)
+    result = EvaluationResult(
+        objective=objective,
+        fitness=best.fitness,
+        fitness_se=best.fitness_se or 0.0,
+        fitness_low=low,
+        fitness_high=high,
+        confidence=confidence,
+        n=best.n,
+        best_beta=best.beta,
+        reward=best.reward,
+        kl=best.kl,
+        accuracy=best.accuracy,
+        collapse_rate=sum(t.collapsed for t in trainings) / len(trainings),
+        seconds=sum(t.seconds for t in trainings),
+        betas=by_beta,
+        seeds=trainings,
+    )
+    if baseline is not None:
+        result.paired = paired_comparison(result, baseline)
+    return result
+
+
+def pooled_noise(results: Iterable[EvaluationResult]) -> float | None:
+    """The seed-to-seed standard deviation pooled over every (objective, beta) with two seeds or
+    more; None before any has."""
+    squares, degrees = 0.0, 0
+    for result in results:
+        for _, group in _group_by_beta(result.seeds):
+            if len(group) > 1:
+                squares += statistics.variance([t.fitness for t in group]) * (len(group) - 1)
+                degrees += len(group) - 1
+    return math.sqrt(squares / degrees) if degrees else None
+
+
+def paired_comparison(result: EvaluationResult, baseline: EvaluationResult) -> PairedComparison | None:
+    """`result` at its best beta against `baseline` at the beta of comparable KL, seed by seed; None
+    when they share no seed."""
+    matched = _matching_beta(result, baseline)
+    ours = {t.seed: t.fitness for t in result.seeds if t.beta == result.best_beta}
+    theirs = {t.seed: t.fitness for t in baseline.seeds if t.beta == matched.beta}
+    common = sorted(ours.keys() & theirs.keys())
+    if not common:
+        return None
+    differences = [ours[seed] - theirs[seed] for seed in common]
+    se = statistics.stdev(differences) / math.sqrt(len(differences)) if len(differences) > 1 else None
+    ratio = result.kl / matched.kl if result.kl is not None and matched.kl else None
+    return PairedComparison(
+        baseline=baseline.objective,
+        beta=matched.beta,
+        kl_ratio=ratio,
+        n=len(common),
+        difference=statistics.fmean(differences),
+        difference_se=se,
+        p_value=sign_flip_p_value(differences),
+    )
+
+
+def sign_flip_p_value(differences: list[float]) -> float:
+    """Two-sided p-value of "the mean difference is zero" under random signs: exact (every sign
+    pattern) for up to 16 pairs, else a normal approximation. With n pairs it is never below 2/2**n,
+    so three seeds can at best say 0.25: a figure that tells how little few seeds prove."""
+    n = len(differences)
+    observed = abs(sum(differences))
+    if n == 0 or observed == 0:
+        return 1.0
+    if n <= _EXACT_SIGN_FLIP_MAX:
+        tolerance = 1e-12 * max(abs(d) for d in differences)
+        extreme = sum(
+            abs(sum(s * d for s, d in zip(signs, differences, strict=True))) >= observed - tolerance
+            for signs in itertools.product((1, -1), repeat=n)
+        )
+        return extreme / 2**n
+    spread = math.sqrt(sum(d * d for d in differences))
+    return 2 * (1 - NormalDist().cdf(observed / spread))
+
+
+def spearman(first: list[float], second: list[float]) -> float:
+    """The rank correlation of two equally long lists (ties share their mean rank); needs three
+    values at least, and is undefined (raises) when either list is constant."""
+    return statistics.correlation(_ranks(first), _ranks(second))
+
+
+def _ranks(values: list[float]) -> list[float]:
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for index in order[start : end + 1]:
+            ranks[index] = (start + end) / 2
+        start = end + 1
+    return ranks
+
+
+def _group_by_beta(trainings: list[SeedResult]) -> list[tuple[float | None, list[SeedResult]]]:
+    """Trainings grouped by beta, betas in increasing order (None, the single-beta case, first)."""
+    groups: dict[float | None, list[SeedResult]] = {}
+    for training in trainings:
+        groups.setdefault(training.beta, []).append(training)
+    return sorted(groups.items(), key=lambda item: -math.inf if item[0] is None else item[0])
+
+
+def _beta_figures(beta: float | None, group: list[SeedResult], noise_sd: float | None) -> BetaFigures:
+    fitnesses = [t.fitness for t in group]
+    spread = statistics.stdev(fitnesses) if len(fitnesses) > 1 else None
+    floors = [sd for sd in (spread, noise_sd) if sd is not None]
+    return BetaFigures(
+        beta=beta,
+        n=len(group),
+        fitness=statistics.fmean(fitnesses),
+        fitness_se=max(floors) / math.sqrt(len(group)) if floors else None,
+        reward=_mean(t.reward for t in group),
+        kl=_mean(t.kl for t in group),
+        accuracy=_mean(t.accuracy for t in group),
+        collapse_rate=sum(t.collapsed for t in group) / len(group),
+    )
+
+
+def _interval(figures: BetaFigures, confidence: float) -> tuple[float | None, float | None]:
+    if figures.fitness_se is None:
+        return None, None
+    half = NormalDist().inv_cdf(0.5 + confidence / 2) * figures.fitness_se
+    return figures.fitness - half, figures.fitness + half
+
+
+def _matching_beta(result: EvaluationResult, baseline: EvaluationResult) -> BetaFigures:
+    """The baseline's beta whose KL is closest to the objective's (in ratio); its own best beta when
+    KL is not measured."""
+    measured = [figures for figures in baseline.betas if figures.kl is not None and figures.kl > 0]
+    if result.kl is None or result.kl <= 0 or not measured:
+        return next(f for f in baseline.betas if f.beta == baseline.best_beta)
+    return min(measured, key=lambda figures: abs(math.log(figures.kl / result.kl)))
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    present = [value for value in values if value is not None]
+    return statistics.fmean(present) if present else None

@@ -1,0 +1,172 @@
+"""Held-out transfer: do a run's discoveries survive on variants of the task the search never saw?
+
+The search picks its winners on one task, one data seed, one model size and one beta grid, so part of
+what wins is fitted to those. At the end of a run (and with `discover transfer RUN`), the top
+proposals and the baseline are trained again on each of the evaluator's held-out variants (another
+data seed, a larger model, a beta between the grid's points), on the same seeds, and each is paired
+with the baseline there. A discovery survives a variant when it still beats the baseline on it.
+The rank correlation between the search's figures and a variant's, over the objectives transferred,
+says how much of the search's ranking carries over.
+
+Every result is committed to the archive as it arrives; running the transfer again does only what
+is missing, so an interrupted transfer loses nothing.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from discovery.archive import Archive
+from discovery.execution.batch import run_batch
+from discovery.execution.executor import Executor
+from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
+from discovery.fitness import spearman, summarise
+from discovery.objectives import Objective
+from discovery.records import CandidateRecord, EvaluationResult, TrainingPoint, TransferRecord
+from evaluators import Evaluator, get_evaluator
+from evaluators.base import TransferVariant
+
+TRANSFER_FOLDER = "transfer"
+
+
+@dataclass
+class TransferSummary:
+    """What a run's transfer found: per candidate and variant the figures, which discoveries
+    survive, and per variant the rank correlation with the search."""
+
+    variants: list[TransferVariant]
+    candidates: list[CandidateRecord]  # the baseline first, then the top proposals
+    results: dict[tuple[str, str], TransferRecord] = field(default_factory=dict)  # (variant, id)
+
+    def survives(self, candidate_id: str, variant: str) -> bool | None:
+        """Whether the candidate beats the baseline on the variant (None when unknown)."""
+        record = self.results.get((variant, candidate_id))
+        paired = record.result.paired if record and record.result else None
+        return None if paired is None else paired.difference > 0
+
+    def rank_correlation(self, variant: str) -> float | None:
+        """Spearman's rho between search fitness and the variant's, over what both measured."""
+        pairs = [
+            (candidate.fitness, record.result.fitness)
+            for candidate in self.candidates
+            if (record := self.results.get((variant, candidate.id)))
+            and record.result
+            and candidate.fitness is not None
+        ]
+        if len(pairs) < 3 or len({a for a, _ in pairs}) < 2 or len({b for _, b in pairs}) < 2:
+            return None
+        return spearman([a for a, _ in pairs], [b for _, b in pairs])
+
+
+def transfer_candidates(archive: Archive, top: int) -> list[CandidateRecord]:
+    """The baseline and the `top` best-ranked proposals (seeds aside), best first; none when there
+    is no scored baseline to pair them with or no scored proposal."""
+    config = archive.run().config
+    board = archive.leaderboard()
+    baseline = [c for c in board if c.is_seed and c.id == f"seed-{config.racing.baseline}"]
+    proposals = [c for c in board if not c.is_seed][:top]
+    return baseline + proposals if baseline and proposals else []
+
+
+def summary(archive: Archive, evaluator: Evaluator, top: int) -> TransferSummary:
+    """The transfer results the archive holds for the run's current top candidates."""
+    found = TransferSummary(evaluator.transfer_variants(), transfer_candidates(archive, top))
+    for record in archive.transfers():
+        found.results[(record.variant, record.candidate_id)] = record
+    return found
+
+
+def run_transfer(
+    archive: Archive,
+    evaluator: Evaluator,
+    executor: Executor,
+    top: int,
+    seeds: int,
+    notice=lambda message: None,
+) -> TransferSummary:
+    """Train what is missing of the transfer (every variant, the baseline and the top proposals,
+    `seeds` seeds each), committing each result as it arrives; returns the whole summary."""
+    current = summary(archive, evaluator, top)
+    if not current.candidates or not current.variants:
+        return current
+    for variant in current.variants:
+        missing = [c for c in current.candidates if (variant.name, c.id) not in current.results]
+        if missing:
+            notice(f"transfer: {variant.name} ({variant.description}): {len(missing)} objective(s)")
+            outcomes = _train_on(variant, missing, archive, evaluator, executor, seeds, notice)
+            _record(archive, current, variant, missing, outcomes)
+    return current
+
+
+def _train_on(
+    variant: TransferVariant,
+    candidates: list[CandidateRecord],
+    archive: Archive,
+    evaluator: Evaluator,
+    executor: Executor,
+    seeds: int,
+    notice,
+) -> dict[str, JobOutcome]:
+    """The candidates' trainings on the variant's task (built first if need be), by candidate id."""
+    config = archive.run().config
+    variant_evaluator = get_evaluator(
+        config.evaluator, {**config.evaluator_options, **variant.options}, evaluator.cache_dir
+    )
+    variant_evaluator.prepare(lambda phase, fraction: notice(f"transfer {variant.name}: {phase}"))
+    settings = JobSettings.of(variant_evaluator)
+    folder = archive.run_dir / TRANSFER_FOLDER / variant.name
+    outcomes: dict[str, JobOutcome] = {}
+
+    def arrived(job: CandidateJob, outcome: JobOutcome) -> None:
+        outcomes[job.workdir.name] = outcome
+        notice(f"transfer {variant.name}: {job.workdir.name} {'done' if outcome.trainings else 'failed'}")
+
+    run_batch(executor, [_job(settings, c, variant, list(range(seeds)), folder) for c in candidates], arrived)
+    return outcomes
+
+
+def _job(
+    settings: JobSettings,
+    candidate: CandidateRecord,
+    variant: TransferVariant,
+    seeds: list[int],
+    folder: Path,
+) -> CandidateJob:
+    """The candidate's training on the variant: its search's best beta times the variant's factor."""
+    metrics = candidate.metrics
+    assert metrics is not None
+    beta = None if metrics.best_beta is None else metrics.best_beta * variant.beta_factor
+    objective = Objective(name=candidate.name, source=candidate.code, origin=f"archive:{candidate.run_id}")
+    return settings.job(
+        objective, [TrainingPoint(seed=seed, beta=beta) for seed in seeds], folder / candidate.id
+    )
+
+
+def _record(
+    archive: Archive,
+    current: TransferSummary,
+    variant: TransferVariant,
+    candidates: list[CandidateRecord],
+    outcomes: dict[str, JobOutcome],
+) -> None:
+    """Summarise each candidate's trainings on the variant, paired with the baseline's, and commit."""
+    baseline_id = current.candidates[0].id
+    known = current.results.get((variant.name, baseline_id))
+    baseline: EvaluationResult | None = known.result if known else None
+    if baseline is None and (outcome := outcomes.get(baseline_id)) and outcome.trainings:
+        baseline = summarise(current.candidates[0].name, outcome.trainings)
+    for candidate in candidates:
+        outcome = outcomes.get(candidate.id)
+        result = None
+        if outcome and outcome.trainings:
+            paired_with = None if candidate.id == baseline_id else baseline
+            result = summarise(candidate.name, outcome.trainings, baseline=paired_with)
+        record = TransferRecord(
+            run_id=candidate.run_id,
+            variant=variant.name,
+            candidate_id=candidate.id,
+            name=candidate.name,
+            result=result,
+            failure=None if result else (outcome.failure if outcome else "not trained"),
+        )
+        archive.add_transfer(record)
+        current.results[(variant.name, candidate.id)] = record

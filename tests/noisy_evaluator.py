@@ -1,0 +1,71 @@
+"""A test double with seed noise that is known: each objective's true quality is in its name.
+
+An objective named `..._q0.75` has quality 0.75 (the shipped seeds 0.6); every training scores its
+quality plus a small seed-dependent wobble, and one named `lucky_...` scores 0.35 more on seed 0 only,
+the way a heavy-tailed seed makes a mediocre candidate look best. Training only writes the name.
+"""
+
+import json
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from discovery.objectives import Objective
+from discovery.records import SeedResult
+from discovery.sandbox.outputs import read_json
+from evaluators import Evaluator, register
+from evaluators.base import TrainingLimits
+
+TRAINED_FILE = "trained.json"
+SHIPPED_QUALITY = 0.6
+LUCKY_BOOST = 0.35
+WOBBLE = (0.01, -0.008, 0.004, -0.012, 0.006, -0.002)  # by seed: a spread of about 0.01
+
+
+class NoisyOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    betas: list[float] = Field([0.1], description="the beta grid (the figures do not depend on it)")
+
+
+class Trained(BaseModel):
+    name: str
+
+
+@register
+class NoisyEvaluator(Evaluator):
+    name = "noisy"
+    description = "test double: known quality per objective, known seed noise, one lucky seed"
+    Options = NoisyOptions
+
+    def config(self) -> dict:
+        return {"kind": "noisy", **self.options.model_dump()}
+
+    def figures(self) -> dict[str, str]:
+        return {"fitness": "the quality in the objective's name, plus seed noise (test double)"}
+
+    def prepare(self, progress=None) -> None:
+        pass
+
+    def limits(self) -> TrainingLimits:
+        return TrainingLimits(timeout_s=60, memory_mb=2048)
+
+    def betas(self) -> list[float]:
+        return list(self.options.betas)
+
+    def train(self, objective: Objective, seed: int, beta: float, output_dir: Path, progress) -> None:
+        (output_dir / TRAINED_FILE).write_text(json.dumps({"name": objective.name}))
+
+    def score(self, output_dir: Path, seed: int, progress) -> SeedResult:
+        name = read_json(output_dir, TRAINED_FILE, Trained).name
+        fitness = quality(name) + WOBBLE[seed % len(WOBBLE)]
+        if name.startswith("lucky") and seed == 0:
+            fitness += LUCKY_BOOST
+        return SeedResult(seed=seed, fitness=fitness, seconds=0.0)
+
+
+def quality(name: str) -> float:
+    """The quality an objective's name declares (`..._q0.75`), else that of a shipped seed."""
+    found = re.search(r"_q(\d\.\d+)$", name)
+    return float(found.group(1)) if found else SHIPPED_QUALITY
