@@ -13,15 +13,17 @@ from pathlib import Path
 import pytest
 
 from discovery.archive import Archive
-from discovery.records import CandidateStatus
+from discovery.fitness import summarise
+from discovery.records import CandidateStatus, EvaluationResult, SeedResult, TransferRecord
 from discovery.ui.curves import CurveSource
-from discovery.ui.figures import Scored, best_so_far, frontier, lineage, ranked
+from discovery.ui.figures import Scored, best_so_far, frontier, lineage, ranked, transfers
 from discovery.ui.report import output
 from discovery.ui.report.page import run_page
+from discovery.ui.views import paired_text
 from tests.archive_factory import build_run, metrics, proposal, seed_candidates
 from tests.test_show import discover
 
-PLOTS = ("fitness", "plane", "lineage", "curves")
+PLOTS = ("fitness", "plane", "lineage", "curves")  # drawn for any run; "betas" needs a beta grid
 HOSTILE_NAME = "<script>alert(1)</script>"
 HOSTILE_THOUGHT = '<img src=x onerror="alert(2)"> & </blockquote><b>bold</b>'
 
@@ -67,11 +69,74 @@ def runs(tmp_path: Path) -> Path:
     return tmp_path
 
 
+BETAS = (0.05, 0.1, 0.3)
+
+
+def grid_metrics(
+    name: str, peak: float, best: int, baseline: EvaluationResult | None = None
+) -> EvaluationResult:
+    """Three seeds at each beta of BETAS, best at BETAS[best]; the first seed at the lowest beta
+    collapsed."""
+    trainings = [
+        SeedResult(
+            seed=seed,
+            beta=beta,
+            fitness=peak - 0.05 * abs(index - best) + 0.01 * seed,
+            reward=peak * 2 - index * 0.1,
+            kl=0.1 / beta,
+            collapsed=index == 0 and seed == 0,
+            seconds=2,
+        )
+        for index, beta in enumerate(BETAS)
+        for seed in range(3)
+    ]
+    return summarise(name, trainings, baseline=baseline)
+
+
+def held_out(name: str, fitness: float, baseline: EvaluationResult | None = None) -> EvaluationResult:
+    trainings = [
+        SeedResult(seed=s, beta=0.1, fitness=fitness + 0.01 * s, kl=1.0, seconds=1) for s in range(3)
+    ]
+    return summarise(name, trainings, baseline=baseline)
+
+
+@pytest.fixture
+def grid_run(tmp_path: Path) -> Path:
+    """A run trained over a beta grid, paired with DPO, whose best were transferred: on the `data`
+    variant in the search's order, on `model` one of them failed."""
+    build_run(tmp_path, "run-g", proposals=6)
+    with Archive.open(tmp_path, "run-g", writable=True) as archive:
+        dpo = archive.candidate("seed-dpo")
+        dpo = dpo.model_copy(update={"metrics": grid_metrics("dpo", 0.6, 1)})
+        archive.update_candidate(dpo)
+        baseline = dpo.metrics
+        archive.add_transfer(TransferRecord(
+            run_id="run-g", variant="data", candidate_id=dpo.id, name="dpo", result=held_out("dpo", 0.55)
+        ))  # fmt: skip
+        archive.add_transfer(TransferRecord(
+            run_id="run-g", variant="model", candidate_id=dpo.id, name="dpo", result=held_out("dpo", 0.5)
+        ))  # fmt: skip
+        for index, candidate in enumerate(c for c in archive.candidates() if c.generation and c.metrics):
+            assert candidate.fitness is not None
+            result = grid_metrics(candidate.name, candidate.fitness, index % 3, baseline)
+            archive.update_candidate(candidate.model_copy(update={"metrics": result}))
+            data = held_out(candidate.name, candidate.fitness - 0.05, held_out("dpo", 0.55))
+            archive.add_transfer(TransferRecord(
+                run_id="run-g", variant="data", candidate_id=candidate.id, name=candidate.name, result=data
+            ))  # fmt: skip
+            archive.add_transfer(TransferRecord(
+                run_id="run-g", variant="model", candidate_id=candidate.id, name=candidate.name,
+                result=None if index == 0 else held_out(candidate.name, 0.45, held_out("dpo", 0.5)),
+                failure="CUDA out of memory" if index == 0 else None,
+            ))  # fmt: skip
+    return tmp_path
+
+
 # -- the data behind the figures ------------------------------------------------------------------
 
 
-def point(pid: str, reward: float, kl: float, generation: int = 1) -> Scored:
-    return Scored(pid, pid, generation, False, 0.5, None, reward, kl, ())
+def point(pid: str, reward: float | None, kl: float, generation: int = 1) -> Scored:
+    return Scored(pid, pid, generation, False, 0.5, None, 1, None, reward, kl, 0.0, None, (), ())
 
 
 def test_best_so_far_is_a_running_maximum_over_every_generation_in_order() -> None:
@@ -109,6 +174,43 @@ def test_lineage_links_parents_the_run_holds_and_ranking_follows_the_archive() -
     assert [c.fitness for c in board] == sorted((c.fitness for c in board), reverse=True)
 
 
+def test_ranking_follows_the_lower_end_of_the_interval_as_the_archive_does(grid_run: Path) -> None:
+    steady = EvaluationResult(
+        objective="steady",
+        fitness=0.75,
+        fitness_se=0.01,
+        fitness_low=0.73,
+        fitness_high=0.77,
+        seconds=1,
+        seeds=[],
+    )
+    lucky = steady.model_copy(
+        update={"objective": "lucky", "fitness": 0.8, "fitness_low": 0.6, "fitness_high": 1.0}
+    )
+    run = [
+        c.model_copy(update={"metrics": m})
+        for c, m in zip(seed_candidates("r")[:2], (lucky, steady), strict=True)
+    ]
+    assert [c.metrics.objective for c in ranked(run)] == ["steady", "lucky"]
+    with Archive.open(grid_run, "run-g") as archive:
+        assert [c.id for c in ranked(archive.candidates())] == [c.id for c in archive.leaderboard()]
+
+
+def test_transfer_rows_put_the_baseline_first_and_rank_correlate_each_variant(grid_run: Path) -> None:
+    with Archive.open(grid_run, "run-g") as archive:
+        found = transfers(archive.candidates(), archive.transfers())
+        board = [c.id for c in archive.leaderboard() if not c.is_seed]
+        assert transfers(archive.candidates(), []) is None
+    assert found is not None and found.variants == ["data", "model"]
+    assert [row.candidate.id for row in found.rows] == ["seed-dpo", *board]
+    assert found.correlations["data"] == pytest.approx(1.0)  # the search's order, kept
+    failed = [row for row in found.rows if row.cells[1].failure]
+    assert len(failed) == 1 and failed[0].cells[1].failure == "CUDA out of memory"
+    for row in found.rows[1:]:  # beats DPO on `data` when 0.05 below its search figure is above 0.55
+        assert row.survived == (row.candidate.fitness - 0.05 > 0.55), row.candidate.id
+    assert {row.survived for row in found.rows[1:]} == {0, 1}
+
+
 # -- the run's page -------------------------------------------------------------------------------
 
 
@@ -122,11 +224,14 @@ def test_a_runs_page_has_every_figure_the_leaderboard_code_diffs_and_the_run(run
         assert re.search(rf">{seed}</text>", plane), seed
     assert "frontier" in plane
     assert "best so far" in section(html, "plot-fitness")
+    assert "trained at a single beta" in section(html, "plot-betas")
     curves_plot = section(html, "plot-curves")
     assert "#1 blend_8" in curves_plot and "dpo (reference)" in curves_plot
     board = section(html, "leaderboard")
     assert board.index("blend_8") < board.index("blend_2") < board.index("blend_10")
-    assert "0.884 ± 0.005" in board and "Not on the leaderboard" in board and "same fingerprint" in board
+    assert (
+        "0.884 [0.876, 0.892]" in board and "Not on the leaderboard" in board and "same fingerprint" in board
+    )
     entry = section(html, "c-g3-c2")  # blend_2, derived from blend_1 and the DPO seed
     assert 'class="code"' in entry and "diff against parent dpo [seed-dpo]" in entry
     assert "diff against parent blend_1 [g2-c1]" in entry and "the same code as this parent" not in entry
@@ -134,6 +239,28 @@ def test_a_runs_page_has_every_figure_the_leaderboard_code_diffs_and_the_run(run
     settings = section(html, "run")
     assert "generations: 10" in settings and "discover</th><td>0.1.0" in settings
     assert "1200 prompt + 480 completion" in settings  # twelve LLM exchanges
+
+
+def test_a_grid_run_shows_intervals_best_beta_the_comparison_with_dpo_and_the_transfer(
+    grid_run: Path, curves
+) -> None:
+    with Archive.open(grid_run, "run-g") as archive:
+        html = run_page(archive, curves)
+        best = archive.leaderboard()[0]
+    betas = section(html, "plot-betas")
+    assert "<svg" in betas and f"#1 {best.name}" in betas and "dpo (reference)" in betas
+    assert "dpo across betas" in section(html, "plot-plane")
+    board = section(html, "leaderboard")
+    assert "vs dpo (p)" in board and paired_text(best) in board and "p=" in paired_text(best)
+    assert "11%" in board  # one collapsed training in nine
+    entry = section(html, f"c-{best.id}")
+    per_beta = entry[entry.index("per-beta") :]
+    assert per_beta.count("<tr") == 1 + len(BETAS)  # a header, then a row per beta
+    assert f'class="best"><td>{best.metrics.best_beta:g}</td>' in per_beta
+    assert "paired seeds, p = " in entry
+    transfer = section(html, "transfer")
+    assert "data +1.00" in transfer and "failed: CUDA out of memory" in transfer
+    assert "model -0.87" in transfer  # dpo ahead of two tied proposals there, behind them in the search
 
 
 def test_the_page_loads_nothing_and_runs_nothing(runs: Path, curves) -> None:
@@ -222,7 +349,7 @@ def test_two_candidates_side_by_side(
         assert "<svg" in section(html, f"plot-{plot}"), plot
     diff = section(html, "diff")
     assert 'class="diff"' in diff and "diff_add" in diff and "diff_sub" in diff
-    assert "0.884 ± 0.005" in html and "0.600 ± 0.005" in html
+    assert "0.884 [0.876, 0.892]" in html and "0.600 [0.592, 0.608]" in html
     assert not [url for url in Page(html).urls() if not url.startswith("#")]
 
 

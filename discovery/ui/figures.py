@@ -1,26 +1,42 @@
 """The data behind the figures of a run, computed from archive records and nothing else.
 
 The terminal chart, the browser and the HTML report all read a run through these functions, so
-that what a figure shows is decided once: which candidates count as scored, what "best so far"
-means, which candidates form the reward-KL frontier, how the lineage is wired. When the records
-gain fitness fields (intervals, per-beta figures, a comparison with DPO), they are read here.
+that what a figure shows is decided once: which candidates count as scored (as the archive's
+leaderboard: with figures, ranked by the lower end of their interval), what "best so far" means,
+which candidates form the reward-KL frontier, how the lineage is wired, what the held-out transfer
+found. New fitness fields of the records are read here, and only here.
 """
 
 import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from discovery.records import CandidateRecord, CandidateStatus, ExchangeRecord, RunRecord, now
+from discovery.records import (
+    BetaFigures,
+    CandidateRecord,
+    CandidateStatus,
+    ExchangeRecord,
+    PairedComparison,
+    RunRecord,
+    TransferRecord,
+    now,
+)
+from discovery.transfer import TransferSummary
+
+# Statuses whose candidates have figures: scored, or racing for more seeds (as on the leaderboard).
+MEASURED = (CandidateStatus.SCORED, CandidateStatus.RUNNING)
 
 
 @dataclass(frozen=True)
 class SeedPoint:
-    """One training seed's figures of a candidate."""
+    """One training's figures of a candidate: one seed at one beta (None: the evaluator's only one)."""
 
     seed: int
+    beta: float | None
     fitness: float
     reward: float | None
     kl: float | None
+    collapsed: bool
 
 
 @dataclass(frozen=True)
@@ -31,26 +47,45 @@ class Scored:
     name: str
     generation: int
     is_seed: bool
-    fitness: float
-    fitness_se: float | None  # None with a single training seed, which has no error estimate
-    reward: float | None
+    fitness: float  # the mean at its best beta
+    interval: tuple[float, float] | None  # of that mean; None when unknown (one seed, no noise estimate)
+    n: int  # seeds at the best beta
+    best_beta: float | None
+    reward: float | None  # at the best beta, as is kl
     kl: float | None
-    seeds: tuple[SeedPoint, ...]
+    collapse_rate: float  # share of all its trainings that collapsed
+    paired: PairedComparison | None  # against the baseline (DPO) at comparable KL
+    betas: tuple[BetaFigures, ...]  # its figures at every beta of the grid
+    seeds: tuple[SeedPoint, ...]  # every training, at every beta
 
     @property
     def on_plane(self) -> bool:
         """Whether it has a place on the reward-KL plane (an evaluator may measure neither)."""
         return _finite(self.reward) and _finite(self.kl)
 
+    @property
+    def headline_seeds(self) -> tuple[SeedPoint, ...]:
+        """The trainings its headline figures are the mean of: those at its best beta."""
+        return tuple(s for s in self.seeds if s.beta == self.best_beta)
+
+    @property
+    def error(self) -> tuple[float, float] | None:
+        """How far the interval reaches below and above the mean (an error bar), None when unknown."""
+        return (
+            None
+            if self.interval is None
+            else (self.fitness - self.interval[0], self.interval[1] - self.fitness)
+        )
+
 
 def scored(candidates: list[CandidateRecord]) -> list[Scored]:
-    """The candidates with a finite fitness, in archive order."""
+    """The candidates with a finite fitness (scored, or racing with figures), in archive order."""
     found = []
     for candidate in candidates:
         metrics = candidate.metrics
-        if candidate.status is not CandidateStatus.SCORED or metrics is None or not _finite(metrics.fitness):
+        if candidate.status not in MEASURED or metrics is None or not _finite(metrics.fitness):
             continue
-        seeds = tuple(SeedPoint(s.seed, s.fitness, s.reward, s.kl) for s in metrics.seeds)
+        low, high = metrics.fitness_low, metrics.fitness_high
         found.append(
             Scored(
                 id=candidate.id,
@@ -58,20 +93,27 @@ def scored(candidates: list[CandidateRecord]) -> list[Scored]:
                 generation=candidate.generation,
                 is_seed=candidate.is_seed,
                 fitness=metrics.fitness,
-                fitness_se=metrics.fitness_se if len(seeds) > 1 else None,
+                interval=(low, high) if _finite(low) and _finite(high) else None,
+                n=metrics.n,
+                best_beta=metrics.best_beta,
                 reward=metrics.reward,
                 kl=metrics.kl,
-                seeds=seeds,
+                collapse_rate=metrics.collapse_rate,
+                paired=metrics.paired,
+                betas=tuple(metrics.betas),
+                seeds=tuple(
+                    SeedPoint(s.seed, s.beta, s.fitness, s.reward, s.kl, s.collapsed) for s in metrics.seeds
+                ),
             )
         )
     return found
 
 
 def ranked(candidates: list[CandidateRecord]) -> list[CandidateRecord]:
-    """The leaderboard: scored candidates, best fitness first, ties in archive order (as the archive's)."""
+    """The leaderboard, as the archive's: candidates with figures, by the lower end of their interval
+    (`EvaluationResult.ranking`), best first, ties in archive order."""
     ids = {s.id for s in scored(candidates)}
-    board = [c for c in candidates if c.id in ids]
-    return sorted(board, key=lambda c: -c.fitness)
+    return sorted((c for c in candidates if c.id in ids), key=lambda c: -_ranking(c))
 
 
 def best_so_far(
@@ -173,6 +215,76 @@ def run_facts(run: RunRecord, candidates: list[CandidateRecord], exchanges: list
         completion_tokens=sum(e.completion_tokens for e in exchanges),
         cost_usd=sum(costs) if costs else None,
     )
+
+
+@dataclass(frozen=True)
+class TransferCell:
+    """One candidate on one held-out variant: its figure there and how it did against the baseline."""
+
+    fitness: float | None  # None: the training failed (`failure` says why)
+    difference: float | None  # minus the baseline's fitness on the same seeds; None for the baseline
+    p_value: float | None
+    survives: bool | None  # still beats the baseline there; None when unknown
+    failure: str | None
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    candidate: CandidateRecord
+    is_baseline: bool
+    cells: list[TransferCell]  # one per variant, in `Transfers.variants` order
+
+    @property
+    def survived(self) -> int:
+        return sum(bool(cell.survives) for cell in self.cells)
+
+
+@dataclass(frozen=True)
+class Transfers:
+    """The run's held-out transfer: per candidate and variant its figures, and per variant the rank
+    correlation (Spearman) of the search's fitness with the variant's."""
+
+    variants: list[str]
+    rows: list[TransferRow]  # the baseline first, then the proposals in leaderboard order
+    correlations: dict[str, float | None]  # None: fewer than three distinct figures to rank
+
+
+def transfers(candidates: list[CandidateRecord], records: list[TransferRecord]) -> Transfers | None:
+    """What the run's transfer records say (None when it has none), judged as `discover transfer`
+    judges them (`TransferSummary`)."""
+    if not records:
+        return None
+    variants = list(dict.fromkeys(r.variant for r in records))
+    transferred = {r.candidate_id for r in records}
+    order = {c.id: index for index, c in enumerate(ranked(candidates))}
+    chosen = sorted(
+        (c for c in candidates if c.id in transferred),
+        key=lambda c: (not c.is_seed, order.get(c.id, len(order))),
+    )
+    summary = TransferSummary([], chosen, {(r.variant, r.candidate_id): r for r in records})
+    rows = []
+    for candidate in chosen:
+        cells = []
+        for variant in variants:
+            record = summary.results.get((variant, candidate.id))
+            result = record.result if record else None
+            paired = result.paired if result else None
+            cells.append(
+                TransferCell(
+                    fitness=result.fitness if result else None,
+                    difference=paired.difference if paired else None,
+                    p_value=paired.p_value if paired else None,
+                    survives=summary.survives(candidate.id, variant),
+                    failure=(record.failure or "failed") if record and not result else None,
+                )
+            )
+        rows.append(TransferRow(candidate, candidate.is_seed, cells))
+    correlations = {variant: summary.rank_correlation(variant) for variant in variants}
+    return Transfers(variants, rows, correlations)
+
+
+def _ranking(candidate: CandidateRecord) -> float:
+    return candidate.metrics.ranking if candidate.metrics else -math.inf
 
 
 def _mean(values: list[float]) -> float | None:

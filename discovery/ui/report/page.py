@@ -23,13 +23,22 @@ from discovery.records import CandidateRecord, now
 from discovery.resolve import CandidateView, run_beta
 from discovery.sandbox import Curves, CurvesUnavailable
 from discovery.ui.curves import CurveSource
-from discovery.ui.figures import Scored, best_so_far, frontier, lineage, ranked, run_facts, scored
+from discovery.ui.figures import (
+    Scored,
+    best_so_far,
+    frontier,
+    lineage,
+    ranked,
+    run_facts,
+    scored,
+    transfers,
+)
 from discovery.ui.report import plots
 from discovery.ui.report.code import code_css, code_html, diff_html, side_by_side
-from discovery.ui.views import fitness_text, number
+from discovery.ui.views import fitness_text, number, paired_text
 
 GENERATOR = "discover report"  # the page's <meta name="generator">: how a report is recognised
-TOP_CURVES = 5  # best candidates drawn on the loss / gradient figure, besides DPO
+TOP_CURVES = 5  # best candidates drawn on the loss / gradient and fitness / beta figures, besides DPO
 OPEN_ENTRIES = 3  # candidates whose code and diffs are unfolded on arrival
 
 _templates = Environment(
@@ -39,7 +48,14 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_templates.globals.update(fitness_text=fitness_text, number=number, generator=GENERATOR, version=__version__)
+_templates.globals.update(
+    fitness_text=fitness_text,
+    paired_text=paired_text,
+    number=number,
+    beta_text=lambda beta: "" if beta is None else f"{beta:g}",  # 0.025 stays 0.025
+    generator=GENERATOR,
+    version=__version__,
+)
 
 
 @dataclass(frozen=True)
@@ -82,9 +98,12 @@ def run_page(archive: Archive, curves: CurveSource) -> str:
     last = max((c.generation for c in candidates), default=0)
     dpo = load_objective("dpo").source  # drawn as the reference on every curve figure
     drawn = [c for c in board if c.code != dpo][:TOP_CURVES]
+    by_point = {p.id: p for p in points}
+    baseline = by_point.get(f"seed-{run.config.racing.baseline}")
     plots_shown = [
         _fitness_plot(points, best_so_far(candidates, last)),
-        _plane_plot(points, labelled=[p.id for p in points if p.is_seed]),
+        _plane_plot(points, labelled=[p.id for p in points if p.is_seed], baseline=baseline),
+        _betas_plot([(f"#{ranks[c.id]} {c.name}", by_point[c.id]) for c in drawn], baseline),
         _lineage_plot(candidates),
         _curves_plot([(f"#{ranks[c.id]} {c.name}", c.code) for c in drawn], run_beta(run), curves),
     ]
@@ -101,6 +120,7 @@ def run_page(archive: Archive, curves: CurveSource) -> str:
         config=_yaml(run.config.model_dump(mode="json")),
         evaluator_config=_yaml(run.evaluator_config),
         plots=plots_shown,
+        transfers=transfers(candidates, archive.transfers()),
         board=board,
         ranks=ranks,
         others=others,
@@ -125,7 +145,8 @@ def comparison_page(first: CandidateView, second: CandidateView, curves: CurveSo
     seeds = Plot(
         "seeds",
         "Fitness per training seed",
-        "Each training seed's fitness (dots) and the mean ± standard error (square).",
+        "Each training seed's fitness at the candidate's best beta (dots; crosses: collapsed) and their "
+        "mean with its interval (square).",
         Markup(plots.seeds_svg([(_short_label(v), p) for v, p in zip(views, points, strict=True)]))
         if measured
         else None,
@@ -134,6 +155,7 @@ def comparison_page(first: CandidateView, second: CandidateView, curves: CurveSo
     plots_shown = [
         seeds,
         _plane_plot(measured, labelled=labels, colours=colours),
+        _betas_plot([(p.name, p) for p in measured], None),
         _curves_plot(list(zip(labels, (v.candidate.code for v in views), strict=True)), first.beta, curves),
     ]
     return _templates.get_template("compare.html").render(
@@ -159,12 +181,20 @@ def _fitness_plot(points: list[Scored], best: list[tuple[int, float]]) -> Plot:
     return Plot("fitness", "Fitness by generation", caption, Markup(plots.fitness_svg(points, best)))
 
 
-def _plane_plot(points: list[Scored], labelled: list[str], colours: dict[str, str] | None = None) -> Plot:
-    """The reward-KL plane with its frontier; given `colours` (a comparison), the points alone."""
+def _plane_plot(
+    points: list[Scored],
+    labelled: list[str],
+    colours: dict[str, str] | None = None,
+    baseline: Scored | None = None,
+) -> Plot:
+    """The reward-KL plane with its frontier and the baseline's path across betas; given `colours`
+    (a comparison), the points alone."""
     caption = (
-        "Reward against KL from the reference: the trade-off every objective makes. Up and to the left is "
-        "better. Faint dots are single training seeds."
+        "Reward against KL from the reference: the trade-off every objective makes, each at its best beta. "
+        "Up and to the left is better. Faint dots are single training seeds."
     )
+    if baseline is not None and len([b for b in baseline.betas if b.kl is not None]) > 1:
+        caption += f" The dashed line is {baseline.name} trained at each beta of the grid."
     placed = [p for p in points if p.on_plane]
     if not placed:
         return Plot(
@@ -175,8 +205,23 @@ def _plane_plot(points: list[Scored], labelled: list[str], colours: dict[str, st
         caption += (
             " The dotted line is the frontier: no candidate has more reward for less KL than one on it."
         )
-    svg = plots.plane_svg(placed, front, labelled, colours)
+    svg = plots.plane_svg(placed, front, labelled, colours, baseline)
     return Plot("plane", "Reward against KL", caption, Markup(svg))
+
+
+def _betas_plot(named: list[tuple[str, Scored]], baseline: Scored | None) -> Plot:
+    """Fitness against beta for each (label, candidate) and the baseline, where a grid was trained."""
+    caption = (
+        "Fitness at each beta of the grid (mean ± standard error over its seeds there): a candidate's "
+        "headline figure is the one at its best beta (ringed)."
+    )
+    title = "Fitness against beta"
+    gridded = [(label, p) for label, p in named if len([b for b in p.betas if b.beta is not None]) > 1]
+    if baseline is not None and len([b for b in baseline.betas if b.beta is not None]) < 2:
+        baseline = None
+    if not gridded and baseline is None:
+        return Plot("betas", title, caption, None, "every candidate was trained at a single beta")
+    return Plot("betas", title, caption, Markup(plots.betas_svg(gridded, baseline)))
 
 
 def _lineage_plot(candidates: list[CandidateRecord]) -> Plot:

@@ -63,8 +63,8 @@ def render(width: float, height: float, draw: Callable[[Figure], None]) -> str:
 
 
 def fitness_svg(points: list[Scored], best: list[tuple[int, float]]) -> str:
-    """Fitness by generation: every scored candidate (± its standard error where it has several
-    seeds), and the best so far as a step line that rises at the generation that improved it."""
+    """Fitness by generation: every scored candidate (its interval as an error bar where it has one),
+    and the best so far as a step line that rises at the generation that improved it."""
 
     def draw(figure: Figure) -> None:
         axes = figure.subplots()
@@ -76,12 +76,13 @@ def fitness_svg(points: list[Scored], best: list[tuple[int, float]]) -> str:
             group = [p for p in points if p.is_seed is is_seed]
             if not group:
                 continue
-            xs = [p.generation + offsets[p.id] for p in group]
-            errors = [p.fitness_se or 0.0 for p in group]
+            errors = [p.error or (0.0, 0.0) for p in group]
             axes.errorbar(
-                xs,
+                [p.generation + offsets[p.id] for p in group],
                 [p.fitness for p in group],
-                yerr=errors if any(errors) else None,
+                yerr=[[low for low, _ in errors], [high for _, high in errors]]
+                if any(map(any, errors))
+                else None,
                 linestyle="none",
                 markersize=4,
                 elinewidth=0.8,
@@ -98,11 +99,17 @@ def fitness_svg(points: list[Scored], best: list[tuple[int, float]]) -> str:
 
 
 def plane_svg(
-    points: list[Scored], front: list[Scored], labelled: Iterable[str], colours: dict[str, str] | None = None
+    points: list[Scored],
+    front: list[Scored],
+    labelled: Iterable[str],
+    colours: dict[str, str] | None = None,
+    baseline: Scored | None = None,
 ) -> str:
-    """Reward against KL: a point per candidate (its seeds faintly around it), proposals coloured by
-    generation, the candidates in `labelled` named, and the frontier drawn as a step line. Given
-    `colours` (candidate id -> colour, as on a comparison page), each point takes its own instead."""
+    """Reward against KL: a point per candidate at its best beta (the seeds there faintly around it),
+    proposals coloured by generation, the candidates in `labelled` named, and the frontier drawn as a
+    step line. Given `colours` (candidate id -> colour, as on a comparison page), each point takes its
+    own instead. Given a `baseline` trained at several betas, its path across them is drawn: the
+    trade-off DPO offers by tuning beta alone."""
     named = set(labelled)
     placed = [p for p in points if p.on_plane]
     proposals = [p for p in placed if not p.is_seed]
@@ -120,11 +127,23 @@ def plane_svg(
     def draw(figure: Figure) -> None:
         axes = figure.subplots()
         for point in placed:
-            seeds = [s for s in point.seeds if s.reward is not None and s.kl is not None]
+            seeds = [s for s in point.headline_seeds if s.reward is not None and s.kl is not None]
             if len(seeds) > 1:
                 axes.scatter(
                     [s.kl for s in seeds], [s.reward for s in seeds], s=10, alpha=0.25, color=colour(point)
                 )
+        path = [b for b in (baseline.betas if baseline else ()) if b.kl is not None and b.reward is not None]
+        if baseline and len(path) > 1:
+            axes.plot(
+                [b.kl for b in path],
+                [b.reward for b in path],
+                color=SEED_COLOUR,
+                linestyle="--",
+                linewidth=0.9,
+                marker=".",
+                label=f"{_short(baseline.name)} across betas",
+                zorder=2,
+            )
         if front:
             axes.plot(
                 [p.kl for p in front],
@@ -276,19 +295,24 @@ def curves_svg(named: list[tuple[str, Curves]], dpo: Curves) -> str:
 
 
 def seeds_svg(named: list[tuple[str, Scored | None]]) -> str:
-    """Each (label, candidate)'s fitness per training seed, its mean and standard error beside them."""
+    """Each (label, candidate)'s fitness per training seed at its best beta (collapsed ones crossed),
+    its mean and interval beside them."""
 
     def draw(figure: Figure) -> None:
         axes = figure.subplots()
         for index, ((_, point), colour) in enumerate(zip(named, cycle(LINES))):
             if point is None:
                 continue
-            fitness = [s.fitness for s in point.seeds]
-            axes.scatter([index - 0.1] * len(fitness), fitness, s=16, alpha=0.6, color=colour)
+            for collapsed, marker in ((False, "o"), (True, "x")):
+                fitness = [s.fitness for s in point.headline_seeds if s.collapsed is collapsed]
+                axes.scatter(
+                    [index - 0.1] * len(fitness), fitness, s=16, alpha=0.6, color=colour, marker=marker
+                )
+            below, above = point.error or (0.0, 0.0)
             axes.errorbar(
                 [index + 0.1],
                 [point.fitness],
-                yerr=[point.fitness_se or 0.0],
+                yerr=[[below], [above]],
                 fmt="s",
                 color=colour,
                 capsize=3,
@@ -296,9 +320,46 @@ def seeds_svg(named: list[tuple[str, Scored | None]]) -> str:
             )
         axes.set_xticks(range(len(named)), [_short(label) for label, _ in named])
         axes.set_xlim(-0.6, len(named) - 0.4)
-        axes.set_ylabel("fitness (dots: seeds; square: mean ± s.e.)")
+        axes.set_ylabel("fitness (dots: seeds; square: mean, interval)")
 
     return render(5, 3.2, draw)
+
+
+def betas_svg(named: list[tuple[str, Scored]], baseline: Scored | None) -> str:
+    """Fitness against beta (log scale) for each (label, candidate), ± its standard error at each
+    beta, its best beta ringed; the `baseline`'s dashed: which beta each loss needs, and whether it
+    beats DPO at DPO's best as well as its own."""
+
+    def draw(figure: Figure) -> None:
+        axes = figure.subplots()
+        lines = [(label, point, {"color": colour}) for (label, point), colour in zip(named, cycle(LINES))]
+        if baseline is not None:
+            lines.append((f"{baseline.name} (reference)", baseline, DPO_STYLE))
+        for label, point, style in lines:
+            grid = [b for b in point.betas if b.beta is not None]
+            axes.errorbar(
+                [b.beta for b in grid],
+                [b.fitness for b in grid],
+                yerr=[b.fitness_se or 0.0 for b in grid],
+                marker=".",
+                capsize=2,
+                label=_short(label),
+                **style,
+            )
+            best = [b for b in grid if b.beta == point.best_beta]
+            axes.scatter(
+                [b.beta for b in best],
+                [b.fitness for b in best],
+                s=70,
+                facecolors="none",
+                color=style["color"],
+            )
+        axes.set_xscale("log")
+        axes.set_xlabel("beta (ringed: the candidate's best)")
+        axes.set_ylabel("fitness (mean ± s.e.)")
+        figure.legend(*axes.get_legend_handles_labels(), loc="outside right upper")
+
+    return render(9, 3.6, draw)
 
 
 def _spread(points: list[Scored]) -> dict[str, float]:
