@@ -16,6 +16,7 @@ from discovery.records import CandidateStatus
 from discovery.ui.browser import Browser
 from discovery.ui.report import output
 from tests.archive_factory import build_run, proposal
+from tests.grid_archive import build_grid_run
 from tests.test_show import discover
 
 
@@ -201,6 +202,29 @@ def test_usable_at_80x24(runs: Path) -> None:
         assert "blend_8" in screen_text(app) and app.focused.id == "candidates"
 
     drive(app, steps, size=(80, 24))
+
+
+def test_the_table_shows_seeds_and_the_comparison_with_the_baseline_in_leaderboard_order(
+    tmp_path: Path,
+) -> None:
+    build_grid_run(tmp_path, "run-g")
+    app = Browser(tmp_path, "run-g")
+    with Archive.open(tmp_path, "run-g") as archive:
+        board = archive.leaderboard()
+
+    async def steps(pilot: Pilot) -> None:
+        table = app.query_one("#candidates", DataTable)
+        assert [row.id for row in app.rows[: len(board)]] == [
+            c.id for c in board
+        ]  # by the interval's low end
+        header = next(line for line in screen_text(app).splitlines() if " id " in line and " gen " in line)
+        assert " n " in header and " vs base " in header
+        top = table.get_row_at(0)
+        paired = board[0].metrics.paired
+        assert top[8] == "3" and top[9] == f"{paired.difference:+.3f} p={paired.p_value:.2g}"
+        await pilot.press("q")
+
+    drive(app, steps)
 
 
 def test_r_writes_the_report_anchored_at_the_highlighted_candidate(

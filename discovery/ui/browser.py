@@ -29,7 +29,16 @@ from discovery.records import CandidateRecord, CandidateStatus
 from discovery.resolve import view_in_archive
 from discovery.ui.charts import fitness_chart
 from discovery.ui.curves import CurveSource
-from discovery.ui.views import RUN_STYLES, STATUS_STYLES, candidate_detail, curves_panel, display_name, number
+from discovery.ui.figures import ranked
+from discovery.ui.views import (
+    RUN_STYLES,
+    STATUS_STYLES,
+    candidate_detail,
+    curves_panel,
+    display_name,
+    number,
+    paired_text,
+)
 
 SORTS = (
     "fitness",
@@ -53,6 +62,8 @@ COLUMNS = (  # key, label, width (None: as wide as the widest value)
     ("fitness", "fitness", None),
     ("reward", "reward", None),
     ("kl", "KL", None),
+    ("n", "n", None),
+    ("versus", "vs base", None),
     ("parents", "parents", None),
 )
 RUNS_EVERY = 5  # polls between re-reads of the runs list (new runs appear without a key press)
@@ -92,9 +103,7 @@ class RunView:
     def read(cls, archive: Archive) -> "RunView":
         version = archive.data_version()
         candidates = archive.candidates()
-        board = [c for c in candidates if c.status is CandidateStatus.SCORED and c.fitness == c.fitness]
-        board.sort(key=lambda c: -c.fitness)
-        ranks = {c.id: rank for rank, c in enumerate(board, start=1)}
+        ranks = {c.id: rank for rank, c in enumerate(ranked(candidates), start=1)}
         return cls(version, summarize(archive), candidates, ranks, sum(archive.tokens_spent()))
 
 
@@ -301,6 +310,8 @@ class Browser(App[None]):
                 number(candidate.fitness),
                 number(_measure(candidate, "reward")),
                 number(_measure(candidate, "kl")),
+                str(candidate.metrics.n) if candidate.metrics else "",
+                paired_text(candidate),
                 ", ".join(candidate.parents),
                 key=candidate.id,
             )

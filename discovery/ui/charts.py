@@ -1,5 +1,6 @@
-"""Fitness by generation for one run, drawn in the terminal: every scored candidate as a point and
-the best so far as a step line, so a glance says whether the search is still improving.
+"""Fitness by generation for one run, drawn in the terminal: every scored candidate as a point (its
+interval as a vertical bar where it has one) and the best so far as a step line, so a glance says
+whether the search is still improving and which gains stand out of the seed noise.
 
 The colours are bright ones that read on a dark terminal (and still on a light one): the line in
 yellow, proposals in cyan, the shipped seeds in light grey.
@@ -47,6 +48,13 @@ def fitness_chart(candidates: list[CandidateRecord], width: int, height: int) ->
     figure.draw(best)
     for is_seed, colour in ((True, SEED_COLOUR), (False, PROPOSAL_COLOUR)):
         group = [p for p in points if p.is_seed is is_seed]
+        for point in group:
+            if point.interval is not None:
+                figure.draw(
+                    figure.segment(
+                        [point.generation] * 2, list(point.interval), marker=plotext.marker("hd", colour)
+                    )
+                )
         if group:  # drawn after the line, so that points on it stay visible
             marker = plotext.marker("hd", colour)
             figure.draw(
