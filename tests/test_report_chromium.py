@@ -75,7 +75,7 @@ def test_the_run_report_loads_without_errors_and_shows_every_figure(browser, pag
     loaded = browser.load(pages["report"], MEASURE, scale=0.75)
     assert loaded.problems == []
     plots = {name: (width, height) for name, width, height in loaded.measured_json["plots"]}
-    assert set(plots) == {"fitness", "plane", "lineage", "curves"}
+    assert set(plots) == {"fitness", "plane", "betas", "lineage", "curves"}  # tiny trains a beta grid
     assert all(width > 300 and height > 150 for width, height in plots.values()), plots
     assert loaded.measured_json["scripts"] == 0
     text = loaded.measured_json["text"]
@@ -91,7 +91,7 @@ def test_the_comparison_page_loads_without_errors_and_shows_its_figures(browser,
     loaded = browser.load(pages["comparison"], MEASURE)
     assert loaded.problems == []
     plots = {name: (width, height) for name, width, height in loaded.measured_json["plots"]}
-    assert set(plots) == {"seeds", "plane", "curves"}
+    assert set(plots) == {"seeds", "plane", "betas", "curves"}
     assert all(width > 200 and height > 150 for width, height in plots.values()), plots
     text = loaded.measured_json["text"]
     assert "vs" in text and "Code, side by side" in text and "dpo (reference)" in text

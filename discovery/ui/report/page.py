@@ -173,7 +173,7 @@ def comparison_page(first: CandidateView, second: CandidateView, curves: CurveSo
 def _fitness_plot(points: list[Scored], best: list[tuple[int, float]]) -> Plot:
     caption = (
         "Every scored candidate by the generation that proposed it (generation 0: the seed objectives), "
-        "with its standard error where it was trained with several seeds; the line is the best fitness "
+        "at its best beta, with its confidence interval where one is known; the line is the best fitness "
         "so far, a running maximum over the generations in order."
     )
     if not points:

@@ -15,7 +15,7 @@ import matplotlib
 from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from discovery.records import CandidateStatus
 from discovery.sandbox import Curves
@@ -355,6 +355,9 @@ def betas_svg(named: list[tuple[str, Scored]], baseline: Scored | None) -> str:
                 color=style["color"],
             )
         axes.set_xscale("log")
+        grid = sorted({b.beta for _, point, _ in lines for b in point.betas if b.beta is not None})
+        axes.set_xticks(grid, [f"{beta:g}" for beta in grid])  # the grid's betas, not powers of ten
+        axes.xaxis.set_minor_formatter(NullFormatter())
         axes.set_xlabel("beta (ringed: the candidate's best)")
         axes.set_ylabel("fitness (mean ± s.e.)")
         figure.legend(*axes.get_legend_handles_labels(), loc="outside right upper")
