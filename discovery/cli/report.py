@@ -42,9 +42,11 @@ def report(
 ) -> None:
     """Write a report: everything about a run on one self-contained HTML page, or two candidates compared.
 
-    A run's page has fitness by generation (best so far, error bars), the reward-KL plane with its
-    frontier, the lineage graph, the loss and gradient of the best candidates next to DPO, the
-    leaderboard with each candidate's code and its diff against its parents, and the run's
+    A run's page has fitness by generation (best so far, intervals as error bars), the reward-KL
+    plane with its frontier and DPO's path across betas, fitness against beta, the lineage graph,
+    the loss and gradient of the best candidates next to DPO, the leaderboard (interval, seeds, best
+    beta, difference with DPO and its p-value, collapse rate) with each candidate's code and its
+    diff against its parents, the held-out transfer when the run has one, and the run's
     configuration, versions, cost and timings. Two candidates get their figures, seeds, curves and
     a side-by-side diff of their code. The page needs no network and runs no script.
     """
