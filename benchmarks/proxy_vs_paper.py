@@ -165,11 +165,14 @@ def main() -> None:
     if not arguments.sweep:
         print_regime(measure(options, arguments.seeds, arguments.workers))
         return
+    lines = []
     for label, regime in SWEEP.items():
-        print(
-            summary_line(label, measure({**options, **regime}, arguments.seeds, arguments.workers)),
-            flush=True,
-        )
+        figures = measure({**options, **regime}, arguments.seeds, arguments.workers)
+        print(f"\n## {label}")
+        print_regime(figures)
+        lines.append(summary_line(label, figures))
+        print(lines[-1], flush=True)
+    print("\n" + "\n".join(lines))
 
 
 if __name__ == "__main__":

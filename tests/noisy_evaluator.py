@@ -3,6 +3,8 @@
 An objective named `..._q0.75` has quality 0.75 (the shipped seeds 0.6); every training scores its
 quality plus a small seed-dependent wobble, and one named `lucky_...` scores 0.35 more on seed 0 only,
 the way a heavy-tailed seed makes a mediocre candidate look best. Training only writes the name.
+Its one held-out variant, `reversed`, turns the order of qualities around (1 - quality): what wins
+the search loses there, which a transfer check must report.
 """
 
 import json
@@ -15,7 +17,7 @@ from discovery.objectives import Objective
 from discovery.records import SeedResult
 from discovery.sandbox.outputs import read_json
 from evaluators import Evaluator, register
-from evaluators.base import TrainingLimits
+from evaluators.base import TrainingLimits, TransferVariant
 
 TRAINED_FILE = "trained.json"
 SHIPPED_QUALITY = 0.6
@@ -27,6 +29,7 @@ class NoisyOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     betas: list[float] = Field([0.1], description="the beta grid (the figures do not depend on it)")
+    reversed: bool = Field(False, description="score 1 - quality: the held-out variant")
 
 
 class Trained(BaseModel):
@@ -54,12 +57,16 @@ class NoisyEvaluator(Evaluator):
     def betas(self) -> list[float]:
         return list(self.options.betas)
 
+    def transfer_variants(self) -> list[TransferVariant]:
+        return [TransferVariant(name="reversed", description="1 - quality", options={"reversed": True})]
+
     def train(self, objective: Objective, seed: int, beta: float, output_dir: Path, progress) -> None:
         (output_dir / TRAINED_FILE).write_text(json.dumps({"name": objective.name}))
 
     def score(self, output_dir: Path, seed: int, progress) -> SeedResult:
         name = read_json(output_dir, TRAINED_FILE, Trained).name
-        fitness = quality(name) + WOBBLE[seed % len(WOBBLE)]
+        true_quality = 1 - quality(name) if self.options.reversed else quality(name)
+        fitness = true_quality + WOBBLE[seed % len(WOBBLE)]
         if name.startswith("lucky") and seed == 0:
             fitness += LUCKY_BOOST
         return SeedResult(seed=seed, fitness=fitness, seconds=0.0)

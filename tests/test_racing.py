@@ -32,10 +32,12 @@ class ScriptedProposer(Proposer):
         return [self.proposals.pop(0)]
 
 
-def run_loop(tmp_path: Path, proposals: list[Proposal], **config: object) -> dict[str, CandidateRecord]:
+def run_loop(
+    tmp_path: Path, proposals: list[Proposal], seeds: int = 5, **config: object
+) -> dict[str, CandidateRecord]:
     """A whole run on the noisy task with the scripted proposals; its candidates by name."""
     settings = RunConfig(
-        evaluator="noisy", generations=len(proposals), seed_objectives=["dpo"], seeds=5, **config
+        evaluator="noisy", generations=len(proposals), seed_objectives=["dpo"], seeds=seeds, **config
     )
     evaluator = get_evaluator("noisy", {}, cache_dir=tmp_path / "cache")
     run = RunRecord(id=new_run_id(), config=settings, versions=library_versions(), proposer="scripted")

@@ -1,0 +1,63 @@
+"""The held-out transfer check on a task whose variant is known to reverse the search's order:
+it must say so (no discovery survives, negative rank correlation), keep every result in the
+archive, and train only what is missing when asked again."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from discovery.archive import ARCHIVE_FILE, Archive, find_run
+from discovery.execution.local import LocalExecutor
+from discovery.transfer import run_transfer
+from evaluators.registry import get_evaluator
+from tests.test_racing import proposal, run_loop
+
+
+def transfer(runs: Path, top: int, notices: list[str]):
+    """Run the transfer of the newest run under `runs`; its summary (the notices collected)."""
+    with Archive(find_run(runs, None) / ARCHIVE_FILE, writable=True) as archive, LocalExecutor() as executor:
+        evaluator = get_evaluator("noisy", {}, cache_dir=runs.parent / "cache")
+        return run_transfer(archive, evaluator, executor, top=top, seeds=2, notice=notices.append)
+
+
+@pytest.fixture(scope="module")
+def finished_search(tmp_path_factory) -> Path:
+    """A finished search where three proposals beat DPO (0.6) clearly (searched once per module)."""
+    folder = tmp_path_factory.mktemp("search")
+    proposals = [proposal("a_q0.8", "ipo"), proposal("b_q0.75", "slic"), proposal("c_q0.7", "kto")]
+    run_loop(folder, proposals, seeds=2)
+    return folder
+
+
+@pytest.fixture
+def searched(finished_search, tmp_path) -> Path:
+    """A copy of the finished search for one test; its runs folder."""
+    shutil.copytree(finished_search, tmp_path, dirs_exist_ok=True)
+    return tmp_path / "runs"
+
+
+def test_a_reversed_variant_is_reported_as_lost_ground(searched):
+    found = transfer(searched, top=3, notices=[])
+    names = [candidate.name for candidate in found.candidates]
+    assert names == ["dpo", "a_q0.8", "b_q0.75", "c_q0.7"]  # the baseline, then the best first
+    for candidate in found.candidates[1:]:
+        record = found.results[("reversed", candidate.id)]
+        assert record.result.n == 2 and record.result.paired.baseline == "dpo"
+        assert found.survives(candidate.id, "reversed") is False  # 1 - quality: all below DPO's 0.4
+    assert found.rank_correlation("reversed") == pytest.approx(-1.0)
+
+
+def test_transfer_results_are_kept_and_only_what_is_missing_is_trained(searched):
+    first: list[str] = []
+    transfer(searched, top=2, notices=first)
+    assert any("reversed" in line and "3 objective(s)" in line for line in first)  # dpo + top 2
+    again: list[str] = []
+    found = transfer(searched, top=3, notices=again)
+    assert any("reversed" in line and "1 objective(s)" in line for line in again)  # only c_q0.7
+    assert len(found.results) == 4
+    with Archive(find_run(searched, None) / ARCHIVE_FILE) as archive:
+        assert {record.name for record in archive.transfers()} == {"dpo", "a_q0.8", "b_q0.75", "c_q0.7"}
+    unchanged: list[str] = []
+    transfer(searched, top=3, notices=unchanged)
+    assert unchanged == []
