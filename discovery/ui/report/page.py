@@ -203,7 +203,7 @@ def _plane_plot(
     front = frontier(placed) if colours is None else []
     if front:
         caption += (
-            " The dotted line is the frontier: no candidate has more reward for less KL than one on it."
+            " The dotted line rings the frontier: no candidate has more reward for less KL than one on it."
         )
     svg = plots.plane_svg(placed, front, labelled, colours, baseline)
     return Plot("plane", "Reward against KL", caption, Markup(svg))

@@ -152,6 +152,9 @@ def plane_svg(
                 color=FRONTIER_COLOUR,
                 linestyle=":",
                 linewidth=1.2,
+                marker="o",  # ringed, so that a frontier of one candidate shows too
+                markersize=10,
+                markerfacecolor="none",
                 label="frontier",
                 zorder=1,
             )
