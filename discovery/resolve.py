@@ -44,8 +44,7 @@ class CandidateView:
         metrics = self.candidate.metrics
         if metrics is not None and metrics.best_beta is not None:
             return metrics.best_beta
-        found = _find_beta(self.run.evaluator_config) if self.run else None
-        return PAPER_BETA if found is None else found
+        return run_beta(self.run) if self.run else PAPER_BETA
 
     def to_json(self) -> dict:
         return {
@@ -136,6 +135,13 @@ def shipped_view(objective: Objective) -> CandidateView:
         reported=reported,
     )
     return CandidateView(candidate)
+
+
+def run_beta(run: RunRecord) -> float:
+    """The beta a run trained with (the first `beta` in its evaluator's settings), else the paper's:
+    the beta at which its objectives' curves are drawn."""
+    found = _find_beta(run.evaluator_config)
+    return PAPER_BETA if found is None else found
 
 
 def has_runs(runs_dir: Path) -> bool:

@@ -14,13 +14,15 @@ from textual.widgets import DataTable, Static
 from discovery.archive import Archive
 from discovery.records import CandidateStatus
 from discovery.ui.browser import Browser
+from discovery.ui.report import output
 from tests.archive_factory import build_run, proposal
+from tests.grid_archive import build_grid_run
 from tests.test_show import discover
 
 
-def drive(app: Browser, steps: Callable[[Pilot], Awaitable[None]]) -> None:
+def drive(app: Browser, steps: Callable[[Pilot], Awaitable[None]], size: tuple[int, int] = (180, 60)) -> None:
     async def run() -> None:
-        async with app.run_test(size=(180, 60)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await pilot.pause()
             await steps(pilot)
 
@@ -29,7 +31,7 @@ def drive(app: Browser, steps: Callable[[Pilot], Awaitable[None]]) -> None:
 
 def table_names(app: Browser) -> list[str]:
     table = app.query_one("#candidates", DataTable)
-    return [str(table.get_row_at(row)[1]) for row in range(table.row_count)]
+    return [str(table.get_row_at(row)[2]) for row in range(table.row_count)]
 
 
 def detail_text(app: Browser) -> str:
@@ -58,6 +60,9 @@ def test_opens_the_newest_run_best_first_and_shows_the_highlighted_candidate(run
         screen = screen_text(app)
         assert "run-a" in screen and "older" in screen and "fitness by generation" in screen
         assert "0.884" in screen  # best fitness in the table
+        header = next(line for line in screen.splitlines() if " id " in line and " gen " in line)
+        assert all(f" {column} " in header + " " for column in ("reward", "KL", "parents"))
+        assert "1.768" in screen and "g8-c7, seed-dpo" in screen  # blend_8's reward and parents
         await pilot.press("down")
         await pilot.pause()
         detail = detail_text(app)
@@ -170,5 +175,72 @@ def test_choosing_a_corrupt_run_keeps_the_open_one(runs: Path) -> None:
         await pilot.pause()
         assert app.archive.run().id == "run-a" and "blend_8" in table_names(app)
         assert "broken  unreadable" in screen_text(app)
+
+    drive(app, steps)
+
+
+def test_usable_at_80x24(runs: Path) -> None:
+    app = Browser(runs, "run-a")
+
+    async def steps(pilot: Pilot) -> None:
+        await pilot.press("down")
+        await pilot.pause()
+        screen = screen_text(app)
+        assert app.rows[1].id == "g3-c2" and "g3-c2" in screen and "blend_2" in screen
+        footer = screen.splitlines()[-1]
+        for key in ("Open", "Quit", "Sort", "Filter", "Search", "Back", "Report"):
+            assert key in footer, footer
+        assert (
+            len([line for line in screen.splitlines() if "scored" in line]) >= 10
+        )  # the table keeps its rows
+        await pilot.press("enter")  # the candidate takes the whole screen
+        await pilot.pause()
+        screen = screen_text(app)
+        assert "blend_2  [g3-c2]" in screen and "fitness 0.796" in screen and "blend_8" not in screen
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "blend_8" in screen_text(app) and app.focused.id == "candidates"
+
+    drive(app, steps, size=(80, 24))
+
+
+def test_the_table_shows_seeds_and_the_comparison_with_the_baseline_in_leaderboard_order(
+    tmp_path: Path,
+) -> None:
+    build_grid_run(tmp_path, "run-g")
+    app = Browser(tmp_path, "run-g")
+    with Archive.open(tmp_path, "run-g") as archive:
+        board = archive.leaderboard()
+
+    async def steps(pilot: Pilot) -> None:
+        table = app.query_one("#candidates", DataTable)
+        assert [row.id for row in app.rows[: len(board)]] == [
+            c.id for c in board
+        ]  # by the interval's low end
+        header = next(line for line in screen_text(app).splitlines() if " id " in line and " gen " in line)
+        assert " n " in header and " vs base " in header
+        top = table.get_row_at(0)
+        paired = board[0].metrics.paired
+        assert top[8] == "3" and top[9] == f"{paired.difference:+.3f} p={paired.p_value:.2g}"
+        await pilot.press("q")
+
+    drive(app, steps)
+
+
+def test_r_writes_the_report_anchored_at_the_highlighted_candidate(
+    runs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr(output, "open_in_browser", lambda url: opened.append(url) or False)
+    app = Browser(runs, "run-a")
+
+    async def steps(pilot: Pilot) -> None:
+        await pilot.press("down", "r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        report = runs / "run-a" / "report.html"
+        assert opened == [report.resolve().as_uri() + "#c-g3-c2"]
+        assert 'id="c-g3-c2"' in report.read_text()
+        assert any(f"report written: {opened[0]}" in str(n.message) for n in app._notifications)
 
     drive(app, steps)

@@ -1,14 +1,14 @@
-"""The loss / gradient curves of `discover show`, and the browser's fitness-by-generation line."""
+"""The loss / gradient curves of `discover show`, and the browser's fitness-by-generation chart."""
 
-import itertools
 import math
+import re
 
 import plotext
 import pytest
 
 from discovery.objectives import load_objective
 from discovery.sandbox import CurvesUnavailable
-from discovery.ui.charts import best_so_far, fitness_chart
+from discovery.ui.charts import fitness_chart, step_line
 from discovery.ui.curves import CurveSource, plot
 from tests.archive_factory import proposal, seed_candidates
 
@@ -46,10 +46,29 @@ def test_the_plot_names_both_curves_and_flags_clipping(source) -> None:
     assert "ipo" in text and "dpo" in text and "loss (clipped)" in text and "rho (beta = 0.05)" in text
 
 
-def test_best_so_far_never_decreases_and_ignores_unscored() -> None:
+def test_the_terminal_chart_draws_the_best_so_far_as_steps_in_colours_for_dark_terminals() -> None:
+    # Flat through generation 1 (no improvement), rising at generation 2, never slanting in between.
+    assert step_line([(0, 0.5), (1, 0.5), (2, 0.7)]) == ([0, 1, 1, 2, 2], [0.5, 0.5, 0.5, 0.5, 0.7])
     candidates = [*seed_candidates("r"), *(proposal("r", i, i + 1, [], None) for i in range(12))]
-    line = best_so_far(candidates)
-    assert [g for g, _ in line] == sorted({c.generation for c in candidates if c.status.value == "scored"})
-    assert all(a <= b for (_, a), (_, b) in itertools.pairwise(line))
-    assert line[-1][1] == max(c.fitness for c in candidates if c.fitness is not None)
+    drawn = fitness_chart(candidates, 60, 12)
+    # Bright yellow line, bright cyan proposals, light grey seeds: no dark blue, which a dark
+    # terminal swallows.
+    assert set(re.findall(r"\x1b\[38;5;(\d+)m", drawn)) == {"11", "14", "7"}
+    assert "fitness by generation" in plotext.uncolorize(drawn)
     assert fitness_chart([c for c in candidates if c.status.value != "scored"], 60, 10) is None
+
+
+def test_the_terminal_chart_draws_each_interval_as_a_bar() -> None:
+    candidates = [*seed_candidates("r"), *(proposal("r", i, i + 1, [], None) for i in range(6))]
+    best = max((c for c in candidates if c.metrics), key=lambda c: c.metrics.fitness)
+    sure = {"fitness_low": None, "fitness_high": None}
+    unsure = {"fitness_low": best.metrics.fitness - 0.3, "fitness_high": best.metrics.fitness + 0.1}
+
+    def drawn_cells(update: dict) -> int:
+        widened = [
+            c.model_copy(update={"metrics": c.metrics.model_copy(update=update)}) if c is best else c
+            for c in candidates
+        ]
+        return sum(ch not in " " for ch in plotext.uncolorize(fitness_chart(widened, 60, 20)))
+
+    assert drawn_cells(unsure) > drawn_cells(sure) + 3  # a bar several rows tall under and over the point

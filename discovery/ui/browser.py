@@ -2,14 +2,19 @@
 
 Left: the runs, the run's fitness-by-generation chart, and its candidates in a sortable,
 filterable table. Right: the highlighted candidate, with the same content as `discover show`.
+On a small terminal (80x24) the candidate takes the whole screen when opened (Enter; Escape goes
+back) and the chart gives its rows to the table. `r` writes the run's HTML report, anchored at the
+highlighted candidate, in a thread, so the screen never waits for it.
 The app polls the open archive's `data_version` (a counter SQLite bumps when another connection
 commits), so a run still being written refreshes as candidates land, at no cost when idle.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import quote
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -19,13 +24,28 @@ from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from discovery.archive import Archive, ArchiveError, RunSummary, list_runs, summarize
+from discovery.errors import UserError
 from discovery.records import CandidateRecord, CandidateStatus
 from discovery.resolve import view_in_archive
 from discovery.ui.charts import fitness_chart
 from discovery.ui.curves import CurveSource
-from discovery.ui.views import RUN_STYLES, STATUS_STYLES, candidate_detail, curves_panel, display_name
+from discovery.ui.figures import ranked
+from discovery.ui.views import (
+    RUN_STYLES,
+    STATUS_STYLES,
+    candidate_detail,
+    curves_panel,
+    display_name,
+    number,
+    paired_text,
+)
 
-SORTS = ("fitness", "generation", "name", "status")
+SORTS = (
+    "fitness",
+    "generation",
+    "name",
+    "status",
+)  # what `s` cycles through; headers also sort by reward, KL
 FILTERS: tuple[CandidateStatus | None, ...] = (
     None,
     CandidateStatus.SCORED,
@@ -33,25 +53,39 @@ FILTERS: tuple[CandidateStatus | None, ...] = (
     CandidateStatus.DUPLICATE,
     CandidateStatus.FAILED,
 )
-COLUMNS = (
-    ("rank", "#"),
-    ("name", "name"),
-    ("generation", "gen"),
-    ("status", "status"),
-    ("fitness", "fitness"),
+COLUMNS = (  # key, label, width (None: as wide as the widest value)
+    ("rank", "#", None),
+    ("id", "id", None),
+    ("name", "name", 18),
+    ("generation", "gen", None),
+    ("status", "status", None),
+    ("fitness", "fitness", None),
+    ("reward", "reward", None),
+    ("kl", "KL", None),
+    ("n", "n", None),
+    ("versus", "vs base", None),
+    ("parents", "parents", None),
 )
 RUNS_EVERY = 5  # polls between re-reads of the runs list (new runs appear without a key press)
 
 
 def _sort_key(sort: str, ranks: dict[str, int]) -> Callable[[CandidateRecord], object]:
-    """Fitness: best first, unscored last; the others ascending, ties in the order added."""
+    """Fitness and reward: best first; KL: least first; unmeasured last; the others ascending, ties in
+    the order added."""
     if sort == "fitness":
         return lambda c: ranks.get(c.id, len(ranks) + 1)
+    if sort in ("reward", "kl"):
+        sign = -1 if sort == "reward" else 1
+        return lambda c: (_measure(c, sort) is None, sign * (_measure(c, sort) or 0.0))
     if sort == "generation":
         return lambda c: c.generation
     if sort == "name":
         return lambda c: c.name.lower()
     return lambda c: c.status.value
+
+
+def _measure(candidate: CandidateRecord, name: str) -> float | None:
+    return getattr(candidate.metrics, name) if candidate.metrics else None
 
 
 @dataclass(frozen=True)
@@ -69,9 +103,7 @@ class RunView:
     def read(cls, archive: Archive) -> "RunView":
         version = archive.data_version()
         candidates = archive.candidates()
-        board = [c for c in candidates if c.status is CandidateStatus.SCORED and c.fitness == c.fitness]
-        board.sort(key=lambda c: -c.fitness)
-        ranks = {c.id: rank for rank, c in enumerate(board, start=1)}
+        ranks = {c.id: rank for rank, c in enumerate(ranked(candidates), start=1)}
         return cls(version, summarize(archive), candidates, ranks, sum(archive.tokens_spent()))
 
 
@@ -85,23 +117,33 @@ class Browser(App[None]):
     """Browse the runs under `runs_dir`, starting with `run_id` (default: the newest)."""
 
     TITLE = "discover browse"
+    # Below 120 columns the detail pane is shown instead of the table, when opened; below 36 rows
+    # the chart is hidden and the runs list shrinks to one line, so that the table keeps its rows.
+    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (36, "-tall")]
     CSS = """
-    #left { width: 1fr; min-width: 48; }
+    #left { width: 3fr; min-width: 48; }
     #runs { height: auto; max-height: 7; border: round $primary-darken-2; }
     #summary { height: auto; padding: 0 1; }
     #chart { height: 11; }
     #search { display: none; }
     #search.shown { display: block; }
     #candidates { height: 1fr; }
-    #detail { width: 1fr; border-left: tall $primary-darken-2; padding: 0 1; }
+    #detail { width: 2fr; border-left: tall $primary-darken-2; padding: 0 1; }
+    Screen.-narrow #detail { display: none; }
+    Screen.-narrow.-detail-open #left { display: none; }
+    Screen.-narrow.-detail-open #detail { display: block; border-left: none; }
+    Screen.-short #chart { display: none; }
+    Screen.-short #runs { max-height: 3; }
     """
     BINDINGS: ClassVar = [
         Binding("q", "quit", "Quit"),
         Binding("s", "cycle_sort", "Sort"),
-        Binding("f", "cycle_filter", "Filter status"),
-        Binding("slash", "search", "Search name"),
-        Binding("escape", "back", "Back to table"),
-        Binding("r", "refresh_now", "Refresh"),
+        Binding("f", "cycle_filter", "Filter"),
+        Binding("slash", "search", "Search"),
+        Binding("escape", "back", "Back"),
+        Binding("r", "report", "Report"),
+        Binding("f5", "refresh_now", "Refresh", show=False),
     ]
 
     def __init__(self, runs_dir: Path, run_id: str | None = None, poll_seconds: float = 1.0) -> None:
@@ -141,8 +183,8 @@ class Browser(App[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#candidates", DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
         self.query_one("#runs", OptionList).border_title = "runs"
         self._load_runs()
         self._draw_view()
@@ -261,10 +303,16 @@ class Browser(App[None]):
         for candidate in self.rows:
             table.add_row(
                 str(self.view.ranks.get(candidate.id, "")),
+                candidate.id,
                 display_name(candidate),
                 str(candidate.generation),
                 Text(candidate.status.value, style=STATUS_STYLES.get(candidate.status, "")),
-                "" if candidate.fitness is None else f"{candidate.fitness:.3f}",
+                number(candidate.fitness),
+                number(_measure(candidate, "reward")),
+                number(_measure(candidate, "kl")),
+                str(candidate.metrics.n) if candidate.metrics else "",
+                paired_text(candidate),
+                ", ".join(candidate.parents),
                 key=candidate.id,
             )
         ids = [c.id for c in self.rows]
@@ -299,7 +347,6 @@ class Browser(App[None]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         # A refill posts highlights for rows the cursor has already left: draw only where it is now.
-        # A refill posts highlights for rows the cursor has already left: draw only where it is now.
         candidate = self._row(event.cursor_row)
         if event.cursor_row == event.data_table.cursor_row and candidate and candidate.id != self._shown_id:
             self._show(candidate)
@@ -308,10 +355,11 @@ class Browser(App[None]):
         self.action_open()
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
-        key = event.column_key.value
-        self.sort = "fitness" if key == "rank" else key
-        self._draw_summary()
-        self._fill_table()
+        key = "fitness" if event.column_key.value == "rank" else event.column_key.value
+        if key in (*SORTS, "reward", "kl"):
+            self.sort = key
+            self._draw_summary()
+            self._fill_table()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
@@ -327,11 +375,14 @@ class Browser(App[None]):
         self.query_one("#candidates", DataTable).focus()
 
     def action_open(self) -> None:
-        """Show the highlighted candidate and move the focus to its detail, to scroll it."""
+        """Show the highlighted candidate and move the focus to its detail, to scroll it (on a narrow
+        screen the detail replaces the table until Escape)."""
         candidate = self._row(self.query_one("#candidates", DataTable).cursor_row)
         if candidate is not None:
+            self.screen.add_class("-detail-open")
             if candidate.id != self._shown_id:
                 self._show(candidate)
+            self.call_after_refresh(self._redraw_sized)
             self.query_one("#detail", VerticalScroll).focus()
 
     def action_back(self) -> None:
@@ -339,7 +390,35 @@ class Browser(App[None]):
         if search.has_focus:
             search.value = ""
             search.remove_class("shown")
+        self.screen.remove_class("-detail-open")
         self.query_one("#candidates", DataTable).focus()
+
+    def action_report(self) -> None:
+        """Write the run's report, anchored at the highlighted candidate, without holding the screen."""
+        candidate = self._row(self.query_one("#candidates", DataTable).cursor_row)
+        self.notify("writing the report…", timeout=3)
+        self.run_worker(
+            partial(self._write_report, self.archive.run_dir.name, candidate.id if candidate else None),
+            thread=True,
+            group="report",
+        )
+
+    def _write_report(self, run_id: str, candidate_id: str | None) -> None:
+        """In a worker thread: build and write the report with an archive connection of its own
+        (SQLite's belong to their thread), then say where it is, and open it where a browser can."""
+        from discovery.ui.report.output import REPORT_FILE, open_in_browser, write_page
+        from discovery.ui.report.page import run_page
+
+        try:
+            with Archive.open(self.runs_dir, run_id) as archive:
+                path = archive.run_dir / REPORT_FILE
+                write_page(run_page(archive, self._curves), path)
+        except UserError as error:
+            self.call_from_thread(self.notify, f"no report: {error}", severity="error", timeout=10)
+            return
+        url = path.resolve().as_uri() + (f"#c-{quote(candidate_id)}" if candidate_id else "")
+        opened = " (opened in your browser)" if open_in_browser(url) else ""
+        self.call_from_thread(self.notify, f"report written: {url}{opened}", timeout=15)
 
     def action_search(self) -> None:
         search = self.query_one("#search", Input)

@@ -4,6 +4,8 @@ The curves are what a researcher reads first about a loss: where it is flat, whe
 how hard. The sandbox computes them (`discovery.sandbox.checks.curves` says on which batch).
 """
 
+import threading
+
 import plotext
 
 from discovery.objectives import PAPER_BETA, load_objective
@@ -14,33 +16,39 @@ POINTS = 201
 
 class CurveSource:
     """Curves computed in the sandbox, so no candidate code runs in this (trusted, interactive)
-    process; each is remembered by (code, beta), and the sandbox starts on first use."""
+    process; each is remembered by (code, beta), and the sandbox starts on first use. One source may
+    serve several threads (the browser draws a report in one while it shows candidates)."""
 
     def __init__(self) -> None:
         self._validator: Validator | None = None
         self._known: dict[tuple[str, float], Curves] = {}
+        self._lock = threading.Lock()
+        self._start_lock = threading.Lock()  # held inside `_lock` too: a second lock, not a re-entry
 
     def curves(self, source: str, beta: float = PAPER_BETA) -> Curves:
         """Loss and gradient for rho in [-10/beta, +10/beta]; raises `CurvesUnavailable`."""
         key = (source, beta)
-        if key not in self._known:
-            self._known[key] = self.validator.curves(source, beta, POINTS)
-        return self._known[key]
+        with self._lock:
+            if key not in self._known:
+                self._known[key] = self.validator.curves(source, beta, POINTS)
+            return self._known[key]
 
     @property
     def validator(self) -> Validator:
         """The sandbox worker, started on first use; other figures of the same code can share it."""
-        if self._validator is None:
-            self._validator = Validator()
-        return self._validator
+        with self._start_lock:
+            if self._validator is None:
+                self._validator = Validator()
+            return self._validator
 
     def dpo(self, beta: float = PAPER_BETA) -> Curves:
         return self.curves(load_objective("dpo").source, beta)
 
     def close(self) -> None:
-        if self._validator is not None:
-            self._validator.close()
-            self._validator = None
+        with self._lock:
+            if self._validator is not None:
+                self._validator.close()
+                self._validator = None
 
     def __enter__(self) -> "CurveSource":
         return self
@@ -49,7 +57,7 @@ class CurveSource:
         self.close()
 
 
-def _clipped(values: list[float], reference: list[float]) -> tuple[list[float], bool]:
+def clipped(values: list[float], reference: list[float]) -> tuple[list[float], bool]:
     """Clamp `values` to DPO's range widened twice its span on each side, so a steep tail (an
     exponential at large negative margins) does not flatten everything else; non-finite values too."""
     low, high = min(reference), max(reference)
@@ -72,8 +80,8 @@ def plot(name: str, candidate: Curves, reference: Curves, width: int = 100, heig
     )
     for column, (title, values, dpo_values) in enumerate(panels, start=1):
         panel = figure.subplot(1, column)
-        shown, clipped = _clipped(values, dpo_values)
-        panel.title(f"{title} (clipped)" if clipped else title)
+        shown, was_clipped = clipped(values, dpo_values)
+        panel.title(f"{title} (clipped)" if was_clipped else title)
         panel.label(f"rho (beta = {candidate.beta:g})")
         for label, ys in ((name, shown), ("dpo", dpo_values)):
             signal = panel.signal(candidate.rho, ys)
