@@ -27,7 +27,6 @@ from typing import Protocol
 
 from discovery.archive import Archive, run_best
 from discovery.config import RunConfig
-from discovery.errors import ServiceUnavailable, UserError
 from discovery.execution.executor import Executor, JobState, JobStatus
 from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
 from discovery.fitness import pooled_noise, summarise
@@ -361,9 +360,7 @@ class DiscoveryLoop:
         if outcome.unavailable or outcome.user_error:
             candidate.status, candidate.attempts = CandidateStatus.VALIDATED, max(candidate.attempts - 1, 0)
             self.archive.update_candidate(candidate)
-            if outcome.unavailable:
-                raise ServiceUnavailable(outcome.unavailable)
-            raise UserError(str(outcome.user_error))
+            outcome.raise_for_caller()
         candidate.isolation = outcome.isolation or candidate.isolation
         if outcome.trainings is None:
             candidate.status, candidate.reason = CandidateStatus.FAILED, outcome.failure

@@ -3,7 +3,6 @@
 
 from collections.abc import Callable
 
-from discovery.errors import ServiceUnavailable, UserError
 from discovery.execution.executor import Executor, JobState
 from discovery.execution.job import CandidateJob, JobOutcome
 
@@ -39,10 +38,7 @@ def run_batch(
                 continue
             outcome = status.outcome
             assert outcome is not None
-            if outcome.unavailable:
-                raise ServiceUnavailable(outcome.unavailable)
-            if outcome.user_error:
-                raise UserError(outcome.user_error)
+            outcome.raise_for_caller()
             on_outcome(job, outcome)
         if running:
             executor.wait(_POLL_SECONDS)

@@ -86,6 +86,13 @@ class JobOutcome(BaseModel):
     user_error: str | None = None  # something the user must fix (an unreadable task folder, say)
     isolation: dict[str, bool] = Field(default_factory=dict)
 
+    def raise_for_caller(self) -> None:
+        """Raise what the caller, not the candidate, must act on: a service down, a user's mistake."""
+        if self.unavailable:
+            raise ServiceUnavailable(self.unavailable)
+        if self.user_error:
+            raise UserError(self.user_error)
+
 
 def run_job_to_file(
     job: CandidateJob, progress: Progress = no_progress, evaluator: Evaluator | None = None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from discovery.errors import ServiceUnavailable, UserError
+from discovery.errors import UserError
 from discovery.execution.executor import JobState, JobStatus
 from discovery.execution.job import CandidateJob, JobOutcome, read_outcome
 from discovery.progress import Progress, no_progress
@@ -145,10 +145,7 @@ class LocalExecutor:
             raise WorkerLost(f"{status.reason} (evaluating {job.objective.name})")
         outcome = status.outcome
         assert outcome is not None
-        if outcome.unavailable:
-            raise ServiceUnavailable(outcome.unavailable)
-        if outcome.user_error:
-            raise UserError(outcome.user_error)
+        outcome.raise_for_caller()
         return outcome
 
     def close(self) -> None:
