@@ -65,12 +65,26 @@ def summarise(
 def pooled_noise(results: Iterable[EvaluationResult]) -> float | None:
     """The seed-to-seed standard deviation pooled over every (objective, beta) with two seeds or
     more; None before any has."""
+    return combined_noise(noise_share(result) for result in results)
+
+
+def noise_share(result: EvaluationResult) -> tuple[float, int]:
+    """What one result adds to the pooled noise: its squared deviations from each beta's mean, and
+    their degrees of freedom. Kept per candidate by the loop, so that pooling stays cheap when a run
+    holds thousands of candidates."""
     squares, degrees = 0.0, 0
-    for result in results:
-        for _, group in _group_by_beta(result.seeds):
-            if len(group) > 1:
-                squares += statistics.variance([t.fitness for t in group]) * (len(group) - 1)
-                degrees += len(group) - 1
+    for _, group in _group_by_beta(result.seeds):
+        if len(group) > 1:
+            squares += statistics.variance([t.fitness for t in group]) * (len(group) - 1)
+            degrees += len(group) - 1
+    return squares, degrees
+
+
+def combined_noise(shares: Iterable[tuple[float, int]]) -> float | None:
+    """The pooled standard deviation of the given shares (see `noise_share`); None without any degree."""
+    squares, degrees = 0.0, 0
+    for share_squares, share_degrees in shares:
+        squares, degrees = squares + share_squares, degrees + share_degrees
     return math.sqrt(squares / degrees) if degrees else None
 
 

@@ -29,7 +29,7 @@ from discovery.archive import Archive, run_best
 from discovery.config import RunConfig
 from discovery.execution.executor import Executor, JobState, JobStatus
 from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
-from discovery.fitness import pooled_noise, summarise
+from discovery.fitness import combined_noise, noise_share, summarise
 from discovery.novelty import NoveltyIndex
 from discovery.objectives import Objective, load_objective, shipped_catalog
 from discovery.objectives.objective import reported_source
@@ -157,6 +157,7 @@ class DiscoveryLoop:
         )
         self._baseline_id = f"seed-{config.racing.baseline}"
         self._scored: dict[str, CandidateRecord] = {}  # candidates with figures, by id
+        self._noise_shares: dict[str, tuple[float, int]] = {}  # each scored candidate's part of the noise
 
     # -- the whole run ---------------------------------------------------------------------------
 
@@ -195,7 +196,7 @@ class DiscoveryLoop:
         self._generation = max(self._generation, candidate.generation)
         self._proposed += not candidate.is_seed
         if candidate.metrics is not None and candidate.status is not CandidateStatus.FAILED:
-            self._scored[candidate.id] = candidate
+            self._keep_scored(candidate)
         if candidate.status is CandidateStatus.RUNNING:
             self._in_flight[candidate.id] = _InFlight(candidate, self._job_of(candidate))
         elif candidate.status in (CandidateStatus.PROPOSED, CandidateStatus.VALIDATED):
@@ -365,6 +366,7 @@ class DiscoveryLoop:
         if outcome.trainings is None:
             candidate.status, candidate.reason = CandidateStatus.FAILED, outcome.failure
             self._scored.pop(candidate.id, None)
+            self._noise_shares.pop(candidate.id, None)
             self._close(candidate)
             return
         if candidate.is_seed:
@@ -374,7 +376,7 @@ class DiscoveryLoop:
     def _round_finished(self, candidate: CandidateRecord, round_: int, trainings: list[SeedResult]) -> None:
         """Add a round's trainings to the candidate's figures; race on, or close it."""
         candidate.metrics = self._with(candidate, trainings)
-        self._scored[candidate.id] = candidate
+        self._keep_scored(candidate)
         if candidate.id == self._baseline_id:
             self._summarise_all()  # every interval and comparison can lean on the baseline now
         more = (
@@ -416,9 +418,14 @@ class DiscoveryLoop:
             baseline=baseline.metrics if baseline and candidate.id != self._baseline_id else None,
         )
 
+    def _keep_scored(self, candidate: CandidateRecord) -> None:
+        """Hold a candidate among the scored, with its share of the run's noise."""
+        self._scored[candidate.id] = candidate
+        self._noise_shares[candidate.id] = noise_share(candidate.metrics) if candidate.metrics else (0.0, 0)
+
     def _noise(self) -> float | None:
         """The run's seed-to-seed noise, pooled over everything measured so far."""
-        return pooled_noise(c.metrics for c in self._scored.values() if c.metrics)
+        return combined_noise(self._noise_shares.values())
 
     def _summarise_all(self) -> None:
         """Every candidate's figures again, with the run's present seed noise and baseline."""
