@@ -23,7 +23,7 @@ from discovery.objectives.gate import check_source
 from discovery.records import RunRecord, RunStatus, SeedResult
 from discovery.retrain.result import RetrainResult
 from discovery.runner import RunOutcome
-from discovery.sandbox import CurvesUnavailable, Verdict
+from discovery.sandbox import CurvesUnavailable, FiguresUnavailable, Verdict
 from evaluators.registry import evaluator_classes
 
 
@@ -50,6 +50,9 @@ class StubValidator:
 
     def curves(self, source: str, beta: float, points: int) -> None:
         raise CurvesUnavailable("no sandbox in this test")
+
+    def comparison(self, source: str) -> list[float]:
+        raise FiguresUnavailable("no sandbox in this test")
 
 
 class StubExecutor:
