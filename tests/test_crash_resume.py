@@ -19,6 +19,7 @@ from discovery.records import CandidateStatus, RunStatus
 from tests.cli import discover
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.hostile_evaluator import with_payload
+from tests.test_disk import trainings
 
 RUN_ARGS = [
     "--proposer",
@@ -69,9 +70,7 @@ def test_sigkill_mid_training_then_resume(tmp_path) -> None:
     with Archive.open(runs_dir, run_dir.name) as archive:
         before = {c.id: c for c in archive.candidates()}
         assert archive.status() == RunStatus.INTERRUPTED
-    scored_before = {
-        cid: c.model_dump_json() for cid, c in before.items() if c.status == CandidateStatus.SCORED
-    }
+    scored_before = {cid: trainings(c) for cid, c in before.items() if c.status == CandidateStatus.SCORED}
     assert scored_before, "the seeds were scored before the kill"
     assert any(c.status == CandidateStatus.RUNNING for c in before.values())
 
@@ -83,8 +82,8 @@ def test_sigkill_mid_training_then_resume(tmp_path) -> None:
         after = {c.id: c for c in archive.candidates()}
         run = archive.run()
     assert run.generations_done == 3 and run.status == RunStatus.FINISHED
-    # nothing lost, nothing scored twice: records scored before the kill are byte-for-byte unchanged
-    assert {cid: after[cid].model_dump_json() for cid in scored_before} == scored_before
+    # nothing lost, nothing scored twice: the trainings of records scored before the kill are unchanged
+    assert {cid: trainings(after[cid]) for cid in scored_before} == scored_before
     # the interrupted candidate was trained to the end, and every candidate reached a final state
     transient = (CandidateStatus.PROPOSED, CandidateStatus.VALIDATED, CandidateStatus.RUNNING)
     assert all(c.status not in transient for c in after.values())
@@ -95,7 +94,12 @@ def test_sigkill_mid_training_then_resume(tmp_path) -> None:
 def test_a_candidate_whose_training_keeps_killing_the_run_fails_on_resume(tmp_path) -> None:
     """Killed twice while one candidate trains (as if that candidate brought the machine down), the
     run does not train it a third time: the candidate fails, with the reason, and the run finishes."""
-    hanging = with_payload(load_objective("dpo").source.replace("-F.", "-2 * F."), "while True:\n    pass")
+    hanging = with_payload(
+        load_objective("dpo").source.replace(
+            "-F.logsigmoid(beta * rho)", "-F.logsigmoid(beta * rho) + 0.3 * F.relu(-rho)"
+        ),
+        "while True:\n    pass",
+    )
     runs_dir = tmp_path / "runs"
     first = [
         "run", "--evaluator", "tests.hostile_evaluator:hostile", "--set", "timeout_s=600",
