@@ -18,7 +18,9 @@ import discovery.ui.browser
 import discovery.ui.curves  # noqa: F401
 from discovery.archive import Archive
 from discovery.config import RunConfig
+from discovery.execution.executor import JobState, JobStatus
 from discovery.execution.job import CandidateJob, JobOutcome
+from discovery.execution.local import LocalExecutor
 from discovery.objectives.gate import check_source
 from discovery.records import RunRecord, RunStatus, SeedResult
 from discovery.retrain.result import RetrainResult
@@ -56,21 +58,42 @@ class StubValidator:
 
 
 class StubExecutor:
-    """The training worker: every seed of every job scores 0.5 at once."""
+    """The training workers: every seed of every job scores 0.5 at once, whether a job is evaluated
+    directly (`discover evaluate`) or submitted (the transfer's batch)."""
+
+    kind = "local"
+    slots = 1
 
     def __init__(self, log: Path | None = None) -> None:
         self.log = log
+        self._jobs: dict[str, CandidateJob] = {}
 
     def __enter__(self) -> "StubExecutor":
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        pass
+        self.close()
 
     def evaluate(self, job: CandidateJob, progress: object = None) -> JobOutcome:
         return JobOutcome(
             trainings=[SeedResult(seed=p.seed, beta=p.beta, fitness=0.5, seconds=0.0) for p in job.points]
         )
+
+    def submit(self, job: CandidateJob) -> str:
+        self._jobs[job_id := str(len(self._jobs))] = job
+        return job_id
+
+    def status(self, job_id: str, job: CandidateJob) -> JobStatus:
+        return JobStatus(JobState.FINISHED, outcome=self.evaluate(job))
+
+    def wait(self, seconds: float) -> None:
+        pass
+
+    def cancel(self, job_id: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _outcome(config: RunConfig, run_id: str = "stub-run") -> RunOutcome:
@@ -99,13 +122,20 @@ def _train_and_record(plan: object, runs_dir: Path) -> tuple[RetrainResult, str]
     return result, "stub-retrain"
 
 
+def _no_real_workers(*args: object, **kwargs: object) -> None:
+    raise AssertionError("a stubbed command started the real training workers")
+
+
 def stub_heavy_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Replace, for the test's duration, every call that would start real work."""
     monkeypatch.setattr("discovery.runner.start_run", _start_run)
     monkeypatch.setattr("discovery.runner.resume_run", _resume_run)
     for where in ("discovery.sandbox", "discovery.sandbox.validator", "discovery.ui.curves"):
         monkeypatch.setattr(f"{where}.Validator", StubValidator)
+    # A path that still reaches the real workers (a name bound before the stand-in) fails loudly.
+    monkeypatch.setattr(LocalExecutor, "__init__", _no_real_workers)
     monkeypatch.setattr("discovery.execution.local.LocalExecutor", StubExecutor)
+    monkeypatch.setattr("discovery.runner.make_executor", lambda settings, run_dir: StubExecutor())
     for cls in evaluator_classes():
         monkeypatch.setattr(cls, "prepare", lambda self, progress=None: None)
     monkeypatch.setattr("discovery.retrain.launch.train_and_record", _train_and_record)

@@ -45,6 +45,14 @@ def test_the_preset_gives_the_base_values_and_set_options_replace_them(tmp_path:
     assert (default.task, default.train_settings) == PRESETS["default"]
 
 
+@pytest.mark.parametrize(
+    ("written", "grid"), [(0.3, (0.3,)), ("0.1, 0.3", (0.1, 0.3)), ([0.1, 1], (0.1, 1.0))]
+)
+def test_a_beta_grid_is_one_value_a_comma_list_or_a_list(tmp_path: Path, written: object, grid: tuple):
+    """`--set betas=0.3` means the grid [0.3], as a user would expect, not a type error."""
+    assert tiny(tmp_path, betas=written).train_settings.betas == grid
+
+
 def test_the_configuration_names_exactly_the_options(tmp_path: Path):
     """What the dry run shows (the configuration) is what `--set` accepts, name for name."""
     assert list(tiny(tmp_path).config()) == list(SentimentEvaluator.Options.model_fields)

@@ -15,7 +15,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 # Bump when the way artefacts are built changes, so old caches are not reused by mistake.
 BUILD_VERSION = 2  # 2: several reference samples per held-out prompt, a single-threaded build
@@ -111,6 +111,17 @@ class _PresetOptions(BaseModel):
             replace(base, **{f.name: chosen[f.name] for f in dataclasses.fields(base) if f.name in chosen})
             for base in PRESETS[self.preset]
         )
+
+    @field_validator("betas", mode="before", check_fields=False)
+    @classmethod
+    def _one_or_comma_separated(cls, value: Any) -> Any:
+        """`--set betas=0.3` is the grid [0.3] and `--set betas=0.1,0.3` the grid [0.1, 0.3], as a
+        user would write them; a list is taken as it is."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return (value,)
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @model_validator(mode="after")
     def _shape_is_buildable(self) -> "_PresetOptions":
