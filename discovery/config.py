@@ -139,7 +139,7 @@ class TransferSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    top: int = Field(3, ge=0, le=100, description="best proposals re-evaluated with the baseline (0: none)")
+    top: int = Field(2, ge=0, le=100, description="best proposals re-evaluated with the baseline (0: none)")
     seeds: int = Field(2, ge=1, le=MAX_SEEDS, description="seeds of each re-evaluation, on every variant")
 
 
@@ -149,7 +149,13 @@ class ExecutorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["local", "slurm"] = Field("local", description="local: this machine; slurm: a cluster")
-    workers: int = Field(1, ge=1, le=10_000, description="candidate evaluations in flight at once")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=10_000,
+        description="candidate evaluations in flight at once; unset: local, one per core on CPU (as "
+        "memory allows) or per gpus_per_job GPUs; slurm, 1",
+    )
     threads_per_job: int | None = Field(
         None, ge=1, description="local: torch threads per job; None: the cores shared out between workers"
     )

@@ -4,14 +4,20 @@ paired comparison with the baseline.
 An objective is trained at every beta of the evaluator's grid with one or more seeds. Its headline
 figure is the mean at its best beta: every loss gets its beta tuned, as any user of it would, so a
 proposal that only rescales beta gains nothing (and the duplicate check catches it before training).
+The best beta is chosen by the rule that ranks objectives, the interval's lower end: by the highest
+mean, one lucky seed at a beta measured once would take the headline from a beta measured five
+times, and racing would chase it from beta to beta.
 Whether it beats DPO is asked at comparable KL: its seeds are paired with the baseline's on the same
 seeds, the baseline taken at the beta whose KL is closest to the objective's, and an exact sign-flip
 test says how surprising the difference would be if there were none.
 
 Seed noise on small tasks is heavy-tailed (a seed may collapse), and one seed says nothing about its
 own spread: the interval of a mean uses the larger of its own standard deviation and the run's
-pooled seed noise, so a candidate measured once cannot look certain. Ranking uses the interval's
-lower end (`EvaluationResult.ranking`).
+pooled seed noise, so a candidate measured once cannot look certain. The pooled noise is that of
+trainings that did not collapse: a collapse widens the interval of the objective it happened to
+(its own spread) and is counted in its collapse rate, but does not make every other objective's
+figure look as uncertain as the most unstable one. Ranking uses the interval's lower end
+(`EvaluationResult.ranking`).
 """
 
 import itertools
@@ -37,8 +43,10 @@ def summarise(
     floor of every standard deviation), `baseline` the result the objective is paired with."""
     if not trainings:
         raise ValueError("at least one training result is needed")
+    if noise_sd is None:  # until the run's noise is known, the objective's own spread stands in
+        noise_sd = combined_noise([_spread(trainings)])
     by_beta = [_beta_figures(beta, group, noise_sd) for beta, group in _group_by_beta(trainings)]
-    best = max(by_beta, key=lambda figures: (figures.fitness, figures.n))
+    best = max(by_beta, key=lambda figures: (_lower_end(figures, confidence), figures.n))
     low, high = _interval(best, confidence)
     result = EvaluationResult(
         objective=objective,
@@ -69,11 +77,16 @@ def pooled_noise(results: Iterable[EvaluationResult]) -> float | None:
 
 
 def noise_share(result: EvaluationResult) -> tuple[float, int]:
-    """What one result adds to the pooled noise: its squared deviations from each beta's mean, and
-    their degrees of freedom. Kept per candidate by the loop, so that pooling stays cheap when a run
-    holds thousands of candidates."""
+    """What one result adds to the pooled noise: the squared deviations of its trainings that did
+    not collapse from each beta's mean, and their degrees of freedom. Kept per candidate by the loop,
+    so that pooling stays cheap when a run holds thousands of candidates."""
+    return _spread(result.seeds)
+
+
+def _spread(trainings: list[SeedResult]) -> tuple[float, int]:
+    """`noise_share` of a list of trainings."""
     squares, degrees = 0.0, 0
-    for _, group in _group_by_beta(result.seeds):
+    for _, group in _group_by_beta([t for t in trainings if not t.collapsed]):
         if len(group) > 1:
             squares += statistics.variance([t.fitness for t in group]) * (len(group) - 1)
             degrees += len(group) - 1
@@ -179,6 +192,13 @@ def _interval(figures: BetaFigures, confidence: float) -> tuple[float | None, fl
         return None, None
     half = NormalDist().inv_cdf(0.5 + confidence / 2) * figures.fitness_se
     return figures.fitness - half, figures.fitness + half
+
+
+def _lower_end(figures: BetaFigures, confidence: float) -> float:
+    """What a beta is ranked by, as objectives are (`EvaluationResult.ranking`): its interval's lower
+    end, or its mean while no interval is known."""
+    low, _ = _interval(figures, confidence)
+    return figures.fitness if low is None else low
 
 
 def _matching_beta(result: EvaluationResult, baseline: EvaluationResult) -> BetaFigures:

@@ -16,7 +16,7 @@ from discovery.config import ExecutorSettings, RunConfig
 from discovery.errors import ServiceUnavailable, UserError
 from discovery.execution.executor import Executor
 from discovery.execution.job import JobSettings
-from discovery.execution.local import LocalExecutor
+from discovery.execution.local import LocalExecutor, default_slots
 from discovery.loop import DiscoveryLoop, LoopObserver, SilentObserver
 from discovery.paths import cache_root
 from discovery.proposers.base import Proposer
@@ -208,11 +208,11 @@ def make_executor(settings: ExecutorSettings, run_dir: Path) -> Executor:
     if settings.kind == "slurm":
         from discovery.execution.slurm import SlurmExecutor
 
-        executor = SlurmExecutor(settings.slurm, run_dir / SLURM_FOLDER, slots=settings.workers)
+        executor = SlurmExecutor(settings.slurm, run_dir / SLURM_FOLDER, slots=settings.workers or 1)
         executor.check()
         return executor
     return LocalExecutor(
-        slots=settings.workers,
+        slots=settings.workers or default_slots(settings.gpus_per_job),
         log=run_dir / WORKER_LOG,
         threads_per_job=settings.threads_per_job,
         gpus_per_job=settings.gpus_per_job,

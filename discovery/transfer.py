@@ -117,27 +117,35 @@ def _train_on(
     outcomes: dict[str, JobOutcome] = {}
 
     def arrived(job: CandidateJob, outcome: JobOutcome) -> None:
-        outcomes[job.workdir.name] = outcome
-        notice(f"transfer {variant.name}: {job.workdir.name} {'done' if outcome.trainings else 'failed'}")
+        """One seed of a candidate: its training joins the others, and any failure is the candidate's."""
+        candidate_id = job.workdir.parent.name
+        so_far = outcomes.setdefault(candidate_id, JobOutcome(trainings=[]))
+        if so_far.trainings is not None:
+            outcomes[candidate_id] = (
+                outcome
+                if outcome.trainings is None
+                else JobOutcome(trainings=so_far.trainings + outcome.trainings)
+            )
+        ended = "done" if outcome.trainings else "failed"
+        notice(f"transfer {variant.name}: {candidate_id} {job.workdir.name} {ended}")
 
-    run_batch(executor, [_job(settings, c, variant, list(range(seeds)), folder) for c in candidates], arrived)
+    # A job per seed, so that every slot stays busy however the seeds and candidates divide.
+    jobs = [_job(settings, c, variant, seed, folder) for c in candidates for seed in range(seeds)]
+    run_batch(executor, jobs, arrived)
     return outcomes
 
 
 def _job(
-    settings: JobSettings,
-    candidate: CandidateRecord,
-    variant: TransferVariant,
-    seeds: list[int],
-    folder: Path,
+    settings: JobSettings, candidate: CandidateRecord, variant: TransferVariant, seed: int, folder: Path
 ) -> CandidateJob:
-    """The candidate's training on the variant: its search's best beta times the variant's factor."""
+    """The candidate's training on the variant with one seed, at its search's best beta times the
+    variant's factor."""
     metrics = candidate.metrics
     assert metrics is not None
     beta = None if metrics.best_beta is None else metrics.best_beta * variant.beta_factor
     objective = Objective(name=candidate.name, source=candidate.code, origin=f"archive:{candidate.run_id}")
     return settings.job(
-        objective, [TrainingPoint(seed=seed, beta=beta) for seed in seeds], folder / candidate.id
+        objective, [TrainingPoint(seed=seed, beta=beta)], folder / candidate.id / f"seed{seed}"
     )
 
 

@@ -2,6 +2,7 @@
 again after their process ended; and the executor section of a run's configuration."""
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ from discovery.execution.job import JobSettings
 from discovery.execution.local import LocalExecutor
 from discovery.objectives import load_objective
 from discovery.records import CandidateStatus, RunStatus, TrainingPoint
-from discovery.runner import start_run
+from discovery.runner import make_executor, start_run
 from evaluators.registry import get_evaluator
 from tests.cli import discover
 from tests.hostile_evaluator import with_payload
@@ -131,3 +132,23 @@ def test_on_a_gpu_machine_each_worker_sees_only_its_own_gpus():
 
 def test_time_limits_read_as_durations():
     assert RunConfig(time_limit="90m").time_limit == 5400 and RunConfig(time_limit=30).time_limit == 30
+
+
+@pytest.mark.parametrize(
+    ("cores", "memory_gib", "gpus", "gpus_per_job", "slots"),
+    [
+        (2, 24, 0, 1, 2),  # this machine: one single-threaded job per core
+        (64, 24, 0, 1, 12),  # many cores, little memory: as many as memory holds
+        (1, 0.5, 0, 1, 1),  # never none
+        (16, 512, 8, 2, 4),  # a GPU machine: one job per GPU group, whatever the cores
+    ],
+)
+def test_unset_workers_fill_the_machine(monkeypatch, cores, memory_gib, gpus, gpus_per_job, slots):
+    """A user who does not say --workers gets every core (or GPU group) of the machine working."""
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)))
+    monkeypatch.setattr("os.sysconf", {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": memory_gib * 2**30 / 4096}.get)
+    monkeypatch.setattr("discovery.execution.local._visible_gpus", lambda: gpus)
+    executor = make_executor(RunConfig(executor={"gpus_per_job": gpus_per_job}).executor, Path("unused"))
+    assert executor.slots == slots
+    assert executor.threads_per_job == max(1, cores // slots)  # the cores shared out
+    assert make_executor(RunConfig(executor={"workers": 3}).executor, Path("unused")).slots == 3

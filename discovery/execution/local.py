@@ -23,6 +23,9 @@ from discovery.progress import Progress, no_progress
 from discovery.sandbox.channel import JsonLinesProcess
 
 _STARTUP_SECONDS = 300.0
+# What one CPU worker may hold at once: torch and the evaluator, and the trainer or scorer it forked
+# (the default sentiment task peaks near 1 GiB); more workers than memory allows would swap.
+_CPU_WORKER_GIB = 2
 # Variables a trusted worker passes on to what it runs: paths, locale, caches, and the keys a judge
 # needs. The confined trainer gets none of them (`Jail.environment` is its whole environment).
 _PASSED_ON = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "OPENAI_API_KEY", "OPENAI_BASE_URL")
@@ -172,14 +175,15 @@ class LocalExecutor:
             self._end(slot, tracked, JobState.FINISHED, outcome=outcome)
 
     def _exchange(self, slot: _Slot, job: CandidateJob, progress: Progress) -> JobOutcome:
-        assert slot.worker is not None
-        if not slot.worker.send({"job": job.model_dump(mode="json")}):
+        worker = slot.worker  # held here: `close` may take the slot's worker away meanwhile
+        assert worker is not None
+        if not worker.send({"job": job.model_dump(mode="json")}):
             slot.worker = None
             raise WorkerLost("the evaluation worker could not be reached")
         while True:
-            answer = slot.worker.read()
+            answer = worker.read()
             if answer is None:
-                slot.worker.close()
+                worker.close()
                 slot.worker = None
                 raise WorkerLost("the evaluation worker died")
             if "progress" in answer:
@@ -215,6 +219,17 @@ class LocalExecutor:
         return JsonLinesProcess(
             "discovery.execution.worker", [], environment, os.getcwd(), _STARTUP_SECONDS, self.log
         )
+
+
+def default_slots(gpus_per_job: int = 1) -> int:
+    """Jobs this machine runs at once when the user did not say: one per `gpus_per_job` GPUs; on
+    CPU one per core, each on one torch thread, as far as memory allows. Single-threaded jobs side by
+    side finish more work than one job on every core (`benchmarks/bench_throughput.py`), and the
+    figures do not depend on the thread count (`benchmarks/bench_threads.py`)."""
+    if available := _visible_gpus():
+        return max(1, available // gpus_per_job)
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return max(1, min(len(os.sched_getaffinity(0)), int(memory_gib // _CPU_WORKER_GIB)))
 
 
 def _visible_gpus() -> int:

@@ -66,15 +66,17 @@ class JsonLinesProcess:
         return True
 
     def read(self, deadline: float | None = None) -> dict[str, Any] | None:
-        """The next JSON object it writes; None at the deadline or when it died."""
+        """The next JSON object it writes; None at the deadline, when it died, or when another
+        thread closed it meanwhile (a run shutting down while a job's thread still listens)."""
         assert self._process.stdout is not None
-        fd = self._process.stdout.fileno()
         while b"\n" not in self._buffer:
             remaining = None if deadline is None else max(deadline - time.monotonic(), 0)
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
+            try:
+                fd = self._process.stdout.fileno()
+                ready, _, _ = select.select([fd], [], [], remaining)
+                chunk = os.read(fd, 65536) if ready else b""
+            except (OSError, ValueError):  # its pipe was closed under us
                 return None
-            chunk = os.read(fd, 65536)
             if not chunk:
                 return None
             self._buffer += chunk

@@ -90,12 +90,8 @@ class SentimentEvaluator(Evaluator):
             ),
             TransferVariant(
                 name="model",
-                description="a larger reference model (twice the width, one more layer)",
-                options={
-                    "hidden_size": task.hidden_size * 2,
-                    "ffn_size": task.ffn_size * 2,
-                    "layers": task.layers + 1,
-                },
+                description="a larger reference model (twice the width)",
+                options={"hidden_size": task.hidden_size * 2, "ffn_size": task.ffn_size * 2},
             ),
             TransferVariant(
                 name="beta",
