@@ -34,7 +34,10 @@ from tests.test_loop_openai import SKEWED
 from tests.test_show import discover
 
 REPO = Path(__file__).resolve().parents[1]
-PROBE_RUN = ["run", "--evaluator", "probe", "--seed-objectives", "dpo,slic", "--generations", "1", "--json"]
+# One worker: the seeds are scored one after the other, so "what was committed before the disk filled"
+# is the same on a machine of any core count.
+PROBE_RUN = ["run", "--evaluator", "probe", "--seed-objectives", "dpo,slic", "--generations", "1", "--json",
+             "--workers", "1"]  # fmt: skip
 
 
 @pytest.fixture

@@ -29,18 +29,18 @@ def as_json(name: str, code: str) -> str:
     return json.dumps({"thought": f"try {name}", "name": name, "code": code})
 
 
-SHARP = objective("-F.logsigmoid(2 * z)")
+SQUARED_HINGE = objective("torch.relu(2 - z) ** 2")  # none is DPO with beta rescaled: each trains
 EXPONENTIAL = objective("torch.exp(-z)")
 SMOOTH_HINGE = objective("F.softplus(1 - z)")
-SOFT = objective("-F.logsigmoid(z / 2)")
+SQUARED_LOGISTIC = objective("F.softplus(-z) ** 2")
 MIXED = objective("0.5 * torch.exp(-z) + torch.relu(1 - z)")
 SKEWED = objective("-F.logsigmoid(z) + 0.3 * torch.relu(-z)")
 DPO_RESPELLED = objective("F.softplus(-z)")
 FORBIDDEN = "import os\n\n\n" + SIGNATURE + "\n    return os.getcwd()\n"
-CRASHING = objective("torch.relu(0.5 - z)  # CRASH")
+CRASHING = objective("torch.relu(0.5 - z) ** 3  # CRASH")
 
 SCRIPT = [
-    Reply.chat(as_json("sharp_logistic", SHARP)),  # g1: bare JSON
+    Reply.chat(as_json("squared_hinge", SQUARED_HINGE)),  # g1: bare JSON
     Reply.chat("```json\n" + as_json("exponential", EXPONENTIAL) + "\n```"),  # g2: fenced
     Reply.chat(
         "Here is my idea.\n" + as_json("smooth_hinge", SMOOTH_HINGE) + "\nHope it helps!"
@@ -52,7 +52,7 @@ SCRIPT = [
     Reply.chat(as_json("softplus_dpo", DPO_RESPELLED)),  # g6: a duplicate of DPO ...
     Reply.chat(as_json("softplus_dpo_2", DPO_RESPELLED)),  # ... twice
     Reply.status(429),  # g7: rate limited, then fine
-    Reply.chat(as_json("soft_logistic", SOFT)),
+    Reply.chat(as_json("squared_logistic", SQUARED_LOGISTIC)),
     Reply.status(500),  # g8: server error, then fine
     Reply.chat(as_json("mixed_tails", MIXED)),
     Reply.delay(3.0, then=Reply.chat(as_json("late", SKEWED))),  # g9: times out, then fine
@@ -72,8 +72,12 @@ def test_scripted_endpoint_run_records_every_outcome(tmp_path, monkeypatch) -> N
                 None,
             ),
         )
-        config = RunConfig(
-            generations=10, evaluator="probe", proposer="openai", seed_objectives=["dpo", "slic"]
+        config = RunConfig(  # one worker: the script answers the generations in order
+            generations=10,
+            evaluator="probe",
+            proposer="openai",
+            seed_objectives=["dpo", "slic"],
+            executor={"workers": 1},
         )
         outcome = start_run(tmp_path, config)
 
@@ -84,14 +88,14 @@ def test_scripted_endpoint_run_records_every_outcome(tmp_path, monkeypatch) -> N
         tokens = archive.tokens_spent()
 
     statuses = {g: (c.status, c.name) for g, c in by_generation.items()}
-    assert statuses[1] == (CandidateStatus.SCORED, "sharp_logistic")
+    assert statuses[1] == (CandidateStatus.SCORED, "squared_hinge")
     assert statuses[2] == (CandidateStatus.SCORED, "exponential")
     assert statuses[3] == (CandidateStatus.SCORED, "smooth_hinge")
     assert by_generation[4].status == CandidateStatus.INVALID and by_generation[4].stage == "reply"
     assert by_generation[5].status == CandidateStatus.INVALID and by_generation[5].stage == "static"
     assert "os" in by_generation[5].reason
     assert by_generation[6].status == CandidateStatus.DUPLICATE and "dpo" in by_generation[6].reason
-    assert statuses[7] == (CandidateStatus.SCORED, "soft_logistic")
+    assert statuses[7] == (CandidateStatus.SCORED, "squared_logistic")
     assert statuses[8] == (CandidateStatus.SCORED, "mixed_tails")
     assert statuses[9] == (CandidateStatus.SCORED, "skewed_logistic")
     assert by_generation[10].status == CandidateStatus.FAILED and "NaN" in by_generation[10].reason
@@ -127,12 +131,15 @@ BROKEN_BODIES = [
     (Reply.raw_body(b"upstream timeout"), "is not a chat completion: 'upstream timeout'"),
     (Reply.raw_body(b'{"object": "error"}'), "is not a chat completion"),
     (Reply.raw_body(b"[" * 3000), "is not a chat completion"),
-    (Reply.truncated(Reply.chat(as_json("cut", SHARP)), keep=50), "the reply broke off after 50 bytes"),
-    (Reply.trickle(Reply.chat(as_json("slow", SHARP)), every_s=0.1), "did not finish within 1 s"),
+    (
+        Reply.truncated(Reply.chat(as_json("cut", SQUARED_HINGE)), keep=50),
+        "the reply broke off after 50 bytes",
+    ),
+    (Reply.trickle(Reply.chat(as_json("slow", SQUARED_HINGE)), every_s=0.1), "did not finish within 1 s"),
     (Reply.stall(30.0), "the reply broke off after 0 bytes: timed out"),
     (Reply.chat("x" * 10_000), "the reply is longer than 4096 bytes"),
     (
-        Reply.chat(json.dumps({"thought": "t" * 2500, "name": "long", "code": SHARP})),
+        Reply.chat(json.dumps({"thought": "t" * 2500, "name": "long", "code": SQUARED_HINGE})),
         "at most 2000 characters",
     ),
 ]
@@ -182,7 +189,7 @@ def test_a_run_against_a_broken_endpoint_finishes_from_the_command_line(tmp_path
     from tests.cli import discover
 
     html = Reply.raw_body(b"<html><body>It works!</body></html>", content_type="text/html")
-    trickle = Reply.trickle(Reply.chat(as_json("slow", SHARP)), every_s=0.1)
+    trickle = Reply.trickle(Reply.chat(as_json("slow", SQUARED_HINGE)), every_s=0.1)
     with FakeOpenAI([html, html, trickle, Reply.chat("x" * 10_000)]) as server:
         result = discover(
             "run", "--proposer", "openai", "--base-url", server.base_url, "--model", MODEL,

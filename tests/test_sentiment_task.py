@@ -30,11 +30,11 @@ def evaluator(tmp_path_factory: pytest.TempPathFactory) -> SentimentEvaluator:
 
 
 def test_registered_under_its_name_with_options(tmp_path: Path):
-    task = tiny(tmp_path, beta=0.3)
+    task = tiny(tmp_path, learning_rate=0.003)
     assert isinstance(task, SentimentEvaluator) and task.cache_dir == tmp_path
-    assert task.config()["beta"] == 0.3 and task.config()["preset"] == "tiny"
+    assert task.config()["learning_rate"] == 0.003 and task.config()["preset"] == "tiny"
     assert task.config() != tiny(tmp_path).config()
-    assert set(task.figures()) == {"fitness", "reward", "kl", "accuracy"}
+    assert set(task.figures()) == {"fitness", "reward", "kl", "accuracy", "collapsed"}
 
 
 def test_the_preset_gives_the_base_values_and_set_options_replace_them(tmp_path: Path):
@@ -62,8 +62,12 @@ def test_the_configuration_names_exactly_the_options(tmp_path: Path):
     ("options", "message"),
     [
         ({"preset": "huge"}, "the sentiment evaluator's option preset: Input should be 'default' or 'tiny'"),
-        ({"beta": 0}, "the sentiment evaluator's option beta: Input should be greater than 0"),
-        ({"beta": "abc"}, "the sentiment evaluator's option beta: Input should be a valid number"),
+        (
+            {"learning_rate": 0},
+            "the sentiment evaluator's option learning_rate: Input should be greater than 0",
+        ),
+        ({"betas": "abc"}, "the sentiment evaluator's option betas.0: Input should be a valid number"),
+        ({"betas": [0.1, 0.1]}, "the sentiment evaluator's options: betas must be distinct positive numbers"),
         ({"heads": 3}, "the sentiment evaluator's options: heads (3) must divide hidden_size (64)"),
         ({"bogus": 1}, "the sentiment evaluator has no option bogus (its options: preset, data_seed,"),
     ],
