@@ -20,7 +20,8 @@ from discovery.archive import list_runs
 from discovery.records import RunStatus
 
 # the quickest real run: the tiny task at one beta, one seed, DPO as the only seed, no transfer check
-QUICK = "seeds: 1\nseed_objectives: [dpo]\nproposer: builtin\ntransfer: {top: 0}\n"
+# One worker: the lines come in the order a test can name (generation 1 scored before 2 starts).
+QUICK = "seeds: 1\nseed_objectives: [dpo]\nproposer: builtin\ntransfer: {top: 0}\nexecutor: {workers: 1}\n"
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (.*)$")
 HINT = re.compile(r"^interrupted; continue with: discover run --resume (\S+)$")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -19,8 +19,8 @@ def test_json_document_and_exit_code_1_when_any_is_rejected():
         str(HOSTILE / "anti_aligned.py"),
         str(HOSTILE / "torch_os_system.py"),
     ]
-    for r in results:
-        assert set(r) == {"file", "ok", "stage", "reason", "fingerprint", "isolation", "seconds"}
+    fields = {"file", "ok", "stage", "reason", "fingerprint", "beta_profile", "isolation", "seconds"}
+    assert all(set(r) == fields for r in results)
     assert [(r["ok"], r["stage"]) for r in results] == [
         (True, None),
         (False, "functional"),

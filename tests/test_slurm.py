@@ -39,8 +39,9 @@ if not _cluster_answers():
 
 
 def config(tmp_path: Path, **slurm) -> Path:
-    """A tiny sentiment run on Slurm: 2 seeds and 2 proposals, each job wanting every core, so one
-    runs while the other waits in the queue."""
+    """A tiny sentiment run on Slurm: 2 shipped objectives and 2 proposals, each job wanting every
+    core, so one runs while the other waits in the queue. One seed at one beta and no transfer: each
+    candidate is one job of one training, so what a test does to a job is what its candidate shows."""
     path = tmp_path / "run.yaml"
     path.write_text(
         yaml.safe_dump(
@@ -49,7 +50,9 @@ def config(tmp_path: Path, **slurm) -> Path:
                 "population": 2,
                 "proposer": "builtin",
                 "seed_objectives": ["dpo", "slic"],
-                "evaluator_options": {"preset": "tiny"},
+                "seeds": 1,
+                "transfer": {"top": 0},
+                "evaluator_options": {"preset": "tiny", "betas": [0.1]},
                 "executor": {
                     "kind": "slurm",
                     "workers": 2,

@@ -40,6 +40,7 @@ def tracked_run(runs_dir: Path, report_to: list[str], generations: int = 2):
         proposer="openai",
         seed_objectives=["dpo", "slic"],
         report_to=report_to,
+        executor={"workers": 1},  # one at a time: each generation's figures arrive in order
     )
     with Tracker(runs_dir) as tracker:
         return start_run(runs_dir, config, tracker)

@@ -63,8 +63,8 @@ def test_escapes_are_contained_and_the_next_candidate_is_unaffected(tmp_path, li
         }
         after = executor.evaluate(jobs.job(load_objective("dpo"), SEED_0, tmp_path / "after"))
     assert not CANARY.exists() and not (PROJECT / "escaped.txt").exists()
-    assert before.result is not None and after.result is not None
-    assert after.result.fitness == before.result.fitness  # the poisoned interpreter died with its child
+    assert before.trainings and after.trainings
+    assert after.trainings[0].fitness == before.trainings[0].fitness  # the poisoned interpreter died
     assert (
         outcomes["writes_outside"].failure and "Read-only file system" in outcomes["writes_outside"].failure
     )
@@ -72,9 +72,9 @@ def test_escapes_are_contained_and_the_next_candidate_is_unaffected(tmp_path, li
     assert outcomes["kills_its_worker_and_the_run"].failure  # no such processes in its namespace
     # a forged "result" is never read from a trainer; the scorer found no policy, so it failed
     forged = outcomes["forges_its_figures"]
-    assert forged.result is None and "wrote no policy.json" in forged.failure
+    assert forged.trainings is None and "wrote no policy.json" in forged.failure
     # poisoning its own interpreter changed only its own training
-    assert outcomes["poisons_torch_for_the_next"].result is not None
+    assert outcomes["poisons_torch_for_the_next"].trainings is not None
 
 
 def test_every_training_failure_is_the_candidates_and_the_run_goes_on(tmp_path, monkeypatch) -> None:
@@ -92,9 +92,12 @@ def test_every_training_failure_is_the_candidates_and_the_run_goes_on(tmp_path, 
         Proposal(
             name=name,
             thought=name,
-            code=with_payload(DPO.replace("-F.logsigmoid", f"-{2 + i}.0 * F.logsigmoid"), payload),
+            code=with_payload(load_objective(shipped).source, payload),
         )
-        for i, (name, payload) in enumerate(payloads.items())
+        # each a different shipped objective: none is a duplicate of the seed or of another
+        for (name, payload), shipped in zip(
+            payloads.items(), ["slic", "ipo", "cell", "pfl", "dbaql", "aql", "aqfl", "padll"], strict=True
+        )
     ]
     monkeypatch.setattr(
         "discovery.proposers.builtin.BuiltinProposer.propose",
