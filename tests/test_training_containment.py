@@ -65,9 +65,10 @@ def test_escapes_are_contained_and_the_next_candidate_is_unaffected(tmp_path, li
     assert not CANARY.exists() and not (PROJECT / "escaped.txt").exists()
     assert before.trainings and after.trainings
     assert after.trainings[0].fitness == before.trainings[0].fitness  # the poisoned interpreter died
-    assert (
-        outcomes["writes_outside"].failure and "Read-only file system" in outcomes["writes_outside"].failure
-    )
+    # refused either way: read-only where the jail shows the project, not writable by `nobody` where
+    # the project sits under the jail's own /tmp (a checkout in /tmp, as CI may have)
+    refused = outcomes["writes_outside"].failure or ""
+    assert "Read-only file system" in refused or "Permission denied" in refused, refused
     assert outcomes["connects"].failure and "unreachable" in outcomes["connects"].failure.lower()
     assert outcomes["kills_its_worker_and_the_run"].failure  # no such processes in its namespace
     # a forged "result" is never read from a trainer; the scorer found no policy, so it failed
