@@ -44,7 +44,7 @@ def summarise(
     if not trainings:
         raise ValueError("at least one training result is needed")
     if noise_sd is None:  # until the run's noise is known, the objective's own spread stands in
-        noise_sd = combined_noise([_spread(trainings)])
+        noise_sd = combined_noise([noise_share(trainings)])
     by_beta = [_beta_figures(beta, group, noise_sd) for beta, group in _group_by_beta(trainings)]
     best = max(by_beta, key=lambda figures: (_lower_end(figures, confidence), figures.n))
     low, high = _interval(best, confidence)
@@ -70,21 +70,10 @@ def summarise(
     return result
 
 
-def pooled_noise(results: Iterable[EvaluationResult]) -> float | None:
-    """The seed-to-seed standard deviation pooled over every (objective, beta) with two seeds or
-    more; None before any has."""
-    return combined_noise(noise_share(result) for result in results)
-
-
-def noise_share(result: EvaluationResult) -> tuple[float, int]:
-    """What one result adds to the pooled noise: the squared deviations of its trainings that did
-    not collapse from each beta's mean, and their degrees of freedom. Kept per candidate by the loop,
-    so that pooling stays cheap when a run holds thousands of candidates."""
-    return _spread(result.seeds)
-
-
-def _spread(trainings: list[SeedResult]) -> tuple[float, int]:
-    """`noise_share` of a list of trainings."""
+def noise_share(trainings: list[SeedResult]) -> tuple[float, int]:
+    """What some trainings add to the pooled seed noise: the squared deviations of those that did not
+    collapse from each beta's mean, and their degrees of freedom. Kept per candidate by the loop, so
+    that pooling stays cheap when a run holds thousands of candidates."""
     squares, degrees = 0.0, 0
     for _, group in _group_by_beta([t for t in trainings if not t.collapsed]):
         if len(group) > 1:

@@ -421,7 +421,8 @@ class DiscoveryLoop:
     def _keep_scored(self, candidate: CandidateRecord) -> None:
         """Hold a candidate among the scored, with its share of the run's noise."""
         self._scored[candidate.id] = candidate
-        self._noise_shares[candidate.id] = noise_share(candidate.metrics) if candidate.metrics else (0.0, 0)
+        trainings = candidate.metrics.seeds if candidate.metrics else []
+        self._noise_shares[candidate.id] = noise_share(trainings)
 
     def _noise(self) -> float | None:
         """The run's seed-to-seed noise, pooled over everything measured so far."""

@@ -131,7 +131,7 @@ def test_a_collapsed_training_blurs_its_own_figure_not_the_runs_noise():
     unstable = summarise(
         "unstable", [training(0, 0.80), training(1, 0.02, collapsed=True), training(2, 0.82)]
     )
-    noise = combined_noise([noise_share(steady), noise_share(unstable)])
+    noise = combined_noise([noise_share(steady.seeds), noise_share(unstable.seeds)])
     assert noise == pytest.approx((0.0004 / 3) ** 0.5)  # the spread of the trainings that worked
     refigured = summarise("unstable", unstable.seeds, noise_sd=noise)
     assert refigured.collapse_rate == pytest.approx(1 / 3)
