@@ -7,7 +7,6 @@ embedded sentiment task (tiny preset: real TRL training and scoring), and the ar
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from discovery.records import CandidateStatus, RunStatus
 from tests.cli import discover
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.hostile_evaluator import with_payload
+from tests.live_runs import rows
 from tests.test_disk import trainings
 
 RUN_ARGS = [
@@ -33,20 +33,14 @@ RUN_ARGS = [
 ]
 
 
-def candidate_states(database) -> dict[str, str]:
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as db:
-        return dict(db.execute("SELECT id, status FROM candidates"))
-
-
 def wait_for_training(runs_dir, process, timeout: float = 400) -> None:
     """Until a proposed (generation >= 1) candidate is being trained (its job submitted)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()
-        for database in runs_dir.glob("*/archive.sqlite"):
-            states = candidate_states(database)
-            if any(cid.startswith("g") and status == "running" for cid, status in states.items()):
-                return
+        states = rows(runs_dir, "SELECT id, status FROM candidates")
+        if any(cid.startswith("g") and status == "running" for cid, status in states):
+            return
         time.sleep(0.1)
     raise AssertionError("no candidate reached training in time")
 
@@ -136,12 +130,9 @@ def kill_while_training(runs_dir, command: list[str], attempts: int) -> None:
     try:
         while time.monotonic() < deadline:
             assert process.poll() is None, process.communicate()
-            for database in runs_dir.glob("*/archive.sqlite"):
-                with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as db:
-                    row = db.execute("SELECT attempts FROM candidates WHERE generation = 1").fetchone()
-                if row and row[0] == attempts:
-                    time.sleep(1.0)  # well into its training
-                    return
+            if (attempts,) in rows(runs_dir, "SELECT attempts FROM candidates WHERE generation = 1"):
+                time.sleep(1.0)  # well into its training
+                return
             time.sleep(0.1)
         raise AssertionError("generation 1 never started training")
     finally:

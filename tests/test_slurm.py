@@ -4,11 +4,11 @@ The tests are skipped where no cluster answers, except under `DISCOVER_REQUIRE_S
 where a missing cluster fails them.
 """
 
+import contextlib
 import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,6 +20,7 @@ import yaml
 from discovery.archive import Archive
 from discovery.records import CandidateStatus
 from tests.cli import discover
+from tests.live_runs import rows
 
 
 def _cluster_answers() -> bool:
@@ -76,12 +77,8 @@ def start(tmp_path: Path, *args: str) -> subprocess.Popen:
 
 def states(runs: Path) -> dict[str, tuple[str, str | None]]:
     """Candidate id -> (status, Slurm job id), read as a user would, while the run writes."""
-    found = {}
-    for database in runs.glob("*/archive.sqlite"):
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as db:
-            for cid, status, job in db.execute("SELECT id, status, job FROM candidates"):
-                found[cid] = (status, json.loads(job)["id"] if job else None)
-    return found
+    found = rows(runs, "SELECT id, status, job FROM candidates")
+    return {cid: (status, json.loads(job)["id"] if job else None) for cid, status, job in found}
 
 
 def queued_jobs(job_ids: set[str]) -> dict[str, str]:
@@ -135,26 +132,42 @@ def test_a_run_killed_while_jobs_wait_in_the_queue_resumes_and_trains_each_candi
     assert queued_jobs({c.job.id for c in evaluated}) == {}
 
 
-def test_a_job_the_cluster_cancels_is_submitted_again(tmp_path):
+def test_jobs_the_cluster_cancels_or_kills_are_submitted_again(tmp_path):
+    """A queued job cancelled, and a running one whose processes all die at once (a node failure,
+    the OOM killer): each leaves the queue without a result and is submitted again, once. (A plain
+    `scancel` of a running job sends SIGTERM first, which submitit's job process ignores, so a short
+    job may still finish in Slurm's grace time; its result then counts, rightly.)"""
     process = start(tmp_path, "--config", str(config(tmp_path)), "--seed-objectives", "dpo")
     runs = tmp_path / "runs"
-    cancelled: list[str] = []
+    ended: dict[str, str] = {}
 
-    def cancel_a_running_job() -> bool:
+    def end_one_queued_and_one_running_job() -> bool:
         assert process.poll() is None, process.communicate()
-        jobs = {job for _, job in states(runs).values() if job}
-        running = [job for job, state in queued_jobs(jobs).items() if state == "RUNNING"]
-        if running and not cancelled:
-            subprocess.run(["scancel", running[0]], check=True)
-            cancelled.append(running[0])
-        return bool(cancelled)
+        jobs = queued_jobs({job for _, job in states(runs).values() if job})
+        by_state = {state: job for job, state in jobs.items()}
+        if {"PENDING", "RUNNING"} <= set(by_state):
+            subprocess.run(["scancel", by_state["PENDING"]], check=True)
+            kill_processes_of(by_state["RUNNING"])
+            ended.update(by_state)
+        return bool(ended)
 
-    wait_for(cancel_a_running_job, what="a running job")
+    wait_for(end_one_queued_and_one_running_job, what="one job running and one queued")
     _, err = process.communicate(timeout=900)
     assert process.returncode == 0, err
     with Archive.open(runs, run_id(tmp_path)) as archive:
-        (again,) = [c for c in archive.candidates() if c.attempts == 2]
-    assert again.status is CandidateStatus.SCORED and again.job.id != cancelled[0]
+        again = {c.id: c for c in archive.candidates() if c.attempts == 2}
+    assert len(again) == 2, "each ended job was submitted once more"
+    assert all(c.status is CandidateStatus.SCORED for c in again.values())
+    assert not {c.job.id for c in again.values()} & {ended["PENDING"], ended["RUNNING"]}
+
+
+def kill_processes_of(job: str) -> None:
+    """SIGKILL every process of a running job at once (this node is the cluster's only one)."""
+    listed = subprocess.run(["scontrol", "listpids", job], capture_output=True, text=True, check=True)
+    pids = [int(line.split()[0]) for line in listed.stdout.splitlines()[1:] if line.split()]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_a_requeued_job_runs_again_under_its_id(tmp_path):
