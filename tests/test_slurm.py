@@ -171,6 +171,8 @@ def kill_processes_of(job: str) -> None:
 
 
 def test_a_requeued_job_runs_again_under_its_id(tmp_path):
+    """Preemption with requeue: the running job is requeued and its processes die at once; Slurm runs
+    it again under its id, and the candidate is scored once, on its first attempt."""
     process = start(tmp_path, "--config", str(config(tmp_path)), "--seed-objectives", "dpo")
     runs = tmp_path / "runs"
     requeued: list[str] = []
@@ -181,10 +183,19 @@ def test_a_requeued_job_runs_again_under_its_id(tmp_path):
         running = [job for job, state in queued_jobs(jobs).items() if state == "RUNNING"]
         if running and not requeued:
             subprocess.run(["scontrol", "requeue", running[0]], check=True)
+            kill_processes_of(running[0])
             requeued.append(running[0])
         return bool(requeued)
 
+    def back_in_the_queue() -> bool:
+        """Slurm holds a requeued job for two minutes before it may start again; not here."""
+        if queued_jobs(set(requeued)).get(requeued[0]) != "PENDING":
+            return False
+        subprocess.run(["scontrol", "update", f"jobid={requeued[0]}", "StartTime=now"], check=True)
+        return True
+
     wait_for(requeue_a_running_job, what="a running job")
+    wait_for(back_in_the_queue, seconds=60, what="the requeued job")
     _, err = process.communicate(timeout=900)
     assert process.returncode == 0, err
     with Archive.open(runs, run_id(tmp_path)) as archive:
