@@ -16,6 +16,7 @@ from discovery.retrain.plan import Validation, make_plan
 from discovery.retrain.recipe import load_recipe
 from discovery.retrain.result import RESULT_FILE
 from discovery.training import ObjectiveDPOTrainer
+from discovery.training import trainer as trainer_module
 from tests.cli import discover
 from tests.fixtures.tiny_chat import build_all, write_recipe
 
@@ -109,6 +110,21 @@ def test_discopop_matches_trls_builtin_discopop_loss(tiny, tmp_path):
     ours_loss, trls_loss = _first_batch_loss(ours), _first_batch_loss(trls)
     torch.testing.assert_close(ours_loss, trls_loss, rtol=1e-6, atol=1e-7)
     assert ours_loss.item() > 0
+
+
+def test_held_logits_give_the_log_probs_of_trls_fused_lm_head(tiny, tmp_path, monkeypatch):
+    """Small logits are held whole for speed; the log-probs must be the fused head's, which a large
+    model's logits always take."""
+    model_dir, data_dir = tiny
+    trainer = _trainer(model_dir, data_dir, tmp_path, objective=load_objective("dpo").compile())
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(4)])
+    assert batch["input_ids"].numel() * trainer.model.config.vocab_size <= trainer_module.MATERIALISED_LOGITS_MAX
+    held = trainer._policy_log_probs(trainer.model, batch)
+    monkeypatch.setattr(trainer_module, "MATERIALISED_LOGITS_MAX", 0)
+    fused = trainer._policy_log_probs(trainer.model, batch)
+    for ours, trls in zip(held, fused, strict=True):
+        torch.testing.assert_close(ours, trls, rtol=1e-5, atol=1e-5)
+        assert ours.requires_grad
 
 
 def test_long_prompts_are_truncated_not_dropped(tiny, tmp_path):

@@ -2,10 +2,11 @@
 
 TRL 1.16's `DPOTrainer` hard-codes its losses inside `_compute_loss`; the supported way in is to
 override `compute_loss`. The override keeps TRL's forward pass (its fused LM head returns
-per-token log-probs without materialising logits), reads the reference log-probs that TRL
-precomputed into the dataset (or computes them with TRL's own `compute_ref_log_probs`), and hands
-the four summed log-prob vectors to the objective. Everything else (data collation, distributed
-launch, DeepSpeed, logging, checkpoints) is TRL's and accelerate's.
+per-token log-probs without materialising logits; small logits are held whole), reads the
+reference log-probs that TRL precomputed into the dataset (or computes them with TRL's own
+`compute_ref_log_probs`), and hands the four summed log-prob vectors to the objective. Everything
+else (data collation, distributed launch, DeepSpeed, logging, checkpoints) is TRL's and
+accelerate's.
 
 `trl_builtin_loss` runs TRL's own loss code (`DPOTrainer._compute_loss`) on given log-probs, so
 that an objective can be compared with TRL's built-in loss types (`discovery.training.trl_losses`).
@@ -35,6 +36,10 @@ TRL_PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("trl.DPOTrainer instance", "_tp_size"),
     ("trl.trainer.utils", "global_then_local_main_first"),
 )
+
+
+# A batch's logits up to this many elements (256 MB in float32) are held whole, larger ones never.
+MATERIALISED_LOGITS_MAX = 64 * 2**20
 
 
 class ObjectiveDPOTrainer(DPOTrainer):
@@ -94,16 +99,26 @@ class ObjectiveDPOTrainer(DPOTrainer):
         return (loss, {}) if return_outputs else loss
 
     def _policy_log_probs(self, model, inputs) -> tuple[torch.Tensor, torch.Tensor]:
-        """Summed completion log-probs of the policy, split into (chosen, rejected)."""
+        """Summed completion log-probs of the policy, split into (chosen, rejected).
+
+        TRL's fused LM head never holds the batch's logits: it recomputes them tile by tile, which
+        a 7B model's vocabulary needs and a tiny model pays for (a quarter of the embedded task's
+        training time). Logits small enough to hold are materialised instead; the log-probs are
+        the same up to rounding (a test compares the two paths)."""
         model_kwargs = {
             key: value
             for key, value in inputs.items()
             if key not in {"completion_mask", "ref_chosen_logps", "ref_rejected_logps"}
         }
-        completion_mask = inputs["completion_mask"]
-        labels = inputs["input_ids"].masked_fill(completion_mask == 0, -100)
+        input_ids, completion_mask = inputs["input_ids"], inputs["completion_mask"]
+        if input_ids.numel() * model.config.vocab_size <= MATERIALISED_LOGITS_MAX:
+            logits = model(**model_kwargs, use_cache=False).logits
+            # Prompt-learning PEFT prepends virtual tokens; keep the positions of the real ones
+            logits = logits[:, -input_ids.size(1) : -1].float()
+            per_token = logits.log_softmax(-1).gather(-1, input_ids[:, 1:, None]).squeeze(-1)
+            return (per_token * completion_mask[:, 1:]).sum(dim=1).chunk(2, dim=0)
+        labels = input_ids.masked_fill(completion_mask == 0, -100)
         outputs = model(**model_kwargs, labels=labels, use_cache=False, fused_lm_head=True)
-        # Prompt-learning PEFT prepends virtual tokens; keep the positions of the real ones
         per_token = outputs.log_probs[:, -(completion_mask.size(1) - 1) :]
         return per_token.sum(dim=1).chunk(2, dim=0)
 
