@@ -118,7 +118,8 @@ def test_held_logits_give_the_log_probs_of_trls_fused_lm_head(tiny, tmp_path, mo
     model_dir, data_dir = tiny
     trainer = _trainer(model_dir, data_dir, tmp_path, objective=load_objective("dpo").compile())
     batch = trainer.data_collator([trainer.train_dataset[i] for i in range(4)])
-    assert batch["input_ids"].numel() * trainer.model.config.vocab_size <= trainer_module.MATERIALISED_LOGITS_MAX
+    logits = batch["input_ids"].numel() * trainer.model.config.vocab_size
+    assert logits <= trainer_module.MATERIALISED_LOGITS_MAX
     held = trainer._policy_log_probs(trainer.model, batch)
     monkeypatch.setattr(trainer_module, "MATERIALISED_LOGITS_MAX", 0)
     fused = trainer._policy_log_probs(trainer.model, batch)
