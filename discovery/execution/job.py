@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from discovery.errors import ServiceUnavailable, UserError
+from discovery.execution.allocator import keep_freed_memory
 from discovery.objectives import Objective
 from discovery.objectives.compile import ObjectiveRejected
 from discovery.progress import Progress, no_progress
@@ -115,13 +116,21 @@ def run_job_to_file(
 def run_job_on_node(job_json: str) -> None:
     """The function a cluster job runs (submitted through submitit): a fresh process that never
     computes itself, so that it may fork the confined trainers and trusted scorers."""
+    settle_job_process()
+    run_job_to_file(CandidateJob.model_validate_json(job_json))
+
+
+def settle_job_process() -> None:
+    """What a process that runs jobs (a local worker, a cluster job) sets before the first: one
+    torch thread, since it never computes and forks the trainers and scorers that set their own;
+    quiet libraries; and an allocator that keeps the memory each training step frees."""
     import torch
 
     from discovery.quiet import quiet_libraries
 
     torch.set_num_threads(1)
     quiet_libraries()
-    run_job_to_file(CandidateJob.model_validate_json(job_json))
+    keep_freed_memory()
 
 
 def read_outcome(workdir: Path) -> JobOutcome | None:

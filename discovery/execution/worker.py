@@ -13,7 +13,13 @@ import sys
 from typing import Any, TextIO
 
 from discovery.errors import UserError
-from discovery.execution.job import CandidateJob, JobOutcome, job_evaluator, run_job_to_file
+from discovery.execution.job import (
+    CandidateJob,
+    JobOutcome,
+    job_evaluator,
+    run_job_to_file,
+    settle_job_process,
+)
 from discovery.sandbox.process import die_with_parent
 from evaluators import Evaluator
 
@@ -51,13 +57,8 @@ class Worker:
 
 def main() -> None:
     """Serve jobs until stdin closes."""
-    import torch
-
-    from discovery.quiet import quiet_libraries
-
     die_with_parent()
-    torch.set_num_threads(1)  # forked trainers and scorers set their own; this process never computes
-    quiet_libraries()
+    settle_job_process()
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # stray prints go to the log, never into the answers
     worker = Worker(answers)
