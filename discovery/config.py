@@ -177,8 +177,8 @@ class RunConfig(BaseModel):
         default_factory=dict, description="the evaluator's options (see `discover evaluators`)"
     )
     seeds: SeedChoice = Field(
-        5,
-        description="training seeds an objective may get: a count (5: seeds 0-4) or the seeds (3,7 or [3])",
+        3,
+        description="training seeds an objective may get: a count (3: seeds 0-2) or the seeds (3,7 or [3])",
     )
     racing: RacingSettings = Field(
         default_factory=RacingSettings, description="how seeds are spent: first estimate, racing, baseline"

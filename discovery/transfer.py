@@ -12,8 +12,13 @@ Every result is committed to the archive as it arrives; running the transfer aga
 is missing, so an interrupted transfer loses nothing.
 """
 
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from discovery.archive import Archive
 from discovery.execution.batch import run_batch
@@ -84,55 +89,101 @@ def run_transfer(
     notice=lambda message: None,
 ) -> TransferSummary:
     """Train what is missing of the transfer (every variant, the baseline and the top proposals,
-    `seeds` seeds each), committing each result as it arrives; returns the whole summary."""
+    `seeds` seeds each), committing each variant's results once its trainings are in; returns the
+    whole summary.
+
+    Every variant's trainings go through one batch, so no slot idles at the end of a variant, and
+    the variants whose task must be built first (another data seed, a larger model) are built in
+    the background while the slots train the others: the search's own task goes first."""
     current = summary(archive, evaluator, top)
     if not current.candidates or not current.variants:
         return current
-    for variant in current.variants:
-        missing = [c for c in current.candidates if (variant.name, c.id) not in current.results]
-        if missing:
-            notice(f"transfer: {variant.name} ({variant.description}): {len(missing)} objective(s)")
-            outcomes = _train_on(variant, missing, archive, evaluator, executor, seeds, notice)
+    pending = [
+        (variant, missing)
+        for variant in sorted(current.variants, key=lambda variant: bool(variant.options))
+        if (missing := [c for c in current.candidates if (variant.name, c.id) not in current.results])
+    ]
+    for variant, missing in pending:
+        notice(f"transfer: {variant.name} ({variant.description}): {len(missing)} objective(s)")
+    missing_of = {variant.name: missing for variant, missing in pending}
+    belongs: dict[Path, tuple[TransferVariant, CandidateRecord]] = {}
+    trainings: dict[tuple[str, str], list[JobOutcome]] = {}
+
+    def arrived(job: CandidateJob, outcome: JobOutcome) -> None:
+        """One seed of a candidate on a variant; a variant whose trainings are all in is committed."""
+        variant, candidate = belongs[job.workdir]
+        trainings.setdefault((variant.name, candidate.id), []).append(outcome)
+        ended = "done" if outcome.trainings else "failed"
+        notice(f"transfer {variant.name}: {candidate.id} {job.workdir.name} {ended}")
+        missing = missing_of[variant.name]
+        if all(len(trainings.get((variant.name, c.id), [])) == seeds for c in missing):
+            outcomes = {c.id: _joined(trainings[(variant.name, c.id)]) for c in missing}
             _record(archive, current, variant, missing, outcomes)
+
+    def jobs() -> Iterator[CandidateJob]:
+        """Each variant's jobs once its task is there, one job per seed so that every slot stays
+        busy however the seeds and candidates divide."""
+        config = archive.run().config  # read here: the archive belongs to this thread
+        options = config.evaluator_options
+        builds = _in_background(
+            [
+                partial(
+                    _variant_settings,
+                    config.evaluator,
+                    {**options, **variant.options},
+                    variant,
+                    evaluator,
+                    notice,
+                )
+                for variant, _ in pending
+            ]
+        )
+        for (variant, missing), built in zip(pending, builds, strict=True):
+            settings = built.result()
+            for candidate in missing:
+                for seed in range(seeds):
+                    job = _job(
+                        settings, candidate, variant, seed, archive.run_dir / TRANSFER_FOLDER / variant.name
+                    )
+                    belongs[job.workdir] = (variant, candidate)
+                    yield job
+
+    run_batch(executor, jobs(), arrived)
     return current
 
 
-def _train_on(
-    variant: TransferVariant,
-    candidates: list[CandidateRecord],
-    archive: Archive,
-    evaluator: Evaluator,
-    executor: Executor,
-    seeds: int,
-    notice,
-) -> dict[str, JobOutcome]:
-    """The candidates' trainings on the variant's task (built first if need be), by candidate id."""
-    config = archive.run().config
-    variant_evaluator = get_evaluator(
-        config.evaluator, {**config.evaluator_options, **variant.options}, evaluator.cache_dir
-    )
+def _variant_settings(
+    name: str, options: dict[str, Any], variant: TransferVariant, evaluator: Evaluator, notice
+) -> JobSettings:
+    """The job settings of the variant's task (evaluator `name` with `options`), built first if
+    need be, in the search's cache folder."""
+    variant_evaluator = get_evaluator(name, options, evaluator.cache_dir)
     variant_evaluator.prepare(lambda phase, fraction: notice(f"transfer {variant.name}: {phase}"))
-    settings = JobSettings.of(variant_evaluator)
-    folder = archive.run_dir / TRANSFER_FOLDER / variant.name
-    outcomes: dict[str, JobOutcome] = {}
+    return JobSettings.of(variant_evaluator)
 
-    def arrived(job: CandidateJob, outcome: JobOutcome) -> None:
-        """One seed of a candidate: its training joins the others, and any failure is the candidate's."""
-        candidate_id = job.workdir.parent.name
-        so_far = outcomes.setdefault(candidate_id, JobOutcome(trainings=[]))
-        if so_far.trainings is not None:
-            outcomes[candidate_id] = (
-                outcome
-                if outcome.trainings is None
-                else JobOutcome(trainings=so_far.trainings + outcome.trainings)
-            )
-        ended = "done" if outcome.trainings else "failed"
-        notice(f"transfer {variant.name}: {candidate_id} {job.workdir.name} {ended}")
 
-    # A job per seed, so that every slot stays busy however the seeds and candidates divide.
-    jobs = [_job(settings, c, variant, seed, folder) for c in candidates for seed in range(seeds)]
-    run_batch(executor, jobs, arrived)
-    return outcomes
+def _in_background(builds: list[Callable[[], JobSettings]]) -> list[Future[JobSettings]]:
+    """Run `builds` one after another in a daemon thread: an interrupted transfer does not wait for
+    a build (a task's cache is renamed into place only when complete, so none is left half-built)."""
+    futures: list[Future[JobSettings]] = [Future() for _ in builds]
+
+    def work() -> None:
+        for build, future in zip(builds, futures, strict=True):
+            try:
+                future.set_result(build())
+            except BaseException as error:  # raised again where the jobs are taken, in the caller
+                future.set_exception(error)
+
+    threading.Thread(target=work, name="transfer-builds", daemon=True).start()
+    return futures
+
+
+def _joined(outcomes: list[JobOutcome]) -> JobOutcome:
+    """A candidate's seeds on a variant as one outcome: all the trainings, or the first failure."""
+    failed = [outcome for outcome in outcomes if outcome.trainings is None]
+    if failed:
+        return failed[0]
+    return JobOutcome(trainings=[training for outcome in outcomes for training in outcome.trainings or []])
 
 
 def _job(

@@ -9,6 +9,7 @@ the search loses there, which a transfer check must report.
 
 import json
 import re
+import time
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,6 +31,9 @@ class NoisyOptions(BaseModel):
 
     betas: list[float] = Field([0.1], description="the beta grid (the figures do not depend on it)")
     reversed: bool = Field(False, description="score 1 - quality: the held-out variant")
+    built_when: str | None = Field(
+        None, description="a file whose appearance ends the task's build (60 s at most): a slow build"
+    )
 
 
 class Trained(BaseModel):
@@ -49,7 +53,13 @@ class NoisyEvaluator(Evaluator):
         return {"fitness": "the quality in the objective's name, plus seed noise (test double)"}
 
     def prepare(self, progress=None) -> None:
-        pass
+        if self.options.built_when is None:
+            return
+        deadline = time.monotonic() + 60
+        while not Path(self.options.built_when).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if progress is not None:
+            progress("built", 1.0)
 
     def limits(self) -> TrainingLimits:
         return TrainingLimits(timeout_s=60, memory_mb=2048)

@@ -32,7 +32,7 @@ def test_nested_options_merge_at_every_level(tmp_path: Path) -> None:
 
 def test_command_line_values_replace_the_files_and_the_rest_keep_theirs(tmp_path: Path) -> None:
     config = config_from(tmp_path, "generations: 3\npopulation: 2\n", generations=7, population=None)
-    assert (config.generations, config.population, config.seeds) == (7, 2, 5)
+    assert (config.generations, config.population, config.seeds) == (7, 2, 3)
 
 
 def test_keys_take_dashes_or_underscores_and_seed_objectives_a_list_or_a_comma_string(tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ import pytest
 from discovery.archive import ARCHIVE_FILE, Archive, find_run
 from discovery.execution.local import LocalExecutor
 from discovery.transfer import run_transfer
+from evaluators.base import TransferVariant
 from evaluators.registry import get_evaluator
+from tests.noisy_evaluator import NoisyEvaluator
 from tests.test_racing import proposal, run_loop
 
 
@@ -61,3 +63,44 @@ def test_transfer_results_are_kept_and_only_what_is_missing_is_trained(searched)
     unchanged: list[str] = []
     transfer(searched, top=3, notices=unchanged)
     assert unchanged == []
+
+
+class TwoVariants(NoisyEvaluator):
+    """The noisy task with a variant whose task is slow to build (until `built_when` appears) and one
+    that needs no build (the search's task at twice the beta)."""
+
+    def __init__(self, options, cache_dir: Path, built_when: Path) -> None:
+        super().__init__(options, cache_dir)
+        self.built_when = built_when
+
+    def transfer_variants(self) -> list[TransferVariant]:
+        slow = {"reversed": True, "built_when": str(self.built_when)}
+        return [
+            TransferVariant(name="reversed", description="1 - quality, slow to build", options=slow),
+            TransferVariant(name="beta", description="twice the beta", beta_factor=2.0),
+        ]
+
+
+def test_the_slots_train_a_ready_variant_while_another_variant_is_built(searched, tmp_path):
+    """The build ends only once a training of the ready variant is in, so a transfer that built
+    before training anything would wait out the build's 60 s and fail the order below."""
+    built_when = tmp_path / "built"
+    notices: list[str] = []
+
+    def notice(line: str) -> None:
+        notices.append(line)
+        if line.startswith("transfer beta:") and line.endswith("done"):
+            built_when.touch()
+
+    with (
+        Archive(find_run(searched, None) / ARCHIVE_FILE, writable=True) as archive,
+        LocalExecutor() as executor,
+    ):
+        evaluator = TwoVariants(NoisyEvaluator.Options(), searched.parent / "cache", built_when)
+        found = run_transfer(archive, evaluator, executor, top=2, seeds=2, notice=notice)
+        committed = archive.transfers()
+    first_done = next(i for i, line in enumerate(notices) if line.endswith("done"))
+    assert notices[first_done].startswith("transfer beta:")
+    assert notices.index("transfer reversed: built") > first_done
+    assert len(found.results) == len(committed) == 6  # DPO and the best 2, on both variants
+    assert all(record.result.n == 2 for record in committed)
