@@ -158,7 +158,15 @@ def _variant_settings(
     """The job settings of the variant's task (evaluator `name` with `options`), built first if
     need be, in the search's cache folder."""
     variant_evaluator = get_evaluator(name, options, evaluator.cache_dir)
-    variant_evaluator.prepare(lambda phase, fraction: notice(f"transfer {variant.name}: {phase}"))
+    phases: list[str] = []
+
+    def progress(phase: str, fraction: float | None) -> None:
+        """A line per phase of the build, not per step of it."""
+        if phase not in phases[-1:]:
+            phases.append(phase)
+            notice(f"transfer {variant.name}: {phase}")
+
+    variant_evaluator.prepare(progress)
     return JobSettings.of(variant_evaluator)
 
 

@@ -152,3 +152,17 @@ def train_and_score(evaluator: SentimentEvaluator, name: str, seed: int, folder:
     folder.mkdir(parents=True, exist_ok=True)
     evaluator.train(load_objective(name), seed, evaluator.betas()[0], folder, no_progress)
     return evaluator.score(folder, seed, no_progress)
+
+
+def test_a_samples_log_prob_is_the_one_a_scoring_pass_computes(evaluator):
+    """The KL estimate takes the policy's log-probs of its samples from the sampling itself; they
+    must be those of a separate forward pass over the same completions."""
+    from evaluators.sentiment.sampling import completion_logps, sample
+
+    artefacts = evaluator.artefacts
+    prompts = artefacts.heldout.prompts
+    completions = sample(artefacts.reference, artefacts.tokenizer, prompts, evaluator.task.max_new_tokens, 3)
+    scored = completion_logps(artefacts.reference, artefacts.tokenizer, prompts, [c.ids for c in completions])
+    sampled = torch.tensor([c.logp for c in completions], dtype=torch.float64)
+    assert any(c.ids[-1] == artefacts.tokenizer.eos_token_id for c in completions)  # some ended early
+    torch.testing.assert_close(sampled, scored, rtol=1e-5, atol=1e-4)

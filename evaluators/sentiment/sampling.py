@@ -17,10 +17,13 @@ BATCH = 250
 
 @dataclass(frozen=True)
 class Completion:
-    """A sampled completion: its word ids (with the end-of-review id if it ended) and its text."""
+    """A sampled completion: its word ids (with the end-of-review id if it ended), its text, and its
+    summed log-probability under the model that sampled it (what a scoring pass would compute
+    again, taken from the sampling's own logits)."""
 
     ids: list[int]
     text: str
+    logp: float
 
 
 @torch.no_grad()
@@ -51,12 +54,19 @@ def sample(
         batch = tokenizer(list(prompts[start : start + BATCH]), return_tensors="pt", padding=True).to(
             model.device
         )
-        output = model.generate(**batch, generation_config=config)
-        for row in output[:, batch["input_ids"].shape[1] :].tolist():
-            ids = row[: row.index(tokenizer.eos_token_id) + 1] if tokenizer.eos_token_id in row else row
-            ids = [i for i in ids if i != tokenizer.pad_token_id]
+        output = model.generate(
+            **batch, generation_config=config, output_logits=True, return_dict_in_generate=True
+        )
+        new_tokens = output.sequences[:, batch["input_ids"].shape[1] :]
+        token_logps = torch.stack(output.logits, dim=1).double().log_softmax(-1)
+        token_logps = token_logps.gather(-1, new_tokens[..., None]).squeeze(-1).tolist()
+        for row, logps in zip(new_tokens.tolist(), token_logps, strict=True):
+            end = row.index(tokenizer.eos_token_id) + 1 if tokenizer.eos_token_id in row else len(row)
+            kept = [k for k in range(end) if row[k] != tokenizer.pad_token_id]
+            ids = [row[k] for k in kept]
             words = tokenizer.convert_ids_to_tokens([i for i in ids if i != tokenizer.eos_token_id])
-            completions.append(Completion(ids=ids, text=" " + " ".join(words) if words else ""))
+            text = " " + " ".join(words) if words else ""
+            completions.append(Completion(ids=ids, text=text, logp=sum(logps[k] for k in kept)))
         progress(phase, min(1.0, (start + BATCH) / len(prompts)))
     return completions
 

@@ -45,9 +45,8 @@ def score(
     completions = sample(policy, tokenizer, heldout.prompts, max_new_tokens, seed, progress, "score")
     rewards = [reward(completion.text) for completion in completions]
     ids = [completion.ids for completion in completions]
-    kl = completion_logps(policy, tokenizer, heldout.prompts, ids) - completion_logps(
-        reference, tokenizer, heldout.prompts, ids
-    )
+    policy_logps = torch.tensor([completion.logp for completion in completions], dtype=torch.float64)
+    kl = policy_logps - completion_logps(reference, tokenizer, heldout.prompts, ids)
     margins = completion_logps(
         policy, tokenizer, heldout.pair_prompts, heldout.chosen_ids
     ) - completion_logps(policy, tokenizer, heldout.pair_prompts, heldout.rejected_ids)
