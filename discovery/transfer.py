@@ -8,8 +8,8 @@ with the baseline there. A discovery survives a variant when it still beats the 
 The rank correlation between the search's figures and a variant's, over the objectives transferred,
 says how much of the search's ranking carries over.
 
-Every result is committed to the archive as it arrives; running the transfer again does only what
-is missing, so an interrupted transfer loses nothing.
+Each variant's results are committed to the archive as soon as its trainings are in; running the
+transfer again does only what is missing, so an interrupted transfer loses little.
 """
 
 import threading
@@ -18,9 +18,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from discovery.archive import Archive
+from discovery.config import RunConfig
 from discovery.execution.batch import run_batch
 from discovery.execution.executor import Executor
 from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
@@ -123,18 +123,10 @@ def run_transfer(
     def jobs() -> Iterator[CandidateJob]:
         """Each variant's jobs once its task is there, one job per seed so that every slot stays
         busy however the seeds and candidates divide."""
-        config = archive.run().config  # read here: the archive belongs to this thread
-        options = config.evaluator_options
+        config = archive.run().config  # read in this thread: the archive's connection belongs to it
         builds = _in_background(
             [
-                partial(
-                    _variant_settings,
-                    config.evaluator,
-                    {**options, **variant.options},
-                    variant,
-                    evaluator,
-                    notice,
-                )
+                partial(_variant_settings, config, variant, evaluator.cache_dir, notice)
                 for variant, _ in pending
             ]
         )
@@ -152,12 +144,11 @@ def run_transfer(
     return current
 
 
-def _variant_settings(
-    name: str, options: dict[str, Any], variant: TransferVariant, evaluator: Evaluator, notice
-) -> JobSettings:
-    """The job settings of the variant's task (evaluator `name` with `options`), built first if
-    need be, in the search's cache folder."""
-    variant_evaluator = get_evaluator(name, options, evaluator.cache_dir)
+def _variant_settings(config: RunConfig, variant: TransferVariant, cache_dir: Path, notice) -> JobSettings:
+    """The job settings of the run's task changed as the variant says, built first if need be."""
+    variant_evaluator = get_evaluator(
+        config.evaluator, {**config.evaluator_options, **variant.options}, cache_dir
+    )
     phases: list[str] = []
 
     def progress(phase: str, fraction: float | None) -> None:
