@@ -4,9 +4,9 @@ from evaluators.sentiment.oracle import reward
 from evaluators.sentiment.preferences import bradley_terry_pairs, oracle_pairs
 from evaluators.sentiment.sampling import Completion
 
-GOOD = Completion(ids=[10, 11], text=" the movie was superb .")
-BAD = Completion(ids=[12, 13], text=" the movie was awful .")
-MEH = Completion(ids=[14, 15], text=" the movie was fine .")
+GOOD = Completion(ids=[10, 11], text=" the movie was superb .", logp=-3.0)
+BAD = Completion(ids=[12, 13], text=" the movie was awful .", logp=-3.0)
+MEH = Completion(ids=[14, 15], text=" the movie was fine .", logp=-3.0)
 
 
 def test_pairs_have_the_columns_trl_reads_and_keep_the_prompts():
