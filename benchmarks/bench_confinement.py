@@ -6,7 +6,8 @@ For DPO, seed 0, on the sentiment task, alternately:
   trusted one), timed from request to figures; the worker's start, paid once per run, is reported
   apart.
 Each side keeps its fastest of `--repeats` runs; the ratio confined / in process is the cost (target
-<= 1.10). Both sides use the same number of torch threads, so their figures must be identical.
+<= 1.10). Both sides use the same number of torch threads and the same allocator settings, so their
+figures must be identical.
 
     python benchmarks/bench_confinement.py [--preset default] [--repeats 3]
 """
@@ -22,6 +23,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 
 import torch
 
+from discovery.execution.allocator import keep_freed_memory
 from discovery.execution.job import JobSettings
 from discovery.execution.local import LocalExecutor
 from discovery.objectives import load_objective
@@ -55,6 +57,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     options = parser.parse_args()
     quiet_libraries()
+    keep_freed_memory()  # as a job process does, so that only the confinement differs
     evaluator = get_evaluator(
         "sentiment", {"preset": options.preset}, cache_dir=cache_root(default_runs_dir())
     )
