@@ -2,9 +2,10 @@
 
 glibc's malloc serves large blocks with `mmap` and trims its heap whenever the top is free, so a
 training step that frees its activations and allocates the same ones for the next step faults
-every page in again: 430,000 page faults and 0.8 s of system time in one training of the embedded
-task (9 % of it), more when two workers fault at once. Raising both thresholds keeps the freed
-blocks for the next step. The peak is the same step's peak; the process just keeps it.
+every page in again: 242,000 page faults and 0.5 s of system time in one training of the embedded
+task, against 14,000 and none with the thresholds raised (`benchmarks/bench_evaluate.py`), and
+more when two workers fault at once. Raising both thresholds keeps the freed blocks for the next
+step. The peak is the same step's peak; the process just keeps it.
 """
 
 import ctypes
