@@ -2,7 +2,7 @@
 
 Layout: `<runs_dir>/<run_id>/archive.sqlite`, with one `run` row, the `candidates` and the LLM
 `exchanges`, and `writer.lock` beside it. Scalars are columns (so the browser can sort and filter in
-SQL); nested fields (metrics, fingerprint, parents, reported figures, config, messages) are JSON text.
+SQL); nested fields (figures, fingerprint, parents, reported figures, config, messages) are JSON text.
 
 Crash safety: the database is in WAL mode with `synchronous=FULL` and every write is one
 `BEGIN IMMEDIATE ... COMMIT` transaction, so a writer killed with SIGKILL (or a power cut) loses
@@ -51,7 +51,7 @@ from discovery.records import (
 
 ARCHIVE_FILE = "archive.sqlite"
 LOCK_FILE = "writer.lock"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 RANKED = (CandidateStatus.SCORED, CandidateStatus.RUNNING)  # with figures: scored, or racing for more seeds
 
 SCHEMA = """
@@ -82,7 +82,7 @@ CREATE TABLE candidates (
     stage TEXT,
     reason TEXT,
     fingerprint TEXT,
-    metrics TEXT,
+    figures TEXT,
     fitness REAL,
     reported TEXT,
     exchange_id INTEGER,
@@ -126,7 +126,7 @@ CREATE TABLE transfers (
 
 _CANDIDATE_COLUMNS = (
     "id, run_id, generation, name, thought, code, code_hash, is_seed, parents, status, stage, reason, "
-    "fingerprint, metrics, fitness, reported, exchange_id, seconds, created, attempts, isolation, job, "
+    "fingerprint, figures, fitness, reported, exchange_id, seconds, created, attempts, isolation, job, "
     "context, ranking, beta_profile"
 )
 _RUN_COLUMNS = (
@@ -176,15 +176,21 @@ def _migrate_2_to_3(db: sqlite3.Connection) -> None:
     )
 
 
+def _migrate_3_to_4(db: sqlite3.Connection) -> None:
+    """Version 4 calls a candidate's measured figures what the rest of the house calls them,
+    `figures` (version 3: `metrics`)."""
+    db.execute("ALTER TABLE candidates RENAME COLUMN metrics TO figures")
+
+
 # schema version -> the step that upgrades an archive from it to the next version
-_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
 
 # Columns holding JSON text, decoded when a row is read.
 _RUN_JSON = ("config", "evaluator_config", "versions")
 _CANDIDATE_JSON = (
     "parents",
     "fingerprint",
-    "metrics",
+    "figures",
     "reported",
     "isolation",
     "job",
@@ -336,9 +342,9 @@ def run_best(candidates: Iterable[CandidateRecord], needs: int) -> CandidateReco
     `best_needs`), the first of a tie. The one rule for the archive, the loop's racing and every view
     of a running run, so that none of them crowns another candidate."""
     eligible = (
-        c for c in candidates if c.status in RANKED and c.metrics is not None and c.metrics.n >= needs
+        c for c in candidates if c.status in RANKED and c.figures is not None and c.figures.n >= needs
     )
-    return max(eligible, key=lambda c: c.metrics.ranking, default=None)  # type: ignore[union-attr]
+    return max(eligible, key=lambda c: c.figures.ranking, default=None)  # type: ignore[union-attr]
 
 
 class Archive:
@@ -595,7 +601,7 @@ class Archive:
         candidates = []
         for row in rows:
             fields = dict(row)
-            del fields["fitness"], fields["ranking"]  # derived from metrics
+            del fields["fitness"], fields["ranking"]  # derived from figures
             candidates.append(
                 self._record(CandidateRecord, fields, f"candidate {row['id']}", _CANDIDATE_JSON)
             )
@@ -791,7 +797,7 @@ def _candidate_values(candidate: CandidateRecord) -> tuple:
         candidate.stage,
         candidate.reason,
         _dump(candidate.fingerprint),
-        _dump(candidate.metrics),
+        _dump(candidate.figures),
         candidate.fitness,
         _dump(candidate.reported),
         candidate.exchange_id,
@@ -801,7 +807,7 @@ def _candidate_values(candidate: CandidateRecord) -> tuple:
         _dump(candidate.isolation),
         _dump(candidate.job),
         _dump(candidate.context),
-        candidate.metrics.ranking if candidate.metrics else None,
+        candidate.figures.ranking if candidate.figures else None,
         _dump(candidate.beta_profile),
     )
 

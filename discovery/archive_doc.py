@@ -39,8 +39,8 @@ TABLES: dict[str, type[BaseModel]] = {
 NOTES = {
     "run.evaluator": "`config.evaluator`, as a column of its own to filter on",
     "candidates.seq": "the order candidates were added in",
-    "candidates.fitness": "`metrics.fitness`: the mean fitness at the best beta; NULL until scored",
-    "candidates.ranking": "what the leaderboard sorts by: `metrics.fitness_low`, or `metrics.fitness` "
+    "candidates.fitness": "`figures.fitness`: the mean fitness at the best beta; NULL until scored",
+    "candidates.ranking": "what the leaderboard sorts by: `figures.fitness_low`, or `figures.fitness` "
     "where there is no interval; NULL until scored",
     "RunRecord.id": "the run's folder name, e.g. `20261125-101500-ab12`",
     "RunRecord.proposer": "`builtin`, or the model name at the OpenAI-compatible endpoint",
@@ -56,7 +56,7 @@ NOTES = {
     "CandidateRecord.status": "where it stands; only `proposed`, `validated` and `running` are transient",
     "CandidateRecord.fingerprint": "the loss's responses on the sandbox's probe pairs: objectives with the "
     "same fingerprint compute the same loss (`duplicate`)",
-    "CandidateRecord.metrics": "its figures, once scored",
+    "CandidateRecord.figures": "its figures, once scored",
     "CandidateRecord.reported": "figures published for a shipped objective, never mixed with measured ones",
     "CandidateRecord.created": "when it was added",
     "CandidateRecord.name": "the objective's name (`discover export` writes NAME.py)",
@@ -237,13 +237,13 @@ import pandas as pd
 
 archive = sqlite3.connect("runs/20261125-101500-ab12/archive.sqlite")
 ranked = pd.read_sql_query(
-    "SELECT id, name, metrics FROM candidates WHERE ranking IS NOT NULL ORDER BY ranking DESC, seq", archive
+    "SELECT id, name, figures FROM candidates WHERE ranking IS NOT NULL ORDER BY ranking DESC, seq", archive
 )
-metrics = pd.json_normalize([json.loads(text) for text in ranked.metrics])
-board = ranked[["id", "name"]].join(metrics[["fitness", "fitness_low", "fitness_high", "best_beta", "n"]])
+figures = pd.json_normalize([json.loads(text) for text in ranked.figures])
+board = ranked[["id", "name"]].join(figures[["fitness", "fitness_low", "fitness_high", "best_beta", "n"]])
 print(board.head(10).to_string(index=False))
 
-trainings = pd.json_normalize([json.loads(text) for text in ranked.metrics], "seeds", ["objective"])
+trainings = pd.json_normalize([json.loads(text) for text in ranked.figures], "seeds", ["objective"])
 print(trainings.pivot_table(index="objective", columns="beta", values="fitness", aggfunc="mean"))
 """
 

@@ -195,7 +195,7 @@ class DiscoveryLoop:
         self._novelty.add(candidate)
         self._generation = max(self._generation, candidate.generation)
         self._proposed += not candidate.is_seed
-        if candidate.metrics is not None and candidate.status is not CandidateStatus.FAILED:
+        if candidate.figures is not None and candidate.status is not CandidateStatus.FAILED:
             self._keep_scored(candidate)
         if candidate.status is CandidateStatus.RUNNING:
             self._in_flight[candidate.id] = _InFlight(candidate, self._job_of(candidate))
@@ -319,7 +319,7 @@ class DiscoveryLoop:
         job = self._job_of(candidate, round_, missing)
         job.workdir.mkdir(parents=True, exist_ok=True)
         (job.workdir / "outcome.json").unlink(missing_ok=True)
-        candidate.metrics = self._with(candidate, cached)
+        candidate.figures = self._with(candidate, cached)
         candidate.attempts += 1
         candidate.job = JobRef(
             executor=self.executor.kind, id=self.executor.submit(job), round=round_, points=missing
@@ -375,18 +375,18 @@ class DiscoveryLoop:
 
     def _round_finished(self, candidate: CandidateRecord, round_: int, trainings: list[SeedResult]) -> None:
         """Add a round's trainings to the candidate's figures; race on, or close it."""
-        candidate.metrics = self._with(candidate, trainings)
+        candidate.figures = self._with(candidate, trainings)
         self._keep_scored(candidate)
         if candidate.id == self._baseline_id:
             self._summarise_all()  # every interval and comparison can lean on the baseline now
         more = (
             []
             if candidate.id == self._baseline_id
-            else self.racing.next_round(candidate.metrics, self._incumbent(candidate.id))
+            else self.racing.next_round(candidate.figures, self._incumbent(candidate.id))
         )
         if more and not self._stopping():
             self.observer.notice(
-                f"{candidate.id}: {candidate.metrics.fitness:.3f} could beat the best: "
+                f"{candidate.id}: {candidate.figures.fitness:.3f} could beat the best: "
                 f"{len(more)} more seed(s) at beta {more[0].beta:g}"
             )
             self._start_round(candidate, round_ + 1, more)
@@ -402,7 +402,7 @@ class DiscoveryLoop:
 
     def _with(self, candidate: CandidateRecord, trainings: list[SeedResult]) -> EvaluationResult | None:
         """The candidate's figures with `trainings` added (a repeated (seed, beta) replaces the old)."""
-        known = {(t.seed, t.beta): t for t in (candidate.metrics.seeds if candidate.metrics else [])}
+        known = {(t.seed, t.beta): t for t in (candidate.figures.seeds if candidate.figures else [])}
         known.update({(t.seed, t.beta): t for t in trainings})
         return self._summary(candidate, list(known.values()), self._noise()) if known else None
 
@@ -415,13 +415,13 @@ class DiscoveryLoop:
             trainings,
             noise_sd=noise,
             confidence=self.config.racing.confidence,
-            baseline=baseline.metrics if baseline and candidate.id != self._baseline_id else None,
+            baseline=baseline.figures if baseline and candidate.id != self._baseline_id else None,
         )
 
     def _keep_scored(self, candidate: CandidateRecord) -> None:
         """Hold a candidate among the scored, with its share of the run's noise."""
         self._scored[candidate.id] = candidate
-        trainings = candidate.metrics.seeds if candidate.metrics else []
+        trainings = candidate.figures.seeds if candidate.figures else []
         self._noise_shares[candidate.id] = noise_share(trainings)
 
     def _noise(self) -> float | None:
@@ -432,16 +432,16 @@ class DiscoveryLoop:
         """Every candidate's figures again, with the run's present seed noise and baseline."""
         noise = self._noise()
         for candidate in self._scored.values():
-            assert candidate.metrics is not None
-            updated = self._summary(candidate, candidate.metrics.seeds, noise)
-            if updated != candidate.metrics:
-                candidate.metrics = updated
+            assert candidate.figures is not None
+            updated = self._summary(candidate, candidate.figures.seeds, noise)
+            if updated != candidate.figures:
+                candidate.figures = updated
                 self.archive.update_candidate(candidate)
 
     def _incumbent(self, excluding: str) -> EvaluationResult | None:
         """The figures of the run's best, the candidate itself aside."""
         best = self._best(excluding)
-        return None if best is None else best.metrics
+        return None if best is None else best.figures
 
     def _best(self, excluding: str | None = None) -> CandidateRecord | None:
         """The run's best by the archive's rule (`run_best`), `excluding` aside."""
@@ -452,7 +452,7 @@ class DiscoveryLoop:
 
     def _trained(self, candidate: CandidateRecord, points: list[TrainingPoint]) -> bool:
         """Whether the candidate's figures hold every one of `points`."""
-        trainings = candidate.metrics.seeds if candidate.metrics else []
+        trainings = candidate.figures.seeds if candidate.figures else []
         return all(self._trained_in(trainings, point) for point in points)
 
     @staticmethod

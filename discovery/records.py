@@ -23,7 +23,7 @@ class CandidateStatus(str, Enum):
     INVALID = "invalid"  # rejected by the sandbox (stage + reason)
     DUPLICATE = "duplicate"  # fingerprint matches an archived objective (reason names it)
     FAILED = "failed"  # training or scoring raised (reason holds the error)
-    SCORED = "scored"  # has metrics
+    SCORED = "scored"  # has figures
 
 
 class RunStatus(str, Enum):
@@ -169,7 +169,7 @@ class CandidateRecord(BaseModel):
     reason: str | None = None  # rejection, duplicate or failure text, fed back to the proposer
     fingerprint: list[float] | None = None
     beta_profile: list[float] | None = None  # gradient directions across betas (`sandbox.profiles`)
-    metrics: EvaluationResult | None = None
+    figures: EvaluationResult | None = None
     reported: ReportedFigures | None = None
     exchange_id: int | None = None  # the LLM exchange that produced it
     seconds: float | None = None  # validation + training + scoring
@@ -181,7 +181,7 @@ class CandidateRecord(BaseModel):
 
     @property
     def fitness(self) -> float | None:
-        return self.metrics.fitness if self.metrics else None
+        return self.figures.fitness if self.figures else None
 
 
 class TransferRecord(BaseModel):

@@ -41,7 +41,7 @@ class CandidateView:
     def beta(self) -> float:
         """The beta the candidate does best at, else the run's (the first `beta` in its evaluator's
         settings, or the middle of its grid), else the paper's."""
-        metrics = self.candidate.metrics
+        metrics = self.candidate.figures
         if metrics is not None and metrics.best_beta is not None:
             return metrics.best_beta
         return run_beta(self.run) if self.run else PAPER_BETA

@@ -65,7 +65,7 @@ class RunOutcome:
                     "generation": c.generation,
                     "is_seed": c.is_seed,
                     "parents": c.parents,
-                    **c.metrics.model_dump(exclude={"objective", "seeds"}),
+                    **c.figures.model_dump(exclude={"objective", "seeds"}),
                 }
                 for rank, c in enumerate(self.leaderboard, start=1)
             ],

@@ -190,7 +190,7 @@ def _job(
 ) -> CandidateJob:
     """The candidate's training on the variant with one seed, at its search's best beta times the
     variant's factor."""
-    metrics = candidate.metrics
+    metrics = candidate.figures
     assert metrics is not None
     beta = None if metrics.best_beta is None else metrics.best_beta * variant.beta_factor
     objective = Objective(name=candidate.name, source=candidate.code, origin=f"archive:{candidate.run_id}")

@@ -86,7 +86,7 @@ def seed_candidates(run_id: str, fitness_base: float = 0.6) -> list[CandidateRec
                 code_hash=objective.code_hash,
                 is_seed=True,
                 status=CandidateStatus.SCORED,
-                metrics=metrics(name, fitness_base + 0.01 * index),
+                figures=metrics(name, fitness_base + 0.01 * index),
                 reported=ReportedFigures(source=reported_source(), figures=entry["reported"]),
             )
         )
@@ -119,7 +119,7 @@ def proposal(
         stage=stage,
         reason=reason,
         fingerprint=[0.1 * index, 0.2],
-        metrics=metrics(name, fitness) if status is CandidateStatus.SCORED else None,
+        figures=metrics(name, fitness) if status is CandidateStatus.SCORED else None,
         exchange_id=exchange_id,
         seconds=12.5,
     )

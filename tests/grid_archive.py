@@ -46,19 +46,19 @@ def build_grid_run(runs_dir: Path, run_id: str) -> None:
     build_run(runs_dir, run_id, proposals=6)
     with Archive.open(runs_dir, run_id, writable=True) as archive:
         dpo = archive.candidate("seed-dpo")
-        dpo = dpo.model_copy(update={"metrics": grid_metrics("dpo", 0.6, 1)})
+        dpo = dpo.model_copy(update={"figures": grid_metrics("dpo", 0.6, 1)})
         archive.update_candidate(dpo)
-        baseline = dpo.metrics
+        baseline = dpo.figures
         archive.add_transfer(TransferRecord(
             run_id=run_id, variant="data", candidate_id=dpo.id, name="dpo", result=held_out("dpo", 0.55)
         ))  # fmt: skip
         archive.add_transfer(TransferRecord(
             run_id=run_id, variant="model", candidate_id=dpo.id, name="dpo", result=held_out("dpo", 0.5)
         ))  # fmt: skip
-        for index, candidate in enumerate(c for c in archive.candidates() if c.generation and c.metrics):
+        for index, candidate in enumerate(c for c in archive.candidates() if c.generation and c.figures):
             assert candidate.fitness is not None
             result = grid_metrics(candidate.name, candidate.fitness, index % 3, baseline)
-            archive.update_candidate(candidate.model_copy(update={"metrics": result}))
+            archive.update_candidate(candidate.model_copy(update={"figures": result}))
             data = held_out(candidate.name, candidate.fitness - 0.05, held_out("dpo", 0.55))
             archive.add_transfer(TransferRecord(
                 run_id=run_id, variant="data", candidate_id=candidate.id, name=candidate.name, result=data

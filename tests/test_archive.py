@@ -51,7 +51,7 @@ def test_candidates_filter_and_leaderboard_order(tmp_path: Path) -> None:
 
 def test_nan_fitness_is_kept_but_never_tops_the_leaderboard(tmp_path: Path) -> None:
     nan = EvaluationResult(objective="nan", fitness=math.nan, fitness_se=math.nan, seconds=1.0, seeds=[])
-    broken = proposal("r1", 0, 1, [], None).model_copy(update={"metrics": nan})
+    broken = proposal("r1", 0, 1, [], None).model_copy(update={"figures": nan})
     with Archive.create(tmp_path, run_record("r1")) as archive:
         archive.add_candidates([*seed_candidates("r1"), broken])
         assert broken.id not in {c.id for c in archive.leaderboard()}
@@ -62,7 +62,7 @@ def test_update_and_lookup_of_candidates(tmp_path: Path) -> None:
     build_run(tmp_path, "r1", proposals=6)
     with Archive.open(tmp_path, "r1", writable=True) as archive:
         failed = archive.candidates(status=CandidateStatus.FAILED)[0]
-        rescored = failed.model_copy(update={"status": CandidateStatus.SCORED, "metrics": metrics("x", 9.0)})
+        rescored = failed.model_copy(update={"status": CandidateStatus.SCORED, "figures": metrics("x", 9.0)})
         archive.update_candidate(rescored)
         assert archive.leaderboard(top=1)[0].id == failed.id
         assert archive.find_candidate(failed.id) == rescored

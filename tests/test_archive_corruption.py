@@ -52,7 +52,7 @@ CASES = {
         "candidate g1-c0 is unreadable: parents is not valid JSON",
     ),
     "fingerprint JSON": (candidate("fingerprint", "0.1,"), "fingerprint is not valid JSON"),
-    "metrics JSON": (candidate("metrics", "{fitness"), "metrics is not valid JSON"),
+    "figures JSON": (candidate("figures", "{fitness"), "figures is not valid JSON"),
     "reported JSON": (candidate("reported", "{"), "reported is not valid JSON"),
     "isolation JSON": (candidate("isolation", "nope"), "isolation is not valid JSON"),
     "messages JSON": (sql("UPDATE exchanges SET messages = '[{'"), "LLM exchange 1 is unreadable"),
@@ -66,7 +66,7 @@ CASES = {
     "candidate generation": (candidate("generation", "first"), "candidate g1-c0 is unreadable (generation"),
     "candidate status": (candidate("status", "great"), "candidate g1-c0 is unreadable (status"),
     "candidate seed flag": (candidate("is_seed", "maybe"), "is_seed"),
-    "metrics of the wrong shape": (candidate("metrics", '{"fitness": "high"}'), "metrics."),
+    "figures of the wrong shape": (candidate("figures", '{"fitness": "high"}'), "figures."),
     "parents not a list": (candidate("parents", '{"a": 1}'), "parents"),
     "messages not a list": (sql("UPDATE exchanges SET messages = '\"hi\"'"), "messages"),
     # damaged structure or file

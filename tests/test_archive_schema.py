@@ -59,7 +59,7 @@ def candidate(run_id: str, name: str, baseline=None, status=CandidateStatus.SCOR
         code_hash=objective.code_hash,
         is_seed=True,
         status=status,
-        metrics=summarise(name, trainings, baseline=baseline) if trainings else None,
+        figures=summarise(name, trainings, baseline=baseline) if trainings else None,
     )
 
 
@@ -73,8 +73,8 @@ def archive_dir(tmp_path) -> Path:
         archive.add_candidates(
             [
                 dpo,
-                candidate(run_id, "ipo", dpo.metrics),
-                candidate(run_id, "cell", dpo.metrics),
+                candidate(run_id, "ipo", dpo.figures),
+                candidate(run_id, "cell", dpo.figures),
                 candidate(run_id, "hinge", status=CandidateStatus.INVALID),
             ]
         )
@@ -100,7 +100,7 @@ def test_the_pandas_example_reads_a_real_archive(archive_dir, tmp_path):
         leaderboard = archive.leaderboard()
     assert [row.split()[0] for row in board] == [c.id for c in leaderboard]  # hinge has no figures
     for row, record in zip(board, leaderboard, strict=True):
-        m = record.metrics
+        m = record.figures
         expected = [m.fitness, m.fitness_low, m.fitness_high, m.best_beta, m.n]
         assert [float(value) for value in row.split()[2:]] == pytest.approx(expected, abs=5e-6)
 

@@ -39,5 +39,5 @@ def test_the_views_best_is_the_archive_s_best_at_every_step(tmp_path) -> None:
     ]
     assert candidates["best of run"].name == "steady_q0.75"
     # the lucky candidate's first seed beat everything: a display crowning the top score would err
-    lucky_first_seed = next(t.fitness for t in candidates["lucky_q0.55"].metrics.seeds if t.seed == 0)
-    assert lucky_first_seed > candidates["steady_q0.75"].metrics.fitness
+    lucky_first_seed = next(t.fitness for t in candidates["lucky_q0.55"].figures.seeds if t.seed == 0)
+    assert lucky_first_seed > candidates["steady_q0.75"].figures.fitness

@@ -58,6 +58,6 @@ def test_dpo_with_beta_rescaled_is_a_duplicate_before_any_training(tmp_path):
     copy = Proposal(name="sharper_dpo_q0.9", thought="DPO, but sharper", code=rescaled("dpo", 1.83))
     candidates = run_loop(tmp_path, [copy])
     found = candidates["sharper_dpo_q0.9"]
-    assert found.status is CandidateStatus.DUPLICATE and found.metrics is None and found.job is None
+    assert found.status is CandidateStatus.DUPLICATE and found.figures is None and found.job is None
     assert "is dpo (seed-dpo) with beta multiplied by 1.8" in found.reason
     assert not list((tmp_path / "runs").glob("*/jobs/g1-c1"))  # nothing was ever submitted for it

@@ -220,7 +220,7 @@ def test_the_table_shows_seeds_and_the_comparison_with_the_baseline_in_leaderboa
         header = next(line for line in screen_text(app).splitlines() if " id " in line and " gen " in line)
         assert " n " in header and " vs base " in header
         top = table.get_row_at(0)
-        paired = board[0].metrics.paired
+        paired = board[0].figures.paired
         assert top[8] == "3" and top[9] == f"{paired.difference:+.3f} p={paired.p_value:.2g}"
         await pilot.press("q")
 

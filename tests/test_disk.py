@@ -190,7 +190,7 @@ def test_a_full_disk_mid_run_stops_it_with_the_resume_command_and_loses_nothing(
 
 def trainings(candidate: CandidateRecord) -> str:
     """What a candidate's trainings gave, seed by seed: what a crash must neither lose nor redo."""
-    return json.dumps([t.model_dump(mode="json") for t in candidate.metrics.seeds])
+    return json.dumps([t.model_dump(mode="json") for t in candidate.figures.seeds])
 
 
 # -- read-only media --------------------------------------------------------------------------------
@@ -198,7 +198,7 @@ def trainings(candidate: CandidateRecord) -> str:
 
 def downgrade_to_version_1(database: Path) -> None:
     """Rewrite a current archive as discover wrote version 1 (evaluator settings in the config, no
-    attempts, isolation, jobs or contexts, no ranking, beta profiles or transfers)."""
+    attempts, isolation, jobs or contexts, no ranking, beta profiles or transfers, `metrics` for `figures`)."""
     with closing(sqlite3.connect(database)) as db:
         db.executescript("""
             DROP TABLE transfers;
@@ -215,6 +215,7 @@ def downgrade_to_version_1(database: Path) -> None:
             ALTER TABLE candidates DROP COLUMN isolation;
             ALTER TABLE candidates DROP COLUMN job;
             ALTER TABLE candidates DROP COLUMN context;
+            ALTER TABLE candidates RENAME COLUMN figures TO metrics;
             PRAGMA user_version = 1;
         """)
 

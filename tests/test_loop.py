@@ -34,7 +34,7 @@ def test_builtin_run_scores_seeds_and_new_candidates(tmp_path) -> None:
         scored_new = [c for c in proposals if c.status == CandidateStatus.SCORED]
         assert scored_new, "at least one new candidate must be scored"
         assert all(c.parents for c in proposals), "built-in proposals name their parents"
-        rankings = [c.metrics.ranking for c in outcome.leaderboard]  # the intervals' low ends
+        rankings = [c.figures.ranking for c in outcome.leaderboard]  # the intervals' low ends
         assert rankings == sorted(rankings, reverse=True)
 
 
@@ -77,7 +77,7 @@ def test_resume_extends_a_finished_run_without_rescoring(tmp_path) -> None:
     def trainings(archive: Archive) -> dict:
         """Each candidate's verdict and trainings (intervals may narrow as the run's noise estimate grows)."""
         return {
-            c.id: (c.status, c.reason, c.metrics.seeds if c.metrics else None) for c in archive.candidates()
+            c.id: (c.status, c.reason, c.figures.seeds if c.figures else None) for c in archive.candidates()
         }
 
     with Archive.open(tmp_path, outcome.run.id) as archive:

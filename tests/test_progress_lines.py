@@ -51,7 +51,7 @@ def candidate(
         code_hash=cid,
         is_seed=cid.startswith("seed-"),
         status=fields.pop("status", CandidateStatus.SCORED if metrics else CandidateStatus.FAILED),
-        metrics=metrics,
+        figures=metrics,
         **fields,
     )
 

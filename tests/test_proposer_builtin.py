@@ -52,7 +52,7 @@ def record(
         code_hash=candidate_id,
         is_seed=generation == 0,
         status=CandidateStatus.SCORED,
-        metrics=metrics,
+        figures=metrics,
     )
 
 

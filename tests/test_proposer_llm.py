@@ -49,7 +49,7 @@ def scored(name: str, fitness: float, generation: int = 0, **fields) -> Candidat
         code_hash=objective.code_hash if objective else "h",
         is_seed=generation == 0,
         status=CandidateStatus.SCORED,
-        metrics=metrics,
+        figures=metrics,
         **fields,
     )
 
@@ -357,7 +357,7 @@ def test_prompts_never_resend_huge_stored_text() -> None:
     bloated = scored("bloated", 0.7, generation=1).model_copy(
         update={"thought": "idea " * 1_000_000, "code": GOOD + "#" * 5_000_000, "reason": "r" * 100_000}
     )
-    failed = bloated.model_copy(update={"id": "g2-c0", "status": CandidateStatus.FAILED, "metrics": None})
+    failed = bloated.model_copy(update={"id": "g2-c0", "status": CandidateStatus.FAILED, "figures": None})
     with FakeOpenAI([Reply.chat(PROPOSAL)]) as server:
         propose_one(server, context(recent=[bloated, failed]))
     user = server.requests[0].messages[1]["content"]

@@ -81,19 +81,19 @@ def test_a_lucky_seed_does_not_crown_a_mediocre_candidate(tmp_path):
     candidates = run_loop(tmp_path, [steady, lucky])
 
     def seed_zero(name: str) -> float:
-        return next(t.fitness for t in candidates[name].metrics.seeds if t.seed == 0)
+        return next(t.fitness for t in candidates[name].figures.seeds if t.seed == 0)
 
     assert seed_zero("lucky_q0.55") > seed_zero("steady_q0.75") + 0.1  # one seed would crown it
-    lucky_figures = candidates["lucky_q0.55"].metrics
+    lucky_figures = candidates["lucky_q0.55"].figures
     assert lucky_figures.n >= 3, "a candidate that looked best must get more seeds"
     assert candidates["best of run"].name == "steady_q0.75"
-    assert lucky_figures.fitness < candidates["steady_q0.75"].metrics.fitness
+    assert lucky_figures.fitness < candidates["steady_q0.75"].figures.fitness
 
 
 def test_seeds_go_where_they_can_change_the_ranking_and_the_baseline_gets_them_all(tmp_path):
     candidates = run_loop(tmp_path, [proposal("strong_q0.8", "ipo"), proposal("weak_q0.3", "slic")])
-    assert [t.seed for t in candidates["dpo"].metrics.seeds] == [0, 1, 2, 3, 4]  # the baseline: all
-    strong, weak = candidates["strong_q0.8"].metrics, candidates["weak_q0.3"].metrics
+    assert [t.seed for t in candidates["dpo"].figures.seeds] == [0, 1, 2, 3, 4]  # the baseline: all
+    strong, weak = candidates["strong_q0.8"].figures, candidates["weak_q0.3"].figures
     assert strong.n == 5  # it leads: raced to the cap
     assert weak.n == 1  # its interval is far below the incumbent's: no seed wasted on it
     assert candidates["best of run"].name == "strong_q0.8"

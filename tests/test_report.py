@@ -131,10 +131,10 @@ def test_ranking_follows_the_lower_end_of_the_interval_as_the_archive_does(grid_
         update={"objective": "lucky", "fitness": 0.8, "fitness_low": 0.6, "fitness_high": 1.0}
     )
     run = [
-        c.model_copy(update={"metrics": m})
+        c.model_copy(update={"figures": m})
         for c, m in zip(seed_candidates("r")[:2], (lucky, steady), strict=True)
     ]
-    assert [c.metrics.objective for c in ranked(run)] == ["steady", "lucky"]
+    assert [c.figures.objective for c in ranked(run)] == ["steady", "lucky"]
     with Archive.open(grid_run, "run-g") as archive:
         assert [c.id for c in ranked(archive.candidates())] == [c.id for c in archive.leaderboard()]
 
@@ -199,7 +199,7 @@ def test_a_grid_run_shows_intervals_best_beta_the_comparison_with_dpo_and_the_tr
     entry = section(html, f"c-{best.id}")
     per_beta = entry[entry.index("per-beta") :]
     assert per_beta.count("<tr") == 1 + len(BETAS)  # a header, then a row per beta
-    assert f'class="best"><td>{best.metrics.best_beta:g}</td>' in per_beta
+    assert f'class="best"><td>{best.figures.best_beta:g}</td>' in per_beta
     assert "paired seeds, p = " in entry
     transfer = section(html, "transfer")
     assert "data +1.00" in transfer and "failed: CUDA out of memory" in transfer
@@ -225,7 +225,7 @@ def test_untrusted_text_from_the_archive_stays_text(runs: Path, curves) -> None:
                 "thought": HOSTILE_THOUGHT,
                 "code": proposal("run-a", 0, 1, [], None).code
                 + "\n# </pre></div><script>alert(3)</script>\n",
-                "metrics": metrics(HOSTILE_NAME, 0.95),
+                "figures": metrics(HOSTILE_NAME, 0.95),
             }
         )
         archive.add_candidate(hostile)

@@ -58,7 +58,7 @@ def test_retrain_on_cpu_writes_a_loadable_model_a_card_and_an_archive_run(tiny, 
             candidate.status is CandidateStatus.SCORED
             and candidate.code_hash == load_objective("discopop").code_hash
         )
-        assert candidate.metrics.seeds[0].extra["train/train_loss"] > 0
+        assert candidate.figures.seeds[0].extra["train/train_loss"] > 0
         run_id = archive.run().id
 
     # the recorded objective can be retrained again by its archive name

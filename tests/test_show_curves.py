@@ -60,13 +60,13 @@ def test_the_terminal_chart_draws_the_best_so_far_as_steps_in_colours_for_dark_t
 
 def test_the_terminal_chart_draws_each_interval_as_a_bar() -> None:
     candidates = [*seed_candidates("r"), *(proposal("r", i, i + 1, [], None) for i in range(6))]
-    best = max((c for c in candidates if c.metrics), key=lambda c: c.metrics.fitness)
+    best = max((c for c in candidates if c.figures), key=lambda c: c.figures.fitness)
     sure = {"fitness_low": None, "fitness_high": None}
-    unsure = {"fitness_low": best.metrics.fitness - 0.3, "fitness_high": best.metrics.fitness + 0.1}
+    unsure = {"fitness_low": best.figures.fitness - 0.3, "fitness_high": best.figures.fitness + 0.1}
 
     def drawn_cells(update: dict) -> int:
         widened = [
-            c.model_copy(update={"metrics": c.metrics.model_copy(update=update)}) if c is best else c
+            c.model_copy(update={"figures": c.figures.model_copy(update=update)}) if c is best else c
             for c in candidates
         ]
         return sum(ch not in " " for ch in plotext.uncolorize(fitness_chart(widened, 60, 20)))

@@ -19,7 +19,7 @@ def sample_runs(runs_dir) -> list[str]:
     build_run(runs_dir, RUN_ID, proposals=6)
     with Archive(runs_dir / RUN_ID / "archive.sqlite", writable=True) as archive:
         long = proposal(RUN_ID, 6, 7, ["seed-discopop", "g5-c4"], None)
-        long.name, long.status, long.metrics = LONG_NAME, CandidateStatus.SCORED, metrics(LONG_NAME, 0.97)
+        long.name, long.status, long.figures = LONG_NAME, CandidateStatus.SCORED, metrics(LONG_NAME, 0.97)
         archive.add_candidates([long])
         return [c.id for c in archive.candidates()]
 

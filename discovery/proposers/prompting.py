@@ -84,11 +84,11 @@ def describe(candidate: CandidateRecord, with_code: bool = True) -> str:
 
 
 def _verdict(candidate: CandidateRecord) -> str:
-    if candidate.status in (CandidateStatus.SCORED, CandidateStatus.RUNNING) and candidate.metrics:
+    if candidate.status in (CandidateStatus.SCORED, CandidateStatus.RUNNING) and candidate.figures:
         racing = (
             " (racing: more seeds are being trained)" if candidate.status is CandidateStatus.RUNNING else ""
         )
-        return f"Result{racing}: {_figures(candidate.metrics)}"
+        return f"Result{racing}: {_figures(candidate.figures)}"
     stage = f" at the {candidate.stage} check" if candidate.stage else ""
     reason = f": {clipped(candidate.reason, MAX_REASON_CHARS)}" if candidate.reason else ""
     return f"Result: {candidate.status.value}{stage}{reason}"

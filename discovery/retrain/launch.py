@@ -226,7 +226,7 @@ def record(plan: Plan, runs_dir: Path, result: RetrainResult | None, failure: st
         )
         metrics = summarise(objective.name, [seed])
         candidate = candidate.model_copy(
-            update={"status": CandidateStatus.SCORED, "metrics": metrics, "seconds": result.seconds}
+            update={"status": CandidateStatus.SCORED, "figures": metrics, "seconds": result.seconds}
         )
     run_record = RunRecord(
         id=run_id,

@@ -85,7 +85,7 @@ def _sort_key(sort: str, ranks: dict[str, int]) -> Callable[[CandidateRecord], o
 
 
 def _measure(candidate: CandidateRecord, name: str) -> float | None:
-    return getattr(candidate.metrics, name) if candidate.metrics else None
+    return getattr(candidate.figures, name) if candidate.figures else None
 
 
 @dataclass(frozen=True)
@@ -310,7 +310,7 @@ class Browser(App[None]):
                 number(candidate.fitness),
                 number(_measure(candidate, "reward")),
                 number(_measure(candidate, "kl")),
-                str(candidate.metrics.n) if candidate.metrics else "",
+                str(candidate.figures.n) if candidate.figures else "",
                 paired_text(candidate),
                 ", ".join(candidate.parents),
                 key=candidate.id,

@@ -82,7 +82,7 @@ def scored(candidates: list[CandidateRecord]) -> list[Scored]:
     """The candidates with a finite fitness (scored, or racing with figures), in archive order."""
     found = []
     for candidate in candidates:
-        metrics = candidate.metrics
+        metrics = candidate.figures
         if candidate.status not in MEASURED or metrics is None or not _finite(metrics.fitness):
             continue
         low, high = metrics.fitness_low, metrics.fitness_high
@@ -198,7 +198,7 @@ def run_facts(run: RunRecord, candidates: list[CandidateRecord], exchanges: list
     for candidate in candidates:
         counts[candidate.status.value] = counts.get(candidate.status.value, 0) + 1
     seeds = [
-        s for c in candidates if c.metrics and c.status is CandidateStatus.SCORED for s in c.metrics.seeds
+        s for c in candidates if c.figures and c.status is CandidateStatus.SCORED for s in c.figures.seeds
     ]
     trained = [s.train_seconds for s in seeds if s.train_seconds is not None]
     costs = [e.cost_usd for e in exchanges if e.cost_usd is not None]
@@ -284,7 +284,7 @@ def transfers(candidates: list[CandidateRecord], records: list[TransferRecord]) 
 
 
 def _ranking(candidate: CandidateRecord) -> float:
-    return candidate.metrics.ranking if candidate.metrics else -math.inf
+    return candidate.figures.ranking if candidate.figures else -math.inf
 
 
 def _mean(values: list[float]) -> float | None:

@@ -141,7 +141,7 @@ class LiveRunDisplay:
         ]
         table = FittedTable(columns, title="latest candidates", title_justify="left", expand=False)
         for candidate in self.finished:
-            metrics = candidate.metrics
+            metrics = candidate.figures
             table.add_row(
                 candidate.id,
                 candidate.name,

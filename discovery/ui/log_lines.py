@@ -150,8 +150,8 @@ class LogLinesObserver:
         self.lines.forget(f"{candidate.id} {candidate.name}")
         self.tally.finished(candidate, best)
         verdict = candidate.status.value
-        if candidate.metrics is not None:
-            verdict += f" · {figures_text(candidate.metrics)}"
+        if candidate.figures is not None:
+            verdict += f" · {figures_text(candidate.figures)}"
         elif candidate.reason:
             verdict += f": {candidate.reason}"
         if best is None:

@@ -181,7 +181,7 @@ class Tracker:
 
 def _figures(candidate: CandidateRecord, prefix: str) -> dict[str, float]:
     """The candidate's measured figures at its best beta, as `<prefix>/<figure>`; none without a score."""
-    metrics = candidate.metrics
+    metrics = candidate.figures
     if metrics is None:
         return {}
     figures = {

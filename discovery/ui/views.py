@@ -46,7 +46,7 @@ def number(value: float | None, digits: int = 3) -> str:
 
 def fitness_text(candidate: CandidateRecord) -> str:
     """The candidate's `result_fitness`, or empty when unscored."""
-    return "" if candidate.metrics is None else result_fitness(candidate.metrics)
+    return "" if candidate.figures is None else result_fitness(candidate.figures)
 
 
 def result_fitness(result: EvaluationResult) -> str:
@@ -59,7 +59,7 @@ def result_fitness(result: EvaluationResult) -> str:
 
 def paired_text(candidate: CandidateRecord) -> str:
     """`+0.021 p=0.25`: the difference with the baseline at comparable KL, seed by seed."""
-    paired = candidate.metrics.paired if candidate.metrics else None
+    paired = candidate.figures.paired if candidate.figures else None
     return "" if paired is None else f"{paired.difference:+.3f} p={paired.p_value:.2g}"
 
 
@@ -133,7 +133,7 @@ def leaderboard_table(rows: list[tuple[int | None, CandidateRecord]], title: str
         title=title,
     )
     for rank, candidate in rows:
-        metrics = candidate.metrics
+        metrics = candidate.figures
         table.add_row(
             "" if rank is None else str(rank),
             candidate.id,
@@ -173,7 +173,7 @@ def candidate_detail(view: CandidateView, plot: RenderableType | None = None) ->
     if candidate.thought:
         parts.append(Panel(Text(candidate.thought), title="thought", title_align="left"))
     parts.append(_verdict(view))
-    if candidate.metrics:
+    if candidate.figures:
         parts.append(_seed_table(candidate))
     reported = reported_table([candidate])
     if reported is not None:
@@ -214,8 +214,8 @@ def _heading(view: CandidateView) -> Text:
         return text
     text.append(f"\nrun {view.run.id} · generation {candidate.generation} · ")
     text.append_text(status_text(candidate.status))
-    if candidate.metrics:
-        metrics = candidate.metrics
+    if candidate.figures:
+        metrics = candidate.figures
         text.append(f" · fitness {fitness_text(candidate)}", style="bold")
         if metrics.reward is not None:
             text.append(f" · reward {metrics.reward:.3f}")
@@ -246,7 +246,7 @@ def _verdict(view: CandidateView) -> Text:
 def _seed_table(candidate: CandidateRecord) -> Table:
     """Every training (seed and beta), collapses marked, then the headline at the best beta and the
     comparison with the baseline."""
-    metrics = candidate.metrics
+    metrics = candidate.figures
     assert metrics is not None
     table = Table(title="measured, per training", title_justify="left")
     for column in ("seed", "beta", "fitness", "reward", "KL", "accuracy", "seconds"):
