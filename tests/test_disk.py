@@ -198,7 +198,8 @@ def trainings(candidate: CandidateRecord) -> str:
 
 def downgrade_to_version_1(database: Path) -> None:
     """Rewrite a current archive as discover wrote version 1 (evaluator settings in the config, no
-    attempts, isolation, jobs or contexts, no ranking, beta profiles or transfers, `metrics` for `figures`)."""
+    attempts, isolation, jobs or contexts, no ranking, beta profiles or transfers, and `metrics`
+    where `figures` is now)."""
     with closing(sqlite3.connect(database)) as db:
         db.executescript("""
             DROP TABLE transfers;
