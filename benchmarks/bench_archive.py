@@ -35,7 +35,7 @@ def main() -> None:
 
     from discovery.archive import Archive, list_runs
     from discovery.ui.browser import Browser
-    from tests.archive_factory import build_run
+    from tests.support.archive_factory import build_run
 
     print(f"{'imports (torch, textual; once per process)':<42} {time.perf_counter() - start:8.3f} s")
     with tempfile.TemporaryDirectory() as folder:

@@ -10,9 +10,9 @@ import pytest
 from discovery.objectives import load_objective
 from evaluators.judging.length_control import length_controlled
 from evaluators.registry import get_evaluator
-from tests.fake_openai import FakeOpenAI, Reply
 from tests.fixtures.tiny_chat import build_all, write_recipe
-from tests.jobs import evaluate
+from tests.support.fake_openai import FakeOpenAI, Reply
+from tests.support.jobs import evaluate
 
 INSTRUCTIONS = [
     "Tell me a short story about a dog.",

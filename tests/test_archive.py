@@ -14,7 +14,7 @@ import pytest
 from discovery.archive import ARCHIVE_FILE, Archive, ArchiveError, RunLock, list_runs
 from discovery.errors import UserError
 from discovery.records import CandidateStatus, EvaluationResult, ExchangeRecord, RunStatus
-from tests.archive_factory import build_run, metrics, proposal, run_record, seed_candidates
+from tests.support.archive_factory import build_run, metrics, proposal, run_record, seed_candidates
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -167,7 +167,7 @@ def _python(code: str) -> subprocess.Popen:
 
 def test_a_running_run_whose_writer_died_shows_as_interrupted(tmp_path: Path) -> None:
     writer = _python(f"""
-        from tests.archive_factory import run_record
+        from tests.support.archive_factory import run_record
         from discovery.archive import Archive, RunLock
         from discovery.records import RunStatus
         with Archive.create({str(tmp_path)!r}, run_record("dead", RunStatus.RUNNING)) as archive:
@@ -187,7 +187,7 @@ def test_a_running_run_whose_writer_died_shows_as_interrupted(tmp_path: Path) ->
 
 def test_sigkill_mid_write_loses_no_committed_candidate(tmp_path: Path) -> None:
     writer = _python(f"""
-        from tests.archive_factory import proposal, run_record
+        from tests.support.archive_factory import proposal, run_record
         from discovery.archive import Archive
         archive = Archive.create({str(tmp_path)!r}, run_record("r1"))
         index = 0

@@ -10,8 +10,8 @@ import pytest
 
 from discovery.archive import ARCHIVE_FILE, Archive, ArchiveError, list_runs, summarize
 from discovery.ui.browser import Browser
-from tests.archive_factory import build_run
-from tests.test_show import discover
+from tests.support.archive_factory import build_run
+from tests.support.commands import discover_main
 
 
 def sql(*statements: str) -> Callable[[Path], None]:
@@ -120,7 +120,7 @@ def test_a_damaged_archive_is_one_line_on_every_reading_command(
         ["export", "r1/g1-c0", "-o", "-"],
         ["show", "g1-c0", "--run", "r2", "--json"],
     ):
-        code, _, err = discover(capsys, *command)
+        code, _, err = discover_main(capsys, *command)
         assert code in (0, 2), (command, err)
         if code == 2:
             assert err.count("\n") == 1 and str(database) in err, (command, err)

@@ -14,7 +14,7 @@ from discovery.archive_doc import DOC_PATH, render_markdown
 from discovery.fitness import summarise
 from discovery.objectives import load_objective
 from discovery.records import CandidateRecord, CandidateStatus, SeedResult
-from tests.archive_factory import run_record
+from tests.support.archive_factory import run_record
 
 ROOT = Path(__file__).resolve().parents[1]
 BETAS = (0.05, 0.1)

@@ -1,13 +1,13 @@
 """The best so far that the live display, the progress lines and the trackers show is the archive's
 best at that moment (`Archive.best()`), never merely the highest fitness seen: a lucky first seed
-crowns nothing there either. A whole run on the noisy task of `tests.test_racing`."""
+crowns nothing there either. A whole run on the noisy task of `tests.support.noisy_runs`."""
 
 from pathlib import Path
 
 from discovery.archive import Archive
 from discovery.loop import SilentObserver
 from discovery.records import CandidateRecord, RunRecord
-from tests.test_racing import proposal, run_loop
+from tests.support.noisy_runs import proposal, run_loop
 
 
 class BestWatcher(SilentObserver):

@@ -9,7 +9,7 @@ from discovery.objectives import load_objective, shipped_names
 from discovery.records import CandidateStatus
 from discovery.sandbox import Validator
 from discovery.sandbox.profiles import rescale_factor
-from tests.test_racing import run_loop
+from tests.support.noisy_runs import run_loop
 
 
 def rescaled(name: str, factor: float) -> str:

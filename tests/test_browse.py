@@ -15,9 +15,9 @@ from discovery.archive import Archive
 from discovery.records import CandidateStatus
 from discovery.ui.browser import Browser
 from discovery.ui.report import output
-from tests.archive_factory import build_run, proposal
-from tests.grid_archive import build_grid_run
-from tests.test_show import discover
+from tests.support.archive_factory import build_run, proposal
+from tests.support.commands import discover_main
+from tests.support.grid_archive import build_grid_run
 
 
 def drive(app: Browser, steps: Callable[[Pilot], Awaitable[None]], size: tuple[int, int] = (180, 60)) -> None:
@@ -158,9 +158,9 @@ def test_browse_command_errors_before_the_screen_opens(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "200")
-    code, _, err = discover(capsys, "browse", "--runs-dir", str(tmp_path / "missing"))
+    code, _, err = discover_main(capsys, "browse", "--runs-dir", str(tmp_path / "missing"))
     assert code == 2 and "no runs folder" in err and err.count("\n") == 1
-    code, _, err = discover(capsys, "browse", "--runs-dir", str(tmp_path))
+    code, _, err = discover_main(capsys, "browse", "--runs-dir", str(tmp_path))
     assert code == 2 and "no runs in" in err
 
 

@@ -3,7 +3,7 @@ is refused before anything is created: never a traceback, never a half-made run.
 
 The cases are the fuzzed invocations that used to end in a traceback or the wrong message, and
 more of their kind. They run in-process (`CliRunner`) with the work after the argument checks
-stubbed out (`tests.stub_work`); a few run as a real subprocess.
+stubbed out (`tests.support.stub_work`); a few run as a real subprocess.
 """
 
 import os
@@ -14,9 +14,9 @@ from typer.testing import Result
 
 from discovery.archive import Archive
 from discovery.user_files import MAX_BYTES
-from tests.archive_factory import build_run
-from tests.cli import discover, discover_in_process
-from tests.stub_work import stub_heavy_work
+from tests.support.archive_factory import build_run
+from tests.support.commands import discover_cli_runner, discover_subprocess
+from tests.support.stub_work import stub_heavy_work
 
 RUN = "run-a"  # the one run in the runs folder of these tests
 
@@ -151,7 +151,7 @@ BAD_INPUT = {
 
 @pytest.mark.parametrize(("args", "message"), list(BAD_INPUT.values()), ids=list(BAD_INPUT))
 def test_bad_input_is_one_plain_line_and_exit_code_2(args: list[str], message: str, workspace: Path) -> None:
-    assert_refused(discover_in_process(*args), message)
+    assert_refused(discover_cli_runner(*args), message)
     assert [path.name for path in (workspace / "runs").iterdir()] == [RUN]  # no run was created
 
 
@@ -163,25 +163,25 @@ def assert_refused(result: Result, message: str) -> None:
 
 
 def test_files_as_the_runs_folder_or_the_cache_from_the_environment(workspace: Path) -> None:
-    result = discover_in_process("archive", env={"DISCOVER_RUNS_DIR": "notes.txt"})
+    result = discover_cli_runner("archive", env={"DISCOVER_RUNS_DIR": "notes.txt"})
     assert_refused(
         result, "Invalid value for '--runs-dir' (env var: 'DISCOVER_RUNS_DIR'): notes.txt is not a"
     )
     for args in (["evaluate", "dpo"], ["run", "--dry-run"], ["run", "-g", "1"]):
-        result = discover_in_process(*args, env={"DISCOVER_CACHE": "notes.txt"})
+        result = discover_cli_runner(*args, env={"DISCOVER_CACHE": "notes.txt"})
         assert_refused(result, "notes.txt is not a folder, so it cannot hold the cache (set DISCOVER_CACHE")
 
 
 def test_markup_in_user_text_is_printed_as_typed(workspace: Path) -> None:
     """Names and paths that look like rich markup are neither styled, nor dropped, nor a crash."""
-    shown = discover_in_process("show", "[bold]x")
+    shown = discover_cli_runner("show", "[bold]x")
     assert shown.exit_code == 2 and "unknown objective or candidate '[bold]x'" in shown.stderr
     (workspace / "x[").mkdir()
     (workspace / "x[" / "bold].py").write_text('"""[/x] closes nothing."""\n\nimport os\n')
-    verdicts = discover_in_process("validate", "x[/bold].py")  # a closing tag rich would choke on
+    verdicts = discover_cli_runner("validate", "x[/bold].py")  # a closing tag rich would choke on
     assert verdicts.exit_code == 1, verdicts.output  # rejected by the gate, and said so in the table
     assert "x[/bold].py" in verdicts.stdout and "rejected" in verdicts.stdout
-    broken = discover_in_process("run", "--set", "x=[/y]")
+    broken = discover_cli_runner("run", "--set", "x=[/y]")
     assert broken.exit_code == 2 and "no option x" in broken.stderr
 
 
@@ -189,7 +189,7 @@ def test_a_failed_start_creates_no_run(tmp_path: Path, monkeypatch: pytest.Monke
     """`--seed-objectives` used to be read after the run existed: every later resume failed again."""
     monkeypatch.chdir(tmp_path)
     for seeds in ("nope", "dpo,dpo", "seed.py"):
-        result = discover_in_process("run", "--seed-objectives", seeds, "--runs-dir", "runs", "-e", "probe")
+        result = discover_cli_runner("run", "--seed-objectives", seeds, "--runs-dir", "runs", "-e", "probe")
         assert result.exit_code == 2, result.output
     assert not (tmp_path / "runs").exists()
 
@@ -197,7 +197,7 @@ def test_a_failed_start_creates_no_run(tmp_path: Path, monkeypatch: pytest.Monke
 def test_resuming_a_run_checks_the_new_target(workspace: Path) -> None:
     with Archive.open(workspace / "runs", RUN) as archive:
         before = archive.run().config
-    assert discover_in_process("run", "--resume", RUN, "-g", "-3").exit_code == 2
+    assert discover_cli_runner("run", "--resume", RUN, "-g", "-3").exit_code == 2
     with Archive.open(workspace / "runs", RUN) as archive:
         assert archive.run().config == before
 
@@ -214,7 +214,7 @@ def test_resuming_a_run_checks_the_new_target(workspace: Path) -> None:
 )
 def test_as_a_real_process_too(args: list[str], message: str, tmp_path: Path) -> None:
     (tmp_path / "binary.yaml").write_bytes(b"\x00\xff\xfe")
-    result = discover(*args, cwd=tmp_path, timeout=120)
+    result = discover_subprocess(*args, cwd=tmp_path, timeout=120)
     assert (result.returncode, result.stderr.count("\n")) == (2, 1), result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
 
@@ -222,7 +222,7 @@ def test_as_a_real_process_too(args: list[str], message: str, tmp_path: Path) ->
 def test_a_folder_that_is_no_dataset_is_said_so_in_a_retrain_plan(workspace: Path) -> None:
     """`datasets` refuses such a folder with a RuntimeError (a loading script), which used to escape."""
     (workspace / "folder.py" / "loader.py").write_text("print('a dataset script')\n")
-    result = discover_in_process("retrain", "dpo", "--dataset", "folder.py", "--dry-run")
+    result = discover_cli_runner("retrain", "dpo", "--dataset", "folder.py", "--dry-run")
     assert result.exit_code == 0, result.output
     shown = " ".join(result.stdout.split())  # the plan names the folder by its absolute path
     assert f"not counted: the folder {workspace / 'folder.py'} cannot be read as a dataset" in shown

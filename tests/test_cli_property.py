@@ -4,7 +4,7 @@ The argument lists are built from the commands' real options, read from the type
 command or option is covered the day it is added. Values are numbers of every size, NaN and
 infinities, empty and blank strings, markup-looking text, unicode, undecodable bytes, and paths
 that exist, do not, are files, folders, FIFOs or devices. Everything runs in-process up to the point
-where real work would start (`tests.stub_work`), with the runs folder and the cache in a temporary
+where real work would start (`tests.support.stub_work`), with the runs folder and the cache in a temporary
 folder that is also the working directory, so relative paths land there too.
 """
 
@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from typer.main import get_command
 
 from discovery.cli import app, load_commands
-from tests.archive_factory import build_run
-from tests.cli import discover_in_process
-from tests.stub_work import stub_heavy_work
+from tests.support.archive_factory import build_run
+from tests.support.commands import discover_cli_runner
+from tests.support.stub_work import stub_heavy_work
 
 EXAMPLES = 200
 
@@ -121,7 +121,7 @@ def _command_line(name: str, command) -> st.SearchStrategy[list[str]]:
 
 def assert_ends_cleanly(args: list[str]) -> None:
     """Exit 0, 1 or 2 through the command's own handling; a usage error is one line on stderr."""
-    result = discover_in_process(*args)
+    result = discover_cli_runner(*args)
     escaped = result.exception if not isinstance(result.exception, SystemExit) else None
     assert escaped is None, f"discover {args!r} raised {escaped!r}"
     assert result.exit_code in (0, 1, 2), f"discover {args!r} exited {result.exit_code}: {result.stderr}"

@@ -7,12 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-import tests.probe_evaluator  # noqa: F401  (registers the "probe" evaluator for in-process runs)
+import tests.support.probe_evaluator  # noqa: F401  (registers the "probe" evaluator for in-process runs)
 from discovery import __version__
 from evaluators.registry import get_evaluator
-from tests.archive_factory import build_run
-from tests.cli import discover
-from tests.test_show import discover as discover_here
+from tests.support.archive_factory import build_run
+from tests.support.commands import discover_main, discover_subprocess
 
 # Each command reading the runs folder, pointed at a candidate of a run that only that folder holds.
 RUNS_DIR_COMMANDS = {
@@ -41,7 +40,7 @@ def test_every_command_reads_and_writes_the_runs_folder_it_is_given(
         args = [*args, "--runs-dir", str(elsewhere)]
     else:
         monkeypatch.setenv("DISCOVER_RUNS_DIR", str(elsewhere))
-    code, out, err = discover_here(capsys, *args)
+    code, out, err = discover_main(capsys, *args)
 
     if command == "browse":
         assert code == 2 and f"no run 'no-such-run' in {elsewhere}" in err
@@ -67,13 +66,13 @@ def test_every_command_reads_and_writes_the_runs_folder_it_is_given(
     ],
 )
 def test_evaluator_options_have_no_convenience_flags(command: str, flags: list[str]) -> None:
-    shown = discover(command, "--help", env={"COLUMNS": "200"}).stdout
+    shown = discover_subprocess(command, "--help", env={"COLUMNS": "200"}).stdout
     assert "--set" in shown and "--runs-dir" in shown
     assert not [flag for flag in flags if f"{flag} " in shown]
 
 
 def test_evaluators_lists_every_option_with_type_default_and_meaning(tmp_path: Path) -> None:
-    done = discover("evaluators", "--json")
+    done = discover_subprocess("evaluators", "--json")
     assert done.returncode == 0, done.stderr
     listed = {entry["name"]: entry for entry in json.loads(done.stdout)["evaluators"]}
     assert {"sentiment", "mtbench", "alpaca"} <= set(listed)
@@ -89,17 +88,17 @@ def test_evaluators_lists_every_option_with_type_default_and_meaning(tmp_path: P
     assert {"judge_model", "judge_base_url", "max_steps", "questions", "work_dir"} <= mtbench
     assert "cache_dir" not in mtbench
 
-    table = discover("evaluators", env={"COLUMNS": "200"})
+    table = discover_subprocess("evaluators", env={"COLUMNS": "200"})
     assert table.returncode == 0 and "learning_rate" in table.stdout and "judge_model" in table.stdout
     assert "dict[str, Any]" in table.stdout  # types are printed as text, not read as markup
-    one = discover("evaluators", "sentiment", "--json")
+    one = discover_subprocess("evaluators", "sentiment", "--json")
     assert [entry["name"] for entry in json.loads(one.stdout)["evaluators"]] == ["sentiment"]
-    unknown = discover("evaluators", "nope")
+    unknown = discover_subprocess("evaluators", "nope")
     assert unknown.returncode == 2 and "unknown evaluator 'nope'" in unknown.stderr
 
 
 def test_version() -> None:
-    done = discover("--version")
+    done = discover_subprocess("--version")
     assert (done.returncode, done.stdout) == (0, f"discover {__version__}\n")
 
 
@@ -115,7 +114,7 @@ def dry_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capt
     monkeypatch.chdir(tmp_path)
 
     def run(*args: str) -> str:
-        code, out, err = discover_here(capsys, "run", "--dry-run", *args)
+        code, out, err = discover_main(capsys, "run", "--dry-run", *args)
         assert code == 0, err
         return out
 

@@ -15,11 +15,10 @@ from pathlib import Path
 from discovery.archive import Archive
 from discovery.objectives import load_objective
 from discovery.records import CandidateStatus, RunStatus
-from tests.cli import discover
-from tests.fake_openai import FakeOpenAI, Reply
-from tests.hostile_evaluator import with_payload
-from tests.live_runs import rows
-from tests.test_disk import trainings
+from tests.support.commands import discover_subprocess
+from tests.support.fake_openai import FakeOpenAI, Reply
+from tests.support.hostile_evaluator import with_payload
+from tests.support.live_runs import rows, trainings
 
 RUN_ARGS = [
     "--proposer",
@@ -68,7 +67,9 @@ def test_sigkill_mid_training_then_resume(tmp_path) -> None:
     assert scored_before, "the seeds were scored before the kill"
     assert any(c.status == CandidateStatus.RUNNING for c in before.values())
 
-    result = discover("run", "--resume", run_dir.name, "--runs-dir", str(runs_dir), "--json", cwd=tmp_path)
+    result = discover_subprocess(
+        "run", "--resume", run_dir.name, "--runs-dir", str(runs_dir), "--json", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "finished"
 
@@ -96,13 +97,15 @@ def test_a_candidate_whose_training_keeps_killing_the_run_fails_on_resume(tmp_pa
     )
     runs_dir = tmp_path / "runs"
     first = [
-        "run", "--evaluator", "tests.hostile_evaluator:hostile", "--set", "timeout_s=600",
+        "run", "--evaluator", "tests.support.hostile_evaluator:hostile", "--set", "timeout_s=600",
         "--seed-objectives", "dpo", "--generations", "1", "--proposer", "openai", "--model", "m",
     ]  # fmt: skip
     with FakeOpenAI([Reply.proposal("hangs", hanging)]) as server:
         kill_while_training(runs_dir, [*first, "--base-url", server.base_url], attempts=1)
         kill_while_training(runs_dir, ["run", "--resume", run_id(runs_dir)], attempts=2)
-    result = discover("run", "--resume", run_id(runs_dir), "--runs-dir", str(runs_dir), "--json", env=PLUGINS)
+    result = discover_subprocess(
+        "run", "--resume", run_id(runs_dir), "--runs-dir", str(runs_dir), "--json", env=PLUGINS
+    )
     assert result.returncode == 0, result.stderr
     with Archive.open(runs_dir, run_id(runs_dir)) as archive:
         (hung,) = archive.candidates(generation=1)

@@ -8,30 +8,30 @@ Disks are small tmpfs mounts (root only: skipped otherwise), filled right before
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-import tests.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
+import tests.support.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
 from discovery.archive import ARCHIVE_FILE, Archive, list_runs
 from discovery.config import RunConfig
 from discovery.loop import SilentObserver
-from discovery.records import CandidateRecord, CandidateStatus, RunStatus
+from discovery.records import CandidateStatus, RunStatus
 from discovery.resolve import resolve_objective
 from discovery.runner import resume_run, start_run
 from discovery.seed_scores import SeedScoreCache
 from discovery.ui.browser import Browser
-from tests.archive_factory import build_run
-from tests.fake_openai import MODEL, FakeOpenAI, Reply
-from tests.probe_evaluator import evaluations
-from tests.test_loop_openai import SKEWED
-from tests.test_show import discover
+from tests.support.archive_factory import build_run
+from tests.support.commands import discover_main
+from tests.support.fake_openai import MODEL, FakeOpenAI, Reply
+from tests.support.live_runs import trainings
+from tests.support.objective_sources import SKEWED
+from tests.support.old_archives import downgrade_to_version_1
+from tests.support.probe_evaluator import evaluations
 
 REPO = Path(__file__).resolve().parents[1]
 # One worker: the seeds are scored one after the other, so "what was committed before the disk filled"
@@ -110,7 +110,7 @@ def test_a_run_created_on_a_full_disk_leaves_nothing(
     monkeypatch.setenv("DISCOVER_CACHE", str(tmp_path / "cache"))
     (disk / "runs").mkdir()
     fill(disk)
-    code, _, err = discover(capsys, *PROBE_RUN, "--runs-dir", str(disk / "runs"))
+    code, _, err = discover_main(capsys, *PROBE_RUN, "--runs-dir", str(disk / "runs"))
     assert code == 2 and "cannot create run" in one_line(err) and "disk is full" in err
     assert list((disk / "runs").iterdir()) == []  # no run, not even a hidden half-made one
 
@@ -169,7 +169,7 @@ def test_a_full_disk_mid_run_stops_it_with_the_resume_command_and_loses_nothing(
     monkeypatch.setattr(Archive, method, write_on_a_full_disk)
     with FakeOpenAI([Reply.proposal("skewed", SKEWED), Reply.proposal("skewed", SKEWED)]) as server:
         endpoint = ["--proposer", "openai", "--model", MODEL, "--base-url", server.base_url]
-        code, out, err = discover(capsys, *PROBE_RUN, *endpoint, "--runs-dir", str(runs))
+        code, out, err = discover_main(capsys, *PROBE_RUN, *endpoint, "--runs-dir", str(runs))
         run_id = json.loads(out)["run_id"]
         assert code == 1 and "disk is full" in one_line(err)
         assert err.rstrip().endswith(f"continue with: discover run --resume {run_id}")
@@ -188,37 +188,7 @@ def test_a_full_disk_mid_run_stops_it_with_the_resume_command_and_loses_nothing(
         assert {cid: trainings(archive.candidate(cid)) for cid in kept} == kept
 
 
-def trainings(candidate: CandidateRecord) -> str:
-    """What a candidate's trainings gave, seed by seed: what a crash must neither lose nor redo."""
-    return json.dumps([t.model_dump(mode="json") for t in candidate.figures.seeds])
-
-
 # -- read-only media --------------------------------------------------------------------------------
-
-
-def downgrade_to_version_1(database: Path) -> None:
-    """Rewrite a current archive as discover wrote version 1 (evaluator settings in the config, no
-    attempts, isolation, jobs or contexts, no ranking, beta profiles or transfers, and `metrics`
-    where `figures` is now)."""
-    with closing(sqlite3.connect(database)) as db:
-        db.executescript("""
-            DROP TABLE transfers;
-            DROP INDEX candidates_status;
-            ALTER TABLE candidates DROP COLUMN ranking;
-            ALTER TABLE candidates DROP COLUMN beta_profile;
-            CREATE INDEX candidates_status ON candidates (status, fitness);
-            ALTER TABLE run ADD COLUMN writer_pid INTEGER;
-            ALTER TABLE run ADD COLUMN writer_host TEXT;
-            ALTER TABLE run ADD COLUMN writer_start TEXT;
-            UPDATE run SET config = json_set(config, '$.evaluator_config', json(evaluator_config));
-            ALTER TABLE run DROP COLUMN evaluator_config;
-            ALTER TABLE candidates DROP COLUMN attempts;
-            ALTER TABLE candidates DROP COLUMN isolation;
-            ALTER TABLE candidates DROP COLUMN job;
-            ALTER TABLE candidates DROP COLUMN context;
-            ALTER TABLE candidates RENAME COLUMN figures TO metrics;
-            PRAGMA user_version = 1;
-        """)
 
 
 def kill_a_writer(runs: Path) -> None:
@@ -226,9 +196,9 @@ def kill_a_writer(runs: Path) -> None:
     writer = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(f"""
             import os
-            from tests.archive_factory import build_run
+            from tests.support.archive_factory import build_run
             from discovery.archive import Archive
-            from tests.archive_factory import proposal
+            from tests.support.archive_factory import proposal
             build_run({str(runs)!r}, "killed", proposals=2)
             archive = Archive.open({str(runs)!r}, "killed", writable=True)
             archive.add_candidate(proposal("killed", 7, 3, [], None))
@@ -259,23 +229,23 @@ def test_every_reading_command_works_on_read_only_media(
     monkeypatch.setenv("DISCOVER_RUNS_DIR", str(runs))
     monkeypatch.chdir(tmp_path)
 
-    code, out, _ = discover(capsys, "runs", "--json")
+    code, out, _ = discover_main(capsys, "runs", "--json")
     listed = {run["id"]: run for run in json.loads(out)["runs"]}
     assert code == 0 and listed["done"]["status"] == "finished" and listed["old"]["status"] == "finished"
     assert "is an empty file" in listed["empty"]["error"]
     for command in (["archive", "done"], ["archive", "old", "--status", "all"], ["show", "done/g1-c0"]):
-        code, _, err = discover(capsys, *command)
+        code, _, err = discover_main(capsys, *command)
         assert code == 0, err
-    code, out, _ = discover(capsys, "archive", "killed", "--status", "all", "--json")
+    code, out, _ = discover_main(capsys, "archive", "killed", "--status", "all", "--json")
     assert code == 0 and "g3-c7" in {c["id"] for c in json.loads(out)["candidates"]}  # read from the WAL
-    code, _, err = discover(capsys, "export", "old/g1-c0", "-o", "exported.py")
+    code, _, err = discover_main(capsys, "export", "old/g1-c0", "-o", "exported.py")
     assert code == 0 and Path("exported.py").is_file()
     with Archive.open(runs, "old") as archive:
         assert {c.id: c for c in archive.candidates()} == old  # migrated in memory, identical
     assert resolve_objective("done/g2-c1", runs).origin == "archive:done/g2-c1"  # evaluate and retrain
     Browser(runs, "done").archive.close()
 
-    code, _, err = discover(capsys, "run", "--resume", "done", "--json")
+    code, _, err = discover_main(capsys, "run", "--resume", "done", "--json")
     assert code == 2 and "cannot write run done" in one_line(err) and "Read-only file system" in err
 
 
@@ -291,10 +261,10 @@ def test_reading_commands_never_write_an_archive_not_even_an_empty_or_old_one(
     monkeypatch.setenv("DISCOVER_RUNS_DIR", str(runs))
 
     for command in (["runs"], ["archive", "old"], ["show", "old/g1-c0"], ["export", "old/g1-c0", "-o", "-"]):
-        code, _, err = discover(capsys, *command)
+        code, _, err = discover_main(capsys, *command)
         assert code == 0, err
     for command in (["archive", "empty"], ["show", "empty/x"]):
-        code, _, err = discover(capsys, *command)
+        code, _, err = discover_main(capsys, *command)
         assert code == 2 and "is an empty file, not a run" in one_line(err)
     # a reader of a WAL database may make SQLite's shared-memory and WAL files; nothing else changes
     after = {path: path.read_bytes() for path in runs.rglob("*") if path.is_file()}
@@ -311,7 +281,7 @@ def test_a_task_cache_on_read_only_media_is_one_line(
     cache = tmpfs("cache")
     read_only(cache)
     monkeypatch.setenv("DISCOVER_CACHE", str(cache))
-    code, _, err = discover(
+    code, _, err = discover_main(
         capsys, "run", "--set", "preset=tiny", "--proposer", "builtin", "--seed-objectives", "dpo",
         "--generations", "0", "--runs-dir", str(tmp_path / "runs"), "--json",
     )  # fmt: skip
@@ -321,7 +291,9 @@ def test_a_task_cache_on_read_only_media_is_one_line(
     assert "discover run --resume" in err
     (run,) = list_runs(tmp_path / "runs")
     assert run.status is RunStatus.INTERRUPTED
-    code, _, err = discover(capsys, "evaluate", "dpo", "--set", "preset=tiny", "--runs-dir", str(tmp_path))
+    code, _, err = discover_main(
+        capsys, "evaluate", "dpo", "--set", "preset=tiny", "--runs-dir", str(tmp_path)
+    )
     assert code == 2 and "Read-only file system" in one_line(err.lstrip())  # after the progress line's end
 
 
@@ -338,7 +310,7 @@ def test_a_resume_that_cannot_start_leaves_the_run_as_it_was(
     cache = tmpfs("cache")
     read_only(cache)  # the task cannot be built
     monkeypatch.setenv("DISCOVER_CACHE", str(cache))
-    code, _, err = discover(
+    code, _, err = discover_main(
         capsys, "run", "--resume", "done", "--generations", "12", "--runs-dir", str(runs), "--json"
     )
     assert code == 2 and "cannot write the task's cache" in one_line(err)

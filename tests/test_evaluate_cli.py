@@ -8,14 +8,14 @@ import pytest
 from discovery.paths import DEFAULT_RUNS_DIR, cache_root
 from evaluators.sentiment.cache import folder_for
 from evaluators.sentiment.settings import PRESETS
-from tests.cli import discover
+from tests.support.commands import discover_subprocess
 
 OBJECTIVES = Path(__file__).parent / "objectives"
 
 
 def test_json_run_trains_and_scores_and_prints_only_the_document():
     flipped = str(OBJECTIVES / "flipped_dpo.py")
-    done = discover(
+    done = discover_subprocess(
         "evaluate",
         "dpo",
         flipped,
@@ -44,7 +44,7 @@ def test_json_run_trains_and_scores_and_prints_only_the_document():
 
 
 def test_table_run_prints_one_row_per_objective_and_reuses_the_reference_log_probs():
-    done = discover("evaluate", "slic", "--set", "preset=tiny")
+    done = discover_subprocess("evaluate", "slic", "--set", "preset=tiny")
     assert done.returncode == 0, done.stderr
     assert "slic" in done.stdout and "fitness" in done.stdout
     # TRL's cached files (EOS added, tokenized, reference log-probs) were written once, by the build;
@@ -62,14 +62,14 @@ def test_table_run_prints_one_row_per_objective_and_reuses_the_reference_log_pro
     ],
 )
 def test_bad_objectives_get_one_line_and_exit_code_2(argument: str, message: str):
-    done = discover("evaluate", argument, "--set", "preset=tiny")
+    done = discover_subprocess("evaluate", argument, "--set", "preset=tiny")
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert done.stdout == ""
 
 
 def test_bad_evaluator_options_get_one_line_before_any_training():
-    done = discover("evaluate", "dpo", "--set", "preset=tiny", "--set", "epochs=0")
+    done = discover_subprocess("evaluate", "dpo", "--set", "preset=tiny", "--set", "epochs=0")
     assert done.returncode == 2
     assert (
         done.stderr.strip()

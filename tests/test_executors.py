@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import tests.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
+import tests.support.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
 from discovery.archive import Archive
 from discovery.config import RunConfig, build_config
 from discovery.errors import UserError
@@ -17,8 +17,8 @@ from discovery.objectives import load_objective
 from discovery.records import CandidateStatus, RunStatus, TrainingPoint
 from discovery.runner import make_executor, start_run
 from evaluators.registry import get_evaluator
-from tests.cli import discover
-from tests.hostile_evaluator import with_payload
+from tests.support.commands import discover_subprocess
+from tests.support.hostile_evaluator import with_payload
 
 SEED_0 = [TrainingPoint(seed=0, beta=0.1)]  # one training, at the test evaluators' beta
 
@@ -26,7 +26,7 @@ SLEEPY = "import time\ntime.sleep(6)"  # a training that takes six seconds, what
 
 
 def test_two_workers_train_two_candidates_at_once_each_on_its_share_of_the_cores(tmp_path):
-    evaluator = get_evaluator("tests.hostile_evaluator:hostile", {}, cache_dir=tmp_path / "cache")
+    evaluator = get_evaluator("tests.support.hostile_evaluator:hostile", {}, cache_dir=tmp_path / "cache")
     jobs = JobSettings.of(evaluator)
     sleepy = [
         load_objective(name).model_copy(update={"source": with_payload(load_objective(name).source, SLEEPY)})
@@ -118,7 +118,9 @@ def test_bad_executor_settings_are_one_line(values, message):
 
 
 def test_workers_zero_on_the_command_line_is_refused_in_one_line(tmp_path):
-    result = discover("run", "--workers", "0", "--runs-dir", str(tmp_path), cwd=tmp_path, timeout=120)
+    result = discover_subprocess(
+        "run", "--workers", "0", "--runs-dir", str(tmp_path), cwd=tmp_path, timeout=120
+    )
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "workers" in result.stderr and "Traceback" not in result.stderr
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-import tests.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
+import tests.support.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
 from discovery.archive import Archive
 from discovery.config import RunConfig
 from discovery.llm import EndpointSettings
 from discovery.proposers.llm import OpenAIProposer
 from discovery.records import CandidateStatus, RunStatus
 from discovery.runner import start_run
-from tests.cli import discover
-from tests.fake_openai import MODEL, FakeOpenAI, Reply
+from tests.support.commands import discover_subprocess
+from tests.support.fake_openai import MODEL, FakeOpenAI, Reply
 
 CORPUS = sorted((Path(__file__).parent / "hostile").glob("*.py"))
 
@@ -28,7 +28,9 @@ def header(path: Path, key: str) -> str:
 
 
 def test_discover_validate_rejects_every_file_at_its_stage() -> None:
-    result = discover("validate", *map(str, CORPUS), "--json", "--timeout", "1.5", "--memory-mb", "512")
+    result = discover_subprocess(
+        "validate", *map(str, CORPUS), "--json", "--timeout", "1.5", "--memory-mb", "512"
+    )
     assert result.returncode == 1, result.stderr
     verdicts = {Path(r["file"]).name: r for r in json.loads(result.stdout)["results"]}
     for path in CORPUS:
@@ -42,7 +44,7 @@ def test_discover_validate_rejects_every_file_at_its_stage() -> None:
 )
 def test_discover_evaluate_refuses_them_in_one_line_before_any_training(tmp_path, name: str) -> None:
     path = Path(__file__).parent / "hostile" / name
-    result = discover("evaluate", str(path), "--set", "preset=tiny", "--runs-dir", str(tmp_path))
+    result = discover_subprocess("evaluate", str(path), "--set", "preset=tiny", "--runs-dir", str(tmp_path))
     assert result.returncode == 2
     assert "rejected by the static gate" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not any(tmp_path.iterdir()), "nothing was built or trained"

@@ -2,13 +2,13 @@
 
 import pytest
 
-import tests.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
+import tests.support.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
 from discovery.archive import Archive
 from discovery.config import RunConfig
 from discovery.records import CandidateStatus, RunStatus
 from discovery.runner import resume_run, start_run
-from tests.cli import discover
-from tests.probe_evaluator import evaluated, evaluations
+from tests.support.commands import discover_subprocess
+from tests.support.probe_evaluator import evaluated, evaluations
 
 SEEDS = ["dpo", "slic", "discopop"]
 
@@ -107,7 +107,7 @@ def test_resume_extends_a_finished_run_without_rescoring(tmp_path) -> None:
     ],
 )
 def test_bad_input_gets_one_line_and_exit_code_2(tmp_path, args, message) -> None:
-    result = discover("run", "--runs-dir", str(tmp_path), *args, cwd=tmp_path, timeout=120)
+    result = discover_subprocess("run", "--runs-dir", str(tmp_path), *args, cwd=tmp_path, timeout=120)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -118,14 +118,18 @@ def test_bad_input_gets_one_line_and_exit_code_2(tmp_path, args, message) -> Non
 def test_malformed_config_file_is_a_user_error(tmp_path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("generations: [1, 2\n")
-    result = discover("run", "--config", str(config), "--runs-dir", str(tmp_path), cwd=tmp_path, timeout=120)
+    result = discover_subprocess(
+        "run", "--config", str(config), "--runs-dir", str(tmp_path), cwd=tmp_path, timeout=120
+    )
     assert result.returncode == 2 and "not valid YAML" in result.stderr
 
 
 def test_mtbench_dry_run_prints_the_paper_scale_plan_offline(tmp_path) -> None:
     import json
 
-    result = discover("run", "--evaluator", "mtbench", "--dry-run", "--json", cwd=tmp_path, timeout=300)
+    result = discover_subprocess(
+        "run", "--evaluator", "mtbench", "--dry-run", "--json", cwd=tmp_path, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     training, judge = plan["evaluator_plan"]["training"], plan["evaluator_plan"]["judge"]

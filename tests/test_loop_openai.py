@@ -3,41 +3,30 @@ and failure ends up in the archive with the right status and reason, and the run
 
 import json
 
-import tests.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
+import tests.support.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
 from discovery.archive import Archive
 from discovery.config import RunConfig
 from discovery.llm import EndpointSettings
-from discovery.objectives import PARAMETERS
 from discovery.proposers.llm import OpenAIProposer
 from discovery.records import CandidateStatus, RunStatus
 from discovery.runner import start_run
-from tests.fake_openai import MODEL, FakeOpenAI, Reply, dead_endpoint
-
-SIGNATURE = f"def loss({', '.join(PARAMETERS)}):"
-PROLOGUE = (
-    "import torch\nimport torch.nn.functional as F\n\n\n" + SIGNATURE + "\n"
-    "    z = beta * ((policy_chosen_logps - reference_chosen_logps)"
-    " - (policy_rejected_logps - reference_rejected_logps))\n"
+from tests.support.fake_openai import MODEL, FakeOpenAI, Reply, dead_endpoint
+from tests.support.objective_sources import (
+    CRASHING,
+    DPO_RESPELLED,
+    EXPONENTIAL,
+    FORBIDDEN,
+    MIXED,
+    SKEWED,
+    SMOOTH_HINGE,
+    SQUARED_HINGE,
+    SQUARED_LOGISTIC,
 )
-
-
-def objective(body: str) -> str:
-    return PROLOGUE + f"    return {body}\n"
 
 
 def as_json(name: str, code: str) -> str:
     return json.dumps({"thought": f"try {name}", "name": name, "code": code})
 
-
-SQUARED_HINGE = objective("torch.relu(2 - z) ** 2")  # none is DPO with beta rescaled: each trains
-EXPONENTIAL = objective("torch.exp(-z)")
-SMOOTH_HINGE = objective("F.softplus(1 - z)")
-SQUARED_LOGISTIC = objective("F.softplus(-z) ** 2")
-MIXED = objective("0.5 * torch.exp(-z) + torch.relu(1 - z)")
-SKEWED = objective("-F.logsigmoid(z) + 0.3 * torch.relu(-z)")
-DPO_RESPELLED = objective("F.softplus(-z)")
-FORBIDDEN = "import os\n\n\n" + SIGNATURE + "\n    return os.getcwd()\n"
-CRASHING = objective("torch.relu(0.5 - z) ** 3  # CRASH")
 
 SCRIPT = [
     Reply.chat(as_json("squared_hinge", SQUARED_HINGE)),  # g1: bare JSON
@@ -108,9 +97,9 @@ def test_scripted_endpoint_run_records_every_outcome(tmp_path, monkeypatch) -> N
 
 
 def test_dead_endpoint_stops_the_run_with_a_message_and_keeps_the_archive(tmp_path) -> None:
-    from tests.cli import discover
+    from tests.support.commands import discover_subprocess
 
-    result = discover(
+    result = discover_subprocess(
         "run", "--proposer", "openai", "--base-url", dead_endpoint(), "--model", "m",
         "--evaluator", "sentiment", "--set", "preset=tiny", "--seed-objectives", "dpo",
         "--generations", "1", "--runs-dir", str(tmp_path), "--json", cwd=tmp_path,
@@ -186,14 +175,14 @@ def test_an_endpoint_that_hangs_stops_the_run_resumably(tmp_path, monkeypatch) -
 
 
 def test_a_run_against_a_broken_endpoint_finishes_from_the_command_line(tmp_path) -> None:
-    from tests.cli import discover
+    from tests.support.commands import discover_subprocess
 
     html = Reply.raw_body(b"<html><body>It works!</body></html>", content_type="text/html")
     trickle = Reply.trickle(Reply.chat(as_json("slow", SQUARED_HINGE)), every_s=0.1)
     with FakeOpenAI([html, html, trickle, Reply.chat("x" * 10_000)]) as server:
-        result = discover(
+        result = discover_subprocess(
             "run", "--proposer", "openai", "--base-url", server.base_url, "--model", MODEL,
-            "-e", "tests.probe_evaluator:probe", "--seed-objectives", "dpo", "-g", "2",
+            "-e", "tests.support.probe_evaluator:probe", "--seed-objectives", "dpo", "-g", "2",
             "--request-timeout", "1", "--max-retries", "0", "--max-reply-bytes", "4096",
             "--runs-dir", str(tmp_path), "--json", env={"OPENAI_API_KEY": ""},
         )  # fmt: skip

@@ -12,9 +12,9 @@ from discovery.objectives import load_objective
 from discovery.ui.plans import print_sections
 from evaluators.judging.recipe_run import TrainingSettings, training_subset
 from evaluators.registry import get_evaluator
-from tests.fake_openai import FakeOpenAI, Reply
 from tests.fixtures.tiny_chat import build_all, write_recipe
-from tests.jobs import evaluate
+from tests.support.fake_openai import FakeOpenAI, Reply
+from tests.support.jobs import evaluate
 
 QUESTIONS = Path(__file__).parent / "fixtures" / "mt_bench_tiny.jsonl"
 NO_VERDICT = "The answer is mostly random words; I cannot settle on a grade."

@@ -11,7 +11,7 @@ from evaluators.judging.client import JudgeSettings
 from evaluators.judging.grading import judge_all, single_grades
 from evaluators.judging.prompts import parse_rating, parse_verdict
 from evaluators.judging.questions import Question, load_instructions, load_questions
-from tests.fake_openai import FakeOpenAI, Reply, dead_endpoint
+from tests.support.fake_openai import FakeOpenAI, Reply, dead_endpoint
 
 QUESTION = Question(
     id="q1", category="math", turns=("What is two and three?", "And times?"), references=("5", "6")

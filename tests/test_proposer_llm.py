@@ -16,7 +16,7 @@ from discovery.proposers.llm import OpenAIProposer
 from discovery.proposers.parsing import MAX_CODE_CHARS, MAX_NAME_CHARS, MAX_REPLY_CHARS, MAX_THOUGHT_CHARS
 from discovery.proposers.prompting import MAX_REASON_CHARS
 from discovery.records import CandidateRecord, CandidateStatus, SeedResult
-from tests.fake_openai import FakeOpenAI, Reply, dead_endpoint
+from tests.support.fake_openai import FakeOpenAI, Reply, dead_endpoint
 
 GOOD = '''"""Logistic loss with a margin."""
 

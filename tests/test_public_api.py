@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import discovery
-from tests.cli import discover_in_process
 from tests.fixtures.tiny_chat import build_dataset, build_model, build_tokenizer
+from tests.support.commands import discover_cli_runner
 
 ROOT = Path(__file__).resolve().parents[1]
 README_MODEL = "Qwen/Qwen2.5-0.5B-Instruct"
@@ -43,7 +43,7 @@ def test_the_readme_example_trains_with_an_exported_objective(tiny, tmp_path):
     example = readme_example()
     code = [line for line in example.splitlines() if line and not line.startswith(("import", "from"))]
     assert len(code) <= 10 and README_MODEL in example and README_DATASET in example
-    exported = discover_in_process("export", "cell", "-o", str(tmp_path / "cell_scaled_tuned.py"))
+    exported = discover_cli_runner("export", "cell", "-o", str(tmp_path / "cell_scaled_tuned.py"))
     assert exported.exit_code == 0, exported.output
     script = example.replace(README_MODEL, str(model_dir)).replace(README_DATASET, str(data_dir))
     finished = subprocess.run(

@@ -1,79 +1,12 @@
 """Racing across seeds on a task whose noise is known: a lucky seed crowns nothing, and seeds go
 where they can change the ranking."""
 
-from pathlib import Path
-
 import pytest
 
-import tests.noisy_evaluator  # noqa: F401  (registers the "noisy" evaluator)
-from discovery.archive import Archive
-from discovery.config import RunConfig
-from discovery.execution.job import JobSettings
-from discovery.execution.local import LocalExecutor
 from discovery.fitness import combined_noise, noise_share, summarise
-from discovery.loop import DiscoveryLoop, LoopObserver, SilentObserver
-from discovery.objectives import load_objective
-from discovery.proposers.base import Proposal, Proposer
-from discovery.provenance import library_versions, new_run_id
 from discovery.racing import Racing
-from discovery.records import CandidateRecord, EvaluationResult, RunRecord, SeedResult
-from discovery.sandbox import Validator
-from discovery.seed_scores import SeedScoreCache
-from evaluators.registry import get_evaluator
-
-
-class ScriptedProposer(Proposer):
-    """Proposes the given objectives, one generation each, in order."""
-
-    name = "scripted"
-
-    def __init__(self, proposals: list[Proposal]) -> None:
-        self.proposals = list(proposals)
-
-    def propose(self, context, count, check) -> list[Proposal]:
-        return [self.proposals.pop(0)]
-
-
-def run_loop(
-    tmp_path: Path,
-    proposals: list[Proposal],
-    seeds: int = 5,
-    observer: LoopObserver | None = None,
-    **config: object,
-) -> dict[str, CandidateRecord]:
-    """A whole run on the noisy task with the scripted proposals, followed by `observer`; its
-    candidates by name."""
-    settings = RunConfig(
-        evaluator="noisy", generations=len(proposals), seed_objectives=["dpo"], seeds=seeds, **config
-    )
-    evaluator = get_evaluator("noisy", {}, cache_dir=tmp_path / "cache")
-    run = RunRecord(id=new_run_id(), config=settings, versions=library_versions(), proposer="scripted")
-    with (
-        Archive.create(tmp_path / "runs", run) as archive,
-        Validator() as validator,
-        LocalExecutor() as executor,
-    ):
-        loop = DiscoveryLoop(
-            archive,
-            settings,
-            ScriptedProposer(proposals),
-            evaluator,
-            executor,
-            JobSettings.of(evaluator),
-            validator,
-            SeedScoreCache(tmp_path / "cache" / "seed-scores.sqlite", "noisy", lambda line: None),
-            observer or SilentObserver(),
-        )
-        loop.run()
-        best = archive.best()
-        candidates = {c.name: c for c in archive.candidates()}
-    candidates["best of run"] = best
-    return candidates
-
-
-def proposal(name: str, shipped: str) -> Proposal:
-    """A valid objective (a shipped one's code) under a name that sets its quality on the noisy task."""
-    return Proposal(name=name, thought=name, code=load_objective(shipped).source)
+from discovery.records import EvaluationResult, SeedResult
+from tests.support.noisy_runs import proposal, run_loop
 
 
 def test_a_lucky_seed_does_not_crown_a_mediocre_candidate(tmp_path):

@@ -19,9 +19,9 @@ from discovery.ui.figures import Scored, best_so_far, frontier, lineage, ranked,
 from discovery.ui.report import output
 from discovery.ui.report.page import run_page
 from discovery.ui.views import paired_text
-from tests.archive_factory import build_run, metrics, proposal, seed_candidates
-from tests.grid_archive import BETAS, build_grid_run
-from tests.test_show import discover
+from tests.support.archive_factory import build_run, metrics, proposal, seed_candidates
+from tests.support.commands import discover_main
+from tests.support.grid_archive import BETAS, build_grid_run
 
 PLOTS = ("fitness", "plane", "lineage", "curves")  # drawn for any run; "betas" needs a beta grid
 HOSTILE_NAME = "<script>alert(1)</script>"
@@ -246,18 +246,18 @@ def test_report_writes_into_the_run_folder_and_replaces_only_its_own_reports(
     runs: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    code, _, err = discover(capsys, "report", "--runs-dir", str(runs))
+    code, _, err = discover_main(capsys, "report", "--runs-dir", str(runs))
     written = runs / "run-a" / "report.html"
     assert code == 0 and str(written) in err and written.read_text().count("<svg") >= len(PLOTS)
     written.write_text(written.read_text().replace("Leaderboard", "Old board"))
-    code, _, _ = discover(capsys, "report", "run", "--runs-dir", str(runs))  # a prefix of run-a
+    code, _, _ = discover_main(capsys, "report", "run", "--runs-dir", str(runs))  # a prefix of run-a
     assert code == 0 and "Old board" not in written.read_text()  # an earlier report is replaced
     precious = tmp_path / "notes.html"
     precious.write_text("my notes")
-    code, _, err = discover(capsys, "report", "--runs-dir", str(runs), "-o", str(precious))
+    code, _, err = discover_main(capsys, "report", "--runs-dir", str(runs), "-o", str(precious))
     assert code == 2 and "is not a report discover wrote" in err and err.count("\n") == 1
     assert precious.read_text() == "my notes"
-    code, out, _ = discover(capsys, "report", "--runs-dir", str(runs), "-o", "-")
+    code, out, _ = discover_main(capsys, "report", "--runs-dir", str(runs), "-o", "-")
     assert code == 0 and out.startswith("<!DOCTYPE html>")
 
 
@@ -275,7 +275,7 @@ def test_mistakes_are_one_line(
     runs: Path, capsys: pytest.CaptureFixture, arguments: list[str], message: str
 ) -> None:
     output = ["-o", str(runs)] if not arguments else []
-    code, _, err = discover(capsys, "report", *arguments, "--runs-dir", str(runs), *output)
+    code, _, err = discover_main(capsys, "report", *arguments, "--runs-dir", str(runs), *output)
     assert code == 2 and message in err and err.count("\n") == 1, err
 
 
@@ -283,7 +283,7 @@ def test_two_candidates_side_by_side(
     runs: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    code, _, err = discover(capsys, "report", "run-a/g9-c8", "dpo", "--runs-dir", str(runs))
+    code, _, err = discover_main(capsys, "report", "run-a/g9-c8", "dpo", "--runs-dir", str(runs))
     written = tmp_path / "compare-g9-c8-seed-dpo.html"
     assert code == 0 and written.name in err
     html = written.read_text()

@@ -15,9 +15,9 @@ import pytest
 
 from discovery.archive import Archive
 from discovery.records import CandidateStatus
-from tests.archive_factory import proposal
-from tests.chromium import REQUIRED_ENV, Chromium, find_chromium
-from tests.cli import discover
+from tests.support.archive_factory import proposal
+from tests.support.chromium import REQUIRED_ENV, Chromium, find_chromium
+from tests.support.commands import discover_subprocess
 
 CHROMIUM = find_chromium()
 if CHROMIUM is None and os.environ.get(REQUIRED_ENV) != "1":
@@ -41,7 +41,7 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A real run with a hostile candidate added, its report, and a comparison of two candidates."""
     folder = tmp_path_factory.mktemp("report-run")
     runs = folder / "runs"
-    done = discover(
+    done = discover_subprocess(
         "run", "--generations", "2", "--population", "2", "--seeds", "2", "--set", "preset=tiny",
         "--seed-objectives", "dpo,ipo,discopop", "--proposer", "builtin", "--runs-dir", str(runs),
     )  # fmt: skip
@@ -55,9 +55,9 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         )
         assert archive.candidate("g3-c9").status is CandidateStatus.INVALID
     report, comparison = folder / "report.html", folder / "compare.html"
-    done = discover("report", "--runs-dir", str(runs), "-o", str(report))
+    done = discover_subprocess("report", "--runs-dir", str(runs), "-o", str(report))
     assert done.returncode == 0, done.stderr
-    done = discover(
+    done = discover_subprocess(
         "report", f"{run}/g1-c1", f"{run}/seed-dpo", "--runs-dir", str(runs), "-o", str(comparison)
     )
     assert done.returncode == 0, done.stderr

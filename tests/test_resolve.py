@@ -2,7 +2,7 @@
 
 import pytest
 
-import tests.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
+import tests.support.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
 from discovery.config import RunConfig
 from discovery.errors import UserError
 from discovery.resolve import resolve_objective

@@ -17,8 +17,8 @@ from discovery.retrain.recipe import load_recipe
 from discovery.retrain.result import RESULT_FILE
 from discovery.training import ObjectiveDPOTrainer
 from discovery.training import trainer as trainer_module
-from tests.cli import discover
 from tests.fixtures.tiny_chat import build_all, write_recipe
+from tests.support.commands import discover_subprocess
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_retrain_on_cpu_writes_a_loadable_model_a_card_and_an_archive_run(tiny, 
     model_dir, data_dir = tiny
     recipe = write_recipe(tmp_path / "tiny.yaml", model_dir, data_dir)
     out, runs = tmp_path / "out", tmp_path / "runs"
-    finished = discover(
+    finished = discover_subprocess(
         "retrain",
         "discopop",
         "--recipe",
@@ -157,7 +157,7 @@ def test_an_interrupted_retrain_resumes_from_its_newest_complete_checkpoint(tiny
     out, runs = tmp_path / "out", tmp_path / "runs"
 
     def retrain(output: Path, *args: str):
-        finished = discover(
+        finished = discover_subprocess(
             "retrain", "discopop", "--recipe", str(recipe), "--output-dir", str(output), *args,
             env={"DISCOVER_RUNS_DIR": str(runs)},
         )  # fmt: skip

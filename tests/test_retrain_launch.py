@@ -12,7 +12,7 @@ from discovery.retrain.job import load_plan
 from discovery.retrain.launch import write_launch_files
 from discovery.retrain.plan import Validation, make_plan
 from discovery.retrain.recipe import load_recipe
-from tests.cli import discover, discover_in_process
+from tests.support.commands import discover_cli_runner, discover_subprocess
 
 # What a cluster's job script sets on each machine before pasting the command.
 MACHINE = {"$MACHINE_RANK": "1", "$MAIN_PROCESS_IP": "10.0.0.7", "${MAIN_PROCESS_PORT:-29500}": "29500"}
@@ -33,7 +33,9 @@ def accelerate_reads(command: str):
 
 def test_the_dry_run_writes_the_launch_files_and_prints_the_command_that_names_them(tmp_path):
     out = tmp_path / "out"
-    shown = discover("retrain", "discopop", "--dry-run", "--output-dir", str(out), "--runs-dir", str(out))
+    shown = discover_subprocess(
+        "retrain", "discopop", "--dry-run", "--output-dir", str(out), "--runs-dir", str(out)
+    )
     assert shown.returncode == 0, shown.stderr
 
     plan = load_plan(out / "plan.json")
@@ -90,7 +92,7 @@ def test_a_plan_for_several_machines_gives_each_the_same_command(tmp_path):
     ],
 )
 def test_launch_mistakes_are_one_line(tmp_path: Path, arguments: list[str], message: str):
-    result = discover_in_process(
+    result = discover_cli_runner(
         "retrain", "discopop", "--output-dir", str(tmp_path / "out"), "--runs-dir", str(tmp_path), *arguments
     )
     assert result.exit_code == 2

@@ -11,17 +11,19 @@ from discovery.retrain.launch import check_machine, check_sources, train_and_rec
 from discovery.retrain.plan import keep_total_batch, make_plan
 from discovery.retrain.recipe import load_recipe
 from discovery.training.truncation import truncate_pair
-from tests.cli import discover
+from tests.support.commands import discover_subprocess
 
 
 def _plan(tmp_path, *args: str) -> dict:
-    finished = discover("retrain", "discopop", "--dry-run", "--json", "--runs-dir", str(tmp_path), *args)
+    finished = discover_subprocess(
+        "retrain", "discopop", "--dry-run", "--json", "--runs-dir", str(tmp_path), *args
+    )
     assert finished.returncode == 0, finished.stderr
     return json.loads(finished.stdout)
 
 
 def _one_line_error(*args: str) -> str:
-    finished = discover("retrain", *args)
+    finished = discover_subprocess("retrain", *args)
     assert finished.returncode == 2, finished.stdout + finished.stderr
     lines = finished.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), finished.stderr

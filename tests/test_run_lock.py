@@ -17,12 +17,12 @@ from discovery.archive import LOCK_FILE, Archive, RunBusy, RunLock, list_runs
 from discovery.config import RunConfig
 from discovery.records import CandidateStatus, RunStatus
 from discovery.runner import start_run
-from tests.archive_factory import build_run
-from tests.probe_evaluator import evaluations
-from tests.test_show import discover as discover_in_process
+from tests.support.archive_factory import build_run
+from tests.support.commands import discover_main
+from tests.support.probe_evaluator import evaluations
 
 REPO = Path(__file__).resolve().parents[1]
-PROBE = "tests.probe_evaluator:probe"  # importable by the `discover` processes the tests start
+PROBE = "tests.support.probe_evaluator:probe"  # importable by the `discover` processes the tests start
 
 
 def test_a_second_lock_is_refused_with_the_holder_named_until_the_first_is_released(tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_reading_commands_work_while_a_run_is_written_and_never_touch_its_lock(
     with RunLock(run_dir):
         held = (run_dir / LOCK_FILE).read_bytes(), (run_dir / LOCK_FILE).stat().st_mtime_ns
         for command in (["runs"], ["archive", "r1"], ["show", "r1/g1-c0"], ["export", "r1/g1-c0", "-o", "-"]):
-            code, _, err = discover_in_process(capsys, *command)
+            code, _, err = discover_main(capsys, *command)
             assert code == 0, err
         assert ((run_dir / LOCK_FILE).read_bytes(), (run_dir / LOCK_FILE).stat().st_mtime_ns) == held
 

@@ -3,13 +3,13 @@
 import json
 from pathlib import Path
 
-from tests.cli import discover
+from tests.support.commands import discover_subprocess
 
 HOSTILE = Path(__file__).parent / "hostile"
 
 
 def test_json_document_and_exit_code_1_when_any_is_rejected():
-    result = discover(
+    result = discover_subprocess(
         "validate", "dpo", str(HOSTILE / "anti_aligned.py"), str(HOSTILE / "torch_os_system.py"), "--json"
     )
     assert result.returncode == 1, result.stderr
@@ -31,7 +31,7 @@ def test_json_document_and_exit_code_1_when_any_is_rejected():
 
 
 def test_table_and_exit_code_0_when_all_are_valid():
-    result = discover(
+    result = discover_subprocess(
         "validate", "discopop", "discovery/objectives/library/ipo.py", cwd=Path(__file__).parents[1]
     )
     assert result.returncode == 0, result.stderr
@@ -39,7 +39,7 @@ def test_table_and_exit_code_0_when_all_are_valid():
 
 
 def test_missing_file_is_a_one_line_usage_error():
-    result = discover("validate", "dpo", "no/such/objective.py")
+    result = discover_subprocess("validate", "dpo", "no/such/objective.py")
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "cannot read objective file no/such/objective.py: No such file or directory" in result.stderr

@@ -4,7 +4,7 @@ caller and the worker alive.
 
 Two kinds of test: the corpus in tests/hostile (one file per attack or defect, its expected stage and
 reason in a header), validated normally; and containment probes that run hostile Python with the
-static gate OFF and the real builtins (`tests/confined_probe.py`), confined as a validation child
+static gate OFF and the real builtins (`tests/support/confined_probe.py`), confined as a validation child
 and as a candidate's trainer are, to show that the confined process is the boundary on its own.
 """
 
@@ -151,7 +151,7 @@ def test_worker_stays_usable_after_hostile_candidates(validator):
 def _probe(kind: str, source: str, timeout: float = 10.0) -> dict:
     """Run `source` confined as `kind` ("validation" or "training") confines; what came back."""
     done = subprocess.run(
-        [sys.executable, "-m", "tests.confined_probe", kind, str(timeout)],
+        [sys.executable, "-m", "tests.support.confined_probe", kind, str(timeout)],
         input=source,
         capture_output=True,
         text=True,

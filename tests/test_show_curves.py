@@ -10,7 +10,7 @@ from discovery.objectives import load_objective
 from discovery.sandbox import CurvesUnavailable
 from discovery.ui.charts import fitness_chart, step_line
 from discovery.ui.curves import CurveSource, plot
-from tests.archive_factory import proposal, seed_candidates
+from tests.support.archive_factory import proposal, seed_candidates
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,8 @@ import yaml
 
 from discovery.archive import Archive
 from discovery.records import CandidateStatus
-from tests.cli import discover
-from tests.live_runs import rows
+from tests.support.commands import discover_subprocess
+from tests.support.live_runs import rows
 
 
 def _cluster_answers() -> bool:
@@ -118,7 +118,9 @@ def test_a_run_killed_while_jobs_wait_in_the_queue_resumes_and_trains_each_candi
     in_flight = {cid: job for cid, (status, job) in states(runs).items() if status == "running"}
     assert len(in_flight) == 2
 
-    resumed = discover("run", "--resume", run_id(tmp_path), "--runs-dir", str(runs), "--json", timeout=900)
+    resumed = discover_subprocess(
+        "run", "--resume", run_id(tmp_path), "--runs-dir", str(runs), "--json", timeout=900
+    )
     assert resumed.returncode == 0, resumed.stderr
     with Archive.open(runs, run_id(tmp_path)) as archive:
         candidates = archive.candidates()
@@ -204,7 +206,7 @@ def test_a_requeued_job_runs_again_under_its_id(tmp_path):
 
 
 def test_a_partition_the_cluster_refuses_is_one_line_and_loses_nothing(tmp_path):
-    result = discover(
+    result = discover_subprocess(
         "run", "--config", str(config(tmp_path, partition="no-such-partition")),
         "--runs-dir", str(tmp_path / "runs"), "--json", timeout=600,
     )  # fmt: skip

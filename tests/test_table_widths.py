@@ -7,8 +7,8 @@ from discovery.archive import Archive
 from discovery.objectives import shipped_names
 from discovery.records import CandidateStatus
 from discovery.ui.fitted import Column, FittedTable
-from tests.archive_factory import build_run, metrics, proposal
-from tests.cli import discover_in_process
+from tests.support.archive_factory import build_run, metrics, proposal
+from tests.support.commands import discover_cli_runner
 
 RUN_ID = "20261129-101500-ab12"
 LONG_NAME = "log_ratio_modulated_exponential_blend"
@@ -25,7 +25,7 @@ def sample_runs(runs_dir) -> list[str]:
 
 
 def shown(*args: str) -> str:
-    result = discover_in_process(*args, env={"COLUMNS": "80"})
+    result = discover_cli_runner(*args, env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     assert "…" not in result.stdout, result.stdout
     assert max(len(line) for line in result.stdout.splitlines()) <= 80, result.stdout

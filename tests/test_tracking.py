@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import tests.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
+import tests.support.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
 from discovery.archive import Archive, run_best
 from discovery.config import RunConfig
 from discovery.llm import EndpointSettings
@@ -16,9 +16,9 @@ from discovery.records import RunStatus
 from discovery.runner import resume_run, start_run
 from discovery.ui.log_lines import progress_logging
 from discovery.ui.tracking import TENSORBOARD_FOLDER, Tracker
-from tests.cli import discover, discover_in_process
-from tests.fake_openai import MODEL, FakeOpenAI, Reply
-from tests.test_loop_openai import EXPONENTIAL, MIXED, SMOOTH_HINGE
+from tests.support.commands import discover_cli_runner, discover_subprocess
+from tests.support.fake_openai import MODEL, FakeOpenAI, Reply
+from tests.support.objective_sources import EXPONENTIAL, MIXED, SMOOTH_HINGE
 
 REPO = Path(__file__).resolve().parents[1]
 PROPOSALS = [Reply.proposal("exponential", EXPONENTIAL), Reply.proposal("smooth_hinge", SMOOTH_HINGE)]
@@ -112,8 +112,8 @@ def wandb_history(run_file: Path) -> list[dict[str, float]]:
 
 def discover_run(runs_dir: Path, tracker: str, **env: str) -> str:
     """`discover run --report-to TRACKER` in its own process, as a user runs it; the run's id."""
-    result = discover(
-        "run", "--evaluator", "tests.probe_evaluator:probe", "--seed-objectives", "dpo,slic",
+    result = discover_subprocess(
+        "run", "--evaluator", "tests.support.probe_evaluator:probe", "--seed-objectives", "dpo,slic",
         "--generations", "2", "--report-to", tracker, "--runs-dir", str(runs_dir), "--json",
         env={"PYTHONPATH": str(REPO), **env},
     )  # fmt: skip
@@ -172,7 +172,7 @@ def test_a_tracker_that_is_not_installed_is_refused_before_the_run_exists(tmp_pa
     monkeypatch.setattr(
         "importlib.util.find_spec", lambda name, *a: None if name == "wandb" else real(name, *a)
     )
-    result = discover_in_process("run", "--evaluator", "probe", "--report-to", "tensorboard,wandb",
+    result = discover_cli_runner("run", "--evaluator", "probe", "--report-to", "tensorboard,wandb",
                                  "--runs-dir", str(tmp_path))  # fmt: skip
     assert result.exit_code == 2
     assert result.stderr == "error: --report-to wandb needs `pip install wandb`\n"
@@ -180,7 +180,7 @@ def test_a_tracker_that_is_not_installed_is_refused_before_the_run_exists(tmp_pa
 
 
 def test_an_unknown_tracker_is_one_line_naming_the_known_ones(tmp_path) -> None:
-    result = discover_in_process("run", "--report-to", "mlflow", "--runs-dir", str(tmp_path))
+    result = discover_cli_runner("run", "--report-to", "mlflow", "--runs-dir", str(tmp_path))
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert "report_to.0: Input should be 'wandb', 'trackio' or 'tensorboard'" in result.stderr

@@ -1,6 +1,6 @@
 """A candidate's training runs confined, and its failures are its own.
 
-The static gate is switched off here on purpose: `tests/hostile_evaluator.py` runs a payload hidden
+The static gate is switched off here on purpose: `tests/support/hostile_evaluator.py` runs a payload hidden
 in a candidate's comments with the real builtins inside the confined trainer, as if the candidate
 had slipped past the gate. Whatever it does, nothing escapes (no file, no connection, no signal),
 the figures come from the trusted scorer, the next candidate is unaffected, and every failure
@@ -12,7 +12,7 @@ import os
 import socket
 from pathlib import Path
 
-import tests.hostile_evaluator  # noqa: F401  (registers the "hostile" evaluator)
+import tests.support.hostile_evaluator  # noqa: F401  (registers the "hostile" evaluator)
 from discovery.archive import Archive
 from discovery.config import RunConfig
 from discovery.execution.job import JobSettings
@@ -22,7 +22,7 @@ from discovery.proposers.base import Proposal
 from discovery.records import CandidateStatus, RunStatus, TrainingPoint
 from discovery.runner import start_run
 from evaluators.registry import get_evaluator
-from tests.hostile_evaluator import with_payload
+from tests.support.hostile_evaluator import with_payload
 
 SEED_0 = [TrainingPoint(seed=0, beta=0.1)]  # one training, at the test evaluators' beta
 

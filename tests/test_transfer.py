@@ -12,8 +12,8 @@ from discovery.execution.local import LocalExecutor
 from discovery.transfer import run_transfer
 from evaluators.base import TransferVariant
 from evaluators.registry import get_evaluator
-from tests.noisy_evaluator import NoisyEvaluator
-from tests.test_racing import proposal, run_loop
+from tests.support.noisy_evaluator import NoisyEvaluator
+from tests.support.noisy_runs import proposal, run_loop
 
 
 def transfer(runs: Path, top: int, notices: list[str]):

@@ -13,7 +13,7 @@ from discovery.objectives import load_objective
 from discovery.sandbox import Validator
 from discovery.training.trainer import TRL_PRIVATE_NAMES, dpo_config, trl_builtin_loss
 from discovery.training.trl_losses import compute_table, load_table, match
-from tests.cli import discover_in_process
+from tests.support.commands import discover_cli_runner
 
 SCALED_HINGE = '''"""Twice SLiC's hinge."""
 
@@ -86,14 +86,14 @@ def test_shipped_seeds_match_their_trl_loss_types_and_others_match_none(validato
 
 def test_show_prints_the_trl_line_and_json_carries_it(tmp_path: Path):
     runs = str(tmp_path / "runs")
-    shown = discover_in_process("show", "slic", "--runs-dir", runs)
+    shown = discover_cli_runner("show", "slic", "--runs-dir", runs)
     assert shown.exit_code == 0, shown.output
     assert "TRL: equals loss_type='hinge' of TRL 1.16.0: DPOConfig(loss_type='hinge')" in " ".join(
         shown.stdout.split()
     )
-    as_json = discover_in_process("show", "cell", "--runs-dir", runs, "--json")
+    as_json = discover_cli_runner("show", "cell", "--runs-dir", runs, "--json")
     assert json.loads(as_json.stdout)["trl"] is None
-    as_json = discover_in_process("show", "dpo", "--runs-dir", runs, "--json")
+    as_json = discover_cli_runner("show", "dpo", "--runs-dir", runs, "--json")
     assert json.loads(as_json.stdout)["trl"]["call"] == "DPOConfig(loss_type='sigmoid')"
 
 

@@ -1,7 +1,7 @@
 """Run Python source confined, with the real builtins and no gate: how tests show that the confined
 process holds on its own, whatever code runs in it.
 
-`python -m tests.confined_probe KIND TIMEOUT` reads the source on stdin, runs it in a fresh folder
+`python -m tests.support.confined_probe KIND TIMEOUT` reads the source on stdin, runs it in a fresh folder
 confined as the sandbox's validator (`validation`) or a candidate's trainer (`training`) confines,
 and prints what came back as one JSON object. The source reports what it achieved by calling
 `report({...})`. A fresh process, like the product's own workers: no thread pool to inherit.

@@ -6,7 +6,7 @@ from pathlib import Path
 from discovery.archive import Archive
 from discovery.fitness import summarise
 from discovery.records import EvaluationResult, SeedResult, TransferRecord
-from tests.archive_factory import build_run
+from tests.support.archive_factory import build_run
 
 BETAS = (0.05, 0.1, 0.3)
 
