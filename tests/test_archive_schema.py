@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from discovery.archive import Archive
-from discovery.archive_doc import DOC_PATH, render_markdown
+from discovery.archive.doc import DOC_PATH, render_markdown
 from discovery.fitness import summarise
 from discovery.objectives import load_objective
 from discovery.records import CandidateRecord, CandidateStatus, SeedResult
@@ -33,7 +33,7 @@ def example() -> str:
 
 def test_the_document_is_generated_from_the_current_code():
     assert DOC_PATH.is_file() and DOC_PATH.read_text() == render_markdown(), (
-        "docs/archive-schema.md is stale: run `python -m discovery.archive_doc`"
+        "docs/archive-schema.md is stale: run `python -m discovery.archive.doc`"
     )
 
 
