@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from discovery.retrain.job import load_plan
 from discovery.retrain.launch import write_launch_files
-from discovery.retrain.plan import Validation, make_plan
+from discovery.retrain.plan import Validation, load_plan, make_plan
 from discovery.retrain.recipe import load_recipe
 from tests.support.commands import discover_cli_runner, discover_subprocess
 

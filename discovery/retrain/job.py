@@ -7,7 +7,6 @@ precomputed as the recipe asks, and at the end the model, tokenizer and model ca
 folder (written by the main process only).
 """
 
-import json
 import os
 import sys
 import time
@@ -16,7 +15,7 @@ from typing import Any
 
 from discovery.errors import UserError
 from discovery.retrain.data import hub_hint, load_split
-from discovery.retrain.plan import Plan
+from discovery.retrain.plan import Plan, checkpoint_to_resume, load_plan
 from discovery.retrain.result import RESULT_FILE, RetrainResult
 
 
@@ -90,7 +89,6 @@ def train_in_this_process(plan: Plan) -> RetrainResult:
     """Train the plan's objective with the plan's recipe (from its newest checkpoint, for a resumed
     plan); write model, tokenizer and card."""
     from discovery.retrain.card import write_card
-    from discovery.retrain.checkpoints import checkpoint_to_resume
 
     started = time.monotonic()
     checkpoint = checkpoint_to_resume(plan) if plan.resume else None
@@ -123,14 +121,6 @@ def _hardware(accelerator) -> str:
 
 def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
     return {key: float(value) for key, value in metrics.items() if isinstance(value, int | float)}
-
-
-def load_plan(path: Path) -> Plan:
-    """The plan a launcher wrote; a missing or damaged file is a `UserError`."""
-    try:
-        return Plan.model_validate(json.loads(path.read_text()))
-    except (OSError, ValueError) as error:  # JSON and validation errors are ValueErrors
-        raise UserError(f"cannot read the plan {path}: {str(error).splitlines()[0]}") from error
 
 
 def main(argv: list[str] | None = None) -> None:

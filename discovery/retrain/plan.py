@@ -2,9 +2,15 @@
 
 The plan is the single document the job process reads (`plan.json`), and what `--dry-run` prints:
 every hyperparameter, the batch arithmetic, the optimizer steps and the launch configuration.
+
+A plan that resumes (`resume`) continues the training of the newest complete checkpoint in its output
+folder (`checkpoints`), so the plan the checkpoints were written under (the `plan.json` beside them)
+must agree with it on everything that shapes the optimisation, except how long it lasts: a finished
+run can be trained further.
 """
 
 import dataclasses
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -16,9 +22,26 @@ from discovery.objectives import Objective
 from discovery.paths import default_runs_dir
 from discovery.resolve import resolve_objective
 from discovery.retrain import distributed
-from discovery.retrain.checkpoints import checkpoint_to_resume, refuse_restart
+from discovery.retrain.checkpoints import newest_checkpoint
 from discovery.retrain.data import count_rows
 from discovery.retrain.recipe import Recipe
+
+# Training arguments a resume may change: how long to train (a finished run can be trained further),
+# and how often to save, log and evaluate.
+MAY_CHANGE_ON_RESUME = frozenset(
+    {
+        "max_steps",
+        "num_train_epochs",
+        "save_strategy",
+        "save_steps",
+        "save_total_limit",
+        "logging_strategy",
+        "logging_steps",
+        "eval_strategy",
+        "eval_steps",
+        "report_to",
+    }
+)
 
 
 class Validation(BaseModel):
@@ -90,6 +113,14 @@ class Plan(BaseModel):
 
     def to_recipe(self) -> Recipe:
         return Recipe.model_validate(self.recipe)
+
+
+def load_plan(path: Path) -> Plan:
+    """The plan a launcher wrote; a missing or damaged file is a `UserError`."""
+    try:
+        return Plan.model_validate(json.loads(path.read_text()))
+    except (OSError, ValueError) as error:  # JSON and validation errors are ValueErrors
+        raise UserError(f"cannot read the plan {path}: {str(error).splitlines()[0]}") from error
 
 
 def validate_objective(objective: Objective) -> Validation:
@@ -285,3 +316,53 @@ def _local_or_hub(name: str) -> str:
         return str(path.absolute()) if path.exists() else name
     except OSError:  # a name the system cannot look up (too long) is no local path
         return name
+
+
+def checkpoint_to_resume(plan: Plan) -> Path:
+    """The checkpoint `plan` resumes from; a `UserError` when there is none, or when the checkpoints
+    were written under a plan that trains differently."""
+    out = Path(plan.output_dir)
+    checkpoint = newest_checkpoint(out)
+    if checkpoint is None:
+        raise UserError(f"--resume: no complete checkpoint in {out} (--save-steps N writes them)")
+    saved_file = out / distributed.PLAN_FILE
+    if saved_file.is_file():
+        saved, new = _identity(load_plan(saved_file)), _identity(plan)
+        changed = [key for key in sorted(saved.keys() | new.keys()) if saved.get(key) != new.get(key)]
+        if changed:
+            key = changed[0]
+            raise UserError(
+                f"--resume: the checkpoints in {out} were written with {key} {saved.get(key)!r}, not "
+                f"{new.get(key)!r}: resume with the same objective, recipe and options, or choose another "
+                "--output-dir"
+            )
+    return checkpoint
+
+
+def refuse_restart(plan: Plan) -> None:
+    """A `UserError` when the plan would train from scratch over the checkpoints of an earlier
+    retrain: a preempted run restarted without --resume would lose them (and its plan.json)."""
+    out = Path(plan.output_dir)
+    checkpoint = newest_checkpoint(out)
+    if checkpoint is not None:
+        raise UserError(
+            f"{out} holds {checkpoint.name} of an earlier retrain: add --resume to continue it, or choose "
+            "another --output-dir"
+        )
+
+
+def _identity(plan: Plan) -> dict[str, Any]:
+    """What a resumed run must share with the interrupted one: everything but how long it trains and
+    how often it saves, logs and evaluates."""
+    arguments = {
+        f"training argument {name}": value
+        for name, value in plan.training_arguments.items()
+        if name not in MAY_CHANGE_ON_RESUME
+    }
+    return {
+        "the objective of code hash": plan.objective.code_hash,
+        "model": plan.model_name_or_path,
+        "dataset": plan.dataset_name,
+        "GPUs": plan.batch.num_gpus,
+        **arguments,
+    }
