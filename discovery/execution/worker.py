@@ -3,14 +3,15 @@
 It imports what an evaluator needs once, keeps built evaluators between jobs, and runs each job
 with `run_job` (confined training, trusted scoring, each in a forked child). It never runs
 parallel torch work itself, so every fork stays safe. Requests and answers are JSON lines on stdin /
-a private copy of stdout: `{"job": ...}` in; `{"progress": [phase, fraction]}` lines, then
-`{"outcome": ...}` out. The outcome is also left in the job's folder, like a cluster job's.
+a private copy of stdout (`JsonLinesServer`): `{"job": ...}` in; `{"progress": [phase, fraction]}`
+lines, then `{"outcome": ...}` out. The outcome is also left in the job's folder, like a cluster job's.
 """
 
 import json
-import os
-import sys
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
 
 from discovery.errors import UserError
 from discovery.execution.job import (
@@ -20,19 +21,25 @@ from discovery.execution.job import (
     run_job_to_file,
     settle_job_process,
 )
-from discovery.sandbox.process import die_with_parent
+from discovery.sandbox.channel import JsonLinesServer
 from evaluators import Evaluator
+
+
+class JobRequest(BaseModel):
+    """What `LocalExecutor` sends: one job to run."""
+
+    job: CandidateJob
 
 
 class Worker:
     """Runs jobs; evaluators are built once per (evaluator, options, cache folder)."""
 
-    def __init__(self, answers: TextIO) -> None:
-        self.answers = answers
+    def __init__(self, send: Callable[[dict[str, Any]], None]) -> None:
+        self._send = send
         self._evaluators: dict[str, Evaluator] = {}
 
-    def serve(self, line: str) -> None:
-        job = CandidateJob.model_validate(json.loads(line)["job"])
+    def serve(self, request: JobRequest) -> None:
+        job = request.job
         try:
             evaluator = self._evaluator(job)
         except UserError as error:  # options that no longer validate, a module that is gone
@@ -50,21 +57,12 @@ class Worker:
     def _progress(self, phase: str, fraction: float | None) -> None:
         self._send({"progress": [phase, fraction]})
 
-    def _send(self, message: dict[str, Any]) -> None:
-        self.answers.write(json.dumps(message) + "\n")
-        self.answers.flush()
-
 
 def main() -> None:
-    """Serve jobs until stdin closes."""
-    die_with_parent()
+    """Serve jobs until stdin closes; stray prints go to the log, never into the answers."""
+    server = JsonLinesServer(stray_output=2)
     settle_job_process()
-    answers = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)  # stray prints go to the log, never into the answers
-    worker = Worker(answers)
-    worker._send({"ready": True})
-    for line in sys.stdin:
-        worker.serve(line)
+    server.serve(TypeAdapter(JobRequest), Worker(server.send).serve)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """A warm helper process spoken to in JSON lines: the sandbox's validator and the evaluation worker.
 
-The caller starts it once (importing torch costs seconds), sends one JSON object per request and
-reads JSON objects back, one per line, with a deadline. A helper that dies or stops answering is
-noticed, never waited on forever; the next request starts a fresh one.
+The caller (`JsonLinesProcess`) starts it once (importing torch costs seconds), sends one JSON object
+per request and reads JSON objects back, one per line, with a deadline. A helper that dies or stops
+answering is noticed, never waited on forever; the next request starts a fresh one.
+
+The helper (`JsonLinesServer`) dies with its caller, says when it is ready, and answers each request
+until its stdin closes; a request it cannot read is answered with an error, and the next is served.
 """
 
 import json
@@ -11,12 +14,18 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
 
 from discovery.errors import UserError
+from discovery.sandbox.process import die_with_parent
 
 PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
+
+Request = TypeVar("Request")
 
 
 class HelperUnavailable(RuntimeError):
@@ -98,6 +107,38 @@ class JsonLinesProcess:
             self._process.wait()
         if self._process.stdout:
             self._process.stdout.close()
+
+
+class JsonLinesServer:
+    """The helper's side: JSON lines out on a private copy of stdout, requests in from stdin."""
+
+    def __init__(self, stray_output: int) -> None:
+        """Die with the caller, and keep stdout for the answers: whatever else the process prints
+        (a library's warning, a stray `print`) goes to the file descriptor `stray_output`, so that it
+        cannot corrupt them."""
+        die_with_parent()
+        self._answers = os.fdopen(os.dup(1), "w")
+        os.dup2(stray_output, 1)
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Write one JSON line to the caller."""
+        self._answers.write(json.dumps(message) + "\n")
+        self._answers.flush()
+
+    def serve(self, requests: TypeAdapter[Request], handle: Callable[[Request], None]) -> None:
+        """Say it is ready, then `handle` each line of stdin that `requests` reads until stdin closes
+        (`handle` sends the answers). A line that is no such request is answered `{"error": why}`
+        and the helper serves the next: a bad request costs no warm helper."""
+        self.send({"ready": True})
+        for line in sys.stdin:
+            try:
+                request = requests.validate_json(line)
+            except ValidationError as error:  # JSON that does not parse is one too
+                first = error.errors(include_url=False)[0]
+                where = ".".join(map(str, first["loc"]))
+                self.send({"error": f"bad request: {where + ': ' if where else ''}{first['msg']}"})
+                continue
+            handle(request)
 
 
 def _open_log(log: Path | None) -> BinaryIO:

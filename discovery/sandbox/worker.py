@@ -10,7 +10,6 @@ Every request runs candidate source, so each runs in a child confined with an em
 then the request's own work. What a child reports is untrusted, and checked field by field.
 """
 
-import json
 import os
 import sys
 import tempfile
@@ -20,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
 from discovery.objectives.compile import ObjectiveRejected, compile_objective
 from discovery.objectives.gate import check_source
 from discovery.objectives.objective import load_objective
+from discovery.sandbox.channel import JsonLinesServer
 from discovery.sandbox.checks import (
     SOURCE_FILENAME,
     Rejection,
@@ -36,7 +36,7 @@ from discovery.sandbox.checks import (
     run_checks,
 )
 from discovery.sandbox.confine import Jail, writable_by_jail
-from discovery.sandbox.process import Report, clean_workdir, die_with_parent, run_confined
+from discovery.sandbox.process import Report, clean_workdir, run_confined
 from discovery.sandbox.verdict import Curves, Verdict
 
 _SHOWN_VIOLATIONS = 3
@@ -152,10 +152,38 @@ def _rejected(stage: str, reason: str) -> dict[str, Any]:
             "beta_profile": None}  # fmt: skip
 
 
+# The requests `Validator` sends, each named by the key that holds the candidate's source.
+class _Validate(BaseModel):
+    source: str = Field(alias="validate")
+    timeout_s: float
+    memory_mb: int
+
+
+class _Curves(BaseModel):
+    source: str = Field(alias="curves")
+    beta: float
+    points: int
+    timeout_s: float
+
+
+class _Comparison(BaseModel):
+    source: str = Field(alias="comparison")
+    timeout_s: float
+
+
+_REQUESTS: TypeAdapter[_Validate | _Curves | _Comparison] = TypeAdapter(_Validate | _Curves | _Comparison)
+
+
+def _answer(request: _Validate | _Curves | _Comparison, scratch: Path) -> dict[str, Any]:
+    if isinstance(request, _Curves):
+        return loss_curves(request.source, request.beta, request.points, request.timeout_s, scratch)
+    if isinstance(request, _Comparison):
+        return comparison_figures(request.source, request.timeout_s, scratch)
+    return validate(request.source, request.timeout_s, request.memory_mb, scratch)
+
+
 def _prepare() -> None:
-    """Die with the caller, one thread (forked children must not inherit a thread pool), and every
-    lazy import loaded."""
-    die_with_parent()
+    """One thread (forked children must not inherit a thread pool), and every lazy import loaded."""
     torch.set_num_threads(1)
     dpo = compile_objective(load_objective("dpo").source)
     run_checks(dpo, memory_mb=0)
@@ -168,23 +196,9 @@ def _prepare() -> None:
 def main() -> None:
     """Serve requests until stdin closes: one JSON line in, one JSON line out."""
     scratch = Path(sys.argv[1])
-    answers = os.fdopen(os.dup(1), "w")
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints must not corrupt the answers
+    server = JsonLinesServer(stray_output=os.open(os.devnull, os.O_WRONLY))
     _prepare()
-    answers.write(json.dumps({"ready": True}) + "\n")
-    answers.flush()
-    for line in sys.stdin:
-        request = json.loads(line)
-        if "curves" in request:
-            answer = loss_curves(
-                request["curves"], request["beta"], request["points"], request["timeout_s"], scratch
-            )
-        elif "comparison" in request:
-            answer = comparison_figures(request["comparison"], request["timeout_s"], scratch)
-        else:
-            answer = validate(request["validate"], request["timeout_s"], request["memory_mb"], scratch)
-        answers.write(json.dumps(answer) + "\n")
-        answers.flush()
+    server.serve(_REQUESTS, lambda request: server.send(_answer(request, scratch)))
 
 
 if __name__ == "__main__":
