@@ -1,6 +1,5 @@
 """The sentiment evaluator on its tiny preset: cache building and reuse, training, determinism."""
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -40,7 +39,7 @@ def test_registered_under_its_name_with_options(tmp_path: Path):
 def test_the_preset_gives_the_base_values_and_set_options_replace_them(tmp_path: Path):
     task = tiny(tmp_path, learning_rate=0.01, heldout_pairs=8)
     assert task.train_settings == TrainSettings(learning_rate=0.01, epochs=1, batch_pairs=16)
-    assert task.task == replace(PRESETS["tiny"][0], heldout_pairs=8)
+    assert task.task == PRESETS["tiny"][0].model_copy(update={"heldout_pairs": 8})
     default = get_evaluator("sentiment", {}, cache_dir=tmp_path)
     assert (default.task, default.train_settings) == PRESETS["default"]
 

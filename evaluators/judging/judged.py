@@ -21,8 +21,8 @@ from discovery.retrain.launch import train
 from discovery.retrain.plan import count_steps, keep_total_batch, steps_per_epoch
 from discovery.retrain.result import RESULT_FILE, RetrainResult
 from discovery.sandbox.outputs import read_json
+from evaluators import option_groups
 from evaluators.base import Evaluator, TrainingLimits
-from evaluators.judging import option_groups
 from evaluators.judging.answers import (
     GenerationSettings,
     answer_questions,

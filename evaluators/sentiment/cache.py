@@ -167,7 +167,7 @@ def _build(staging: Path, settings: TaskSettings, progress: Progress) -> None:
     progress("reference log-probs", None)
     _precompute_reference_logps(staging, tokenizer)
     manifest = {
-        "settings": asdict(settings),
+        "settings": settings.model_dump(),
         "build_seconds": round(time.perf_counter() - started, 1),
         "train_pairs": len(pairs),
         "label_ties": sum(

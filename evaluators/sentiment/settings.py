@@ -4,71 +4,74 @@
 set), so its hash names the cache folder. `TrainSettings` only changes how a candidate trains and
 is scored, so changing it reuses the cache.
 
-`SentimentOptions` (what `--set` and `evaluator_options:` accept) is built from these two
-dataclasses, so a field added here is settable, listed by `discover evaluators` and shown by the dry
-run without being written a second time.
+`SentimentOptions` (what `--set` and `evaluator_options:` accept) is built from these two settings
+groups (`evaluators.option_groups`), so a field added here is settable, listed by `discover
+evaluators` and shown by the dry run without being written a second time.
 """
 
-import dataclasses
 import hashlib
 import json
-from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from evaluators.option_groups import FlatOptions, Groups, flat_model, split
 
 # Bump when the way artefacts are built changes, so old caches are not reused by mistake.
 BUILD_VERSION = 2  # 2: several reference samples per held-out prompt, a single-threaded build
 
 
-def setting(default: Any, meaning: str, **constraints: Any) -> Any:
-    """A dataclass field carrying what it means and its bounds, for the options model below."""
-    return dataclasses.field(default=default, metadata={"meaning": meaning, "constraints": constraints})
-
-
-@dataclass(frozen=True)
-class TaskSettings:
+class TaskSettings(BaseModel):
     """Everything the cached artefacts depend on."""
 
-    data_seed: int = setting(1234, "seed of the synthetic corpus, prompts and preference labels")
-    corpus_reviews: int = setting(20_000, "generated reviews the SFT reference is trained on", gt=0)
-    hidden_size: int = setting(64, "hidden size of the tiny Llama reference", gt=0)
-    layers: int = setting(2, "transformer layers of the reference", gt=0)
-    heads: int = setting(4, "attention heads of the reference (must divide hidden_size)", gt=0)
-    ffn_size: int = setting(256, "feed-forward size of the reference", gt=0)
-    sft_steps: int = setting(400, "optimizer steps of the reference's supervised training", gt=0)
-    sft_batch: int = setting(64, "reviews per step of the reference's supervised training", gt=0)
-    sft_lr: float = setting(5e-3, "learning rate of the reference's supervised training", gt=0)
-    train_pairs: int = setting(2000, "preference pairs each candidate trains on", gt=0)
-    heldout_prompts: int = setting(2000, "held-out prompts the win rate is measured on", gt=0)
-    reference_samples: int = setting(
-        4, "reference completions per held-out prompt that the policy's completion is compared with", gt=0
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_seed: int = Field(1234, description="seed of the synthetic corpus, prompts and preference labels")
+    corpus_reviews: int = Field(20_000, description="generated reviews the SFT reference is trained on", gt=0)
+    hidden_size: int = Field(64, description="hidden size of the tiny Llama reference", gt=0)
+    layers: int = Field(2, description="transformer layers of the reference", gt=0)
+    heads: int = Field(4, description="attention heads of the reference (must divide hidden_size)", gt=0)
+    ffn_size: int = Field(256, description="feed-forward size of the reference", gt=0)
+    sft_steps: int = Field(400, description="optimizer steps of the reference's supervised training", gt=0)
+    sft_batch: int = Field(64, description="reviews per step of the reference's supervised training", gt=0)
+    sft_lr: float = Field(5e-3, description="learning rate of the reference's supervised training", gt=0)
+    train_pairs: int = Field(2000, description="preference pairs each candidate trains on", gt=0)
+    heldout_prompts: int = Field(2000, description="held-out prompts the win rate is measured on", gt=0)
+    reference_samples: int = Field(
+        4,
+        description="reference completions per held-out prompt that the policy's completion is compared with",
+        gt=0,
     )
-    heldout_pairs: int = setting(500, "held-out oracle-ranked pairs the accuracy is measured on", gt=0)
-    bradley_terry_temperature: float = setting(
-        0.05, "temperature of the Bradley-Terry draw that labels the pairs (lower: the oracle's order)", gt=0
+    heldout_pairs: int = Field(
+        500, description="held-out oracle-ranked pairs the accuracy is measured on", gt=0
     )
-    max_new_tokens: int = setting(32, "tokens sampled per completion", gt=0)
+    bradley_terry_temperature: float = Field(
+        0.05,
+        description="temperature of the Bradley-Terry draw that labels the pairs (lower: the oracle's order)",
+        gt=0,
+    )
+    max_new_tokens: int = Field(32, description="tokens sampled per completion", gt=0)
 
     def digest(self) -> str:
         """Short hash of the settings and build version: the cache folder's name."""
-        text = json.dumps({"version": BUILD_VERSION, **asdict(self)}, sort_keys=True)
+        text = json.dumps({"version": BUILD_VERSION, **self.model_dump()}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-@dataclass(frozen=True)
-class TrainSettings:
+class TrainSettings(BaseModel):
     """How one candidate trains from the reference."""
 
-    betas: tuple[float, ...] = setting(
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    betas: tuple[float, ...] = Field(
         (0.1, 0.3, 1.0),
-        "the beta grid: every objective trains at each, and is judged at its best",
+        description="the beta grid: every objective trains at each, and is judged at its best",
         min_length=1,
         max_length=16,
     )
-    learning_rate: float = setting(1e-3, "learning rate of each candidate's training", gt=0)
-    epochs: int = setting(3, "passes over the preference pairs per candidate", gt=0)
-    batch_pairs: int = setting(32, "preference pairs per optimizer step", gt=0)
+    learning_rate: float = Field(1e-3, description="learning rate of each candidate's training", gt=0)
+    epochs: int = Field(3, description="passes over the preference pairs per candidate", gt=0)
+    batch_pairs: int = Field(32, description="preference pairs per optimizer step", gt=0)
 
 
 PRESETS: dict[str, tuple[TaskSettings, TrainSettings]] = {
@@ -94,11 +97,13 @@ PRESETS: dict[str, tuple[TaskSettings, TrainSettings]] = {
 }
 
 
-class _PresetOptions(BaseModel):
+# The groups behind the flat options; their keys carry no prefix.
+_GROUPS: Groups = {"task": (TaskSettings, ""), "train": (TrainSettings, "")}
+
+
+class _PresetOptions(FlatOptions):
     """A preset gives every value; the options set explicitly replace the preset's (the defaults
     shown are the `default` preset's)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     preset: Literal[tuple(PRESETS)] = Field(  # type: ignore[valid-type]
         "default", description="task size: 'default' for figures, 'tiny' (seconds) for smoke tests"
@@ -106,11 +111,9 @@ class _PresetOptions(BaseModel):
 
     def settings(self) -> tuple[TaskSettings, TrainSettings]:
         """The preset's settings with the explicitly set options in their place."""
-        chosen = {name: getattr(self, name) for name in self.model_fields_set - {"preset"}}
-        return tuple(  # type: ignore[return-value]
-            replace(base, **{f.name: chosen[f.name] for f in dataclasses.fields(base) if f.name in chosen})
-            for base in PRESETS[self.preset]
-        )
+        task, train = PRESETS[self.preset]
+        chosen = split(self, _GROUPS, defaults={"task": task, "train": train})
+        return chosen["task"], chosen["train"]
 
     @field_validator("betas", mode="before", check_fields=False)
     @classmethod
@@ -133,13 +136,4 @@ class _PresetOptions(BaseModel):
         return self
 
 
-SentimentOptions: type[_PresetOptions] = create_model(  # type: ignore[call-overload]
-    "SentimentOptions",
-    __base__=_PresetOptions,
-    __doc__=_PresetOptions.__doc__,
-    **{
-        f.name: (f.type, Field(f.default, description=f.metadata["meaning"], **f.metadata["constraints"]))
-        for cls in (TaskSettings, TrainSettings)
-        for f in dataclasses.fields(cls)
-    },
-)
+SentimentOptions: type[_PresetOptions] = flat_model("SentimentOptions", _GROUPS, base=_PresetOptions)  # type: ignore[assignment]

@@ -1,7 +1,6 @@
 """The `sentiment` evaluator: the embedded, offline analogue of the paper's IMDb experiment."""
 
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,7 @@ class SentimentEvaluator(Evaluator):
 
     def config(self) -> dict[str, Any]:
         """The preset and every resolved setting: exactly the option names, so any shown value can be set."""
-        return {"preset": self.preset, **asdict(self.task), **asdict(self.train_settings)}
+        return {"preset": self.preset, **self.task.model_dump(), **self.train_settings.model_dump()}
 
     def figures(self) -> dict[str, str]:
         return {
