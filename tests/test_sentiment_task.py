@@ -44,6 +44,14 @@ def test_the_preset_gives_the_base_values_and_set_options_replace_them(tmp_path:
     assert (default.task, default.train_settings) == PRESETS["default"]
 
 
+def test_the_same_settings_name_the_same_cache_folder_as_before(tmp_path: Path):
+    """The digest names the folder of artefacts built earlier, which a new version must find again;
+    these change only when BUILD_VERSION is bumped on purpose."""
+    assert get_evaluator("sentiment", {}, cache_dir=tmp_path).task.digest() == "1d9d598a4e41"
+    assert tiny(tmp_path).task.digest() == "fef56cc988ae"
+    assert tiny(tmp_path, sft_lr=1, layers=3).task.digest() == "ee5c5ae89ebf"
+
+
 @pytest.mark.parametrize(
     ("written", "grid"), [(0.3, (0.3,)), ("0.1, 0.3", (0.1, 0.3)), ([0.1, 1], (0.1, 1.0))]
 )
