@@ -11,6 +11,9 @@ what an unattended run needs from an endpoint that may be anything answering at 
   parse), or one that cannot be read to its end (the connection drops, it stalls past the timeout,
   its encoding is corrupt), is a `Completion` with no text and the reason, which callers treat
   like any malformed reply, never a traceback;
+- text that no UTF-8 output can carry never gets past this module: bytes that are not UTF-8 in a
+  body, and lone surrogates (which JSON's `\\ud800` escapes make), become U+FFFD, and the
+  completion says so, so the archive, logs, prompts and screens only ever see encodable text;
 - token usage and a cost estimate (configured prices, else a table of public list prices);
 - one error, `ServiceUnavailable`, once the endpoint stays unreachable after the retries.
 """
@@ -50,6 +53,9 @@ _PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
     "o3-mini": (1.10, 4.40),
     "o4-mini": (1.10, 4.40),
 }
+# In text decoded from JSON a surrogate pair is already one character: every surrogate left is lone.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 # A dated snapshot ("gpt-4o-2024-08-06", "gpt-4-0613") costs what its family costs.
 _SNAPSHOT = re.compile(r"^(?P<family>.+?)(?:-\d{4}-\d{2}-\d{2}|-\d{4})?$")
 
@@ -119,7 +125,8 @@ class EndpointSettings(BaseModel):
 
 @dataclass(frozen=True)
 class Completion:
-    """One answer: its text (None when the body held none, `problem` then says why) and its cost."""
+    """One answer: its text (None when the body held none, `problem` then says why) and its cost.
+    With text, `problem` says what in the body had to be replaced on arrival, if anything."""
 
     text: str | None
     prompt_tokens: int
@@ -166,7 +173,7 @@ class LLMClient:
             raise RequestRefused(describe_error(error)) from error
         except openai.OpenAIError as error:
             raise ServiceUnavailable(
-                f"{self.role} {self.settings.model}: {self._unavailable(error)}"
+                encodable(f"{self.role} {self.settings.model}: {self._unavailable(error)}")[0]
             ) from error
         seconds = time.monotonic() - started
         if problem is not None:
@@ -200,9 +207,15 @@ class LLMClient:
     def _completion(self, body: bytes, seconds: float) -> Completion:
         from openai.types.chat import ChatCompletion
 
+        replaced: list[str] = []
         try:
-            completion = ChatCompletion.model_validate(json.loads(body))
-        except (ValueError, ValidationError, RecursionError):  # ValueError: bad JSON or UTF-8
+            try:
+                document = json.loads(body)
+            except UnicodeDecodeError:  # a JSON body is UTF-8 (RFC 8259): keep what does decode
+                document = json.loads(body.decode("utf-8", "replace"))
+                replaced.append("bytes that are not UTF-8 in the body replaced by U+FFFD")
+            completion = ChatCompletion.model_validate(document)
+        except (ValueError, ValidationError, RecursionError):  # ValueError: bad JSON
             shown = body[:80].decode("utf-8", "replace").strip() or "an empty body"
             return Completion(
                 None, 0, 0, None, seconds, f"the endpoint's answer is not a chat completion: {shown!r}"
@@ -211,13 +224,17 @@ class LLMClient:
         prompt_tokens = (usage.prompt_tokens or 0) if usage else 0
         completion_tokens = (usage.completion_tokens or 0) if usage else 0
         text = completion.choices[0].message.content if completion.choices else None
+        if text is not None:
+            text, note = encodable(text, "the message")
+            replaced += [note] if note else []
+        problem = None if text is not None else "the completion holds no message text"
         return Completion(
             text=text,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             cost_usd=self.settings.cost(prompt_tokens, completion_tokens),
             seconds=seconds,
-            problem=None if text is not None else "the completion holds no message text",
+            problem=problem or ("; ".join(replaced) or None),
         )
 
     def _unavailable(self, error: Exception) -> str:
@@ -258,8 +275,18 @@ def describe_error(error: Exception) -> str:
         inner = body.get("error")
         message = body.get("message") or (inner.get("message") if isinstance(inner, dict) else inner)
         if message:
-            return str(message)
-    return str(getattr(error, "message", None) or error)
+            return encodable(str(message))[0]
+    return encodable(str(getattr(error, "message", None) or error))[0]
+
+
+def encodable(text: str, where: str = "the text") -> tuple[str, str | None]:
+    """`text` with its lone surrogates replaced by U+FFFD, and a note of how many there were in
+    `where` (None when there were none): text an endpoint sent, made writable everywhere."""
+    text, surrogates = _SURROGATE.subn("\ufffd", text)
+    if not surrogates:
+        return text, None
+    plural = "" if surrogates == 1 else "s"
+    return text, f"{surrogates} lone surrogate{plural} in {where} replaced by U+FFFD"
 
 
 def _table_prices(model: str) -> tuple[float, float] | None:

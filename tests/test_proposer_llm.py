@@ -6,64 +6,19 @@ import time
 import pytest
 
 from discovery.errors import ServiceUnavailable
-from discovery.fitness import summarise
 from discovery.llm import EndpointSettings
 from discovery.objectives import load_objective
 from discovery.objectives.contract import FUNCTION_NAME, PARAMETERS
-from discovery.objectives.gate import check_source
-from discovery.proposers.base import Check, ProposalContext
+from discovery.proposers.base import ProposalContext
 from discovery.proposers.llm import OpenAIProposer
 from discovery.proposers.parsing import MAX_CODE_CHARS, MAX_NAME_CHARS, MAX_REPLY_CHARS, MAX_THOUGHT_CHARS
 from discovery.proposers.prompting import MAX_REASON_CHARS
-from discovery.records import CandidateRecord, CandidateStatus, SeedResult
+from discovery.records import CandidateRecord, CandidateStatus
 from tests.support.fake_openai import FakeOpenAI, Reply, dead_endpoint
+from tests.support.proposer_contexts import GOOD, context, scored, static_check
 
-GOOD = '''"""Logistic loss with a margin."""
-
-import torch.nn.functional as F
-
-
-def loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, reference_rejected_logps, beta):
-    rho = (policy_chosen_logps - reference_chosen_logps) - (policy_rejected_logps - reference_rejected_logps)
-    return -F.logsigmoid(beta * rho - 0.5)
-'''
 BAD_IMPORT = GOOD.replace("import torch.nn.functional as F", "import os\nimport torch.nn.functional as F")
 PROPOSAL = json.dumps({"thought": "Shift the margin.", "name": "Margin Logistic", "code": GOOD})
-
-
-def static_check(code: str) -> Check:
-    """The real static gate as the loop's `check` (no archive, so no duplicates)."""
-    return Check("; ".join(str(violation) for violation in check_source(code)) or None, None)
-
-
-def scored(name: str, fitness: float, generation: int = 0, **fields) -> CandidateRecord:
-    objective = load_objective(name) if generation == 0 else None
-    metrics = summarise(name, [SeedResult(seed=0, fitness=fitness, kl=1.5, seconds=10.0)])
-    return CandidateRecord(
-        id=f"seed-{name}" if generation == 0 else f"g{generation}-c0",
-        run_id="run",
-        generation=generation,
-        name=name,
-        thought=objective.thought if objective else "an idea",
-        code=objective.source if objective else GOOD,
-        code_hash=objective.code_hash if objective else "h",
-        is_seed=generation == 0,
-        status=CandidateStatus.SCORED,
-        figures=metrics,
-        **fields,
-    )
-
-
-def context(recent: list[CandidateRecord] | None = None) -> ProposalContext:
-    best = [scored("dpo", 0.69), scored("slic", 0.68)]
-    return ProposalContext(
-        run_id="run",
-        generation=1,
-        evaluator="sentiment",
-        figures={"fitness": "win rate of the policy against the reference", "kl": "KL to the reference"},
-        best=best,
-        recent=recent if recent is not None else best,
-    )
 
 
 def proposer(server: FakeOpenAI, **options) -> OpenAIProposer:

@@ -59,6 +59,7 @@ class OpenAIProposer(Proposer):
         messages = messages_for(context, already)
         answer, exchanges = self._ask(messages, context)
         reply, problem = _parse_and_check(answer, check)
+        _note_replaced(exchanges, reply)
         if problem is not None:
             repair = [
                 *messages,
@@ -66,12 +67,13 @@ class OpenAIProposer(Proposer):
                 {"role": "user", "content": render_prompt("proposer_repair", problem=problem)},
             ]
             repaired, repair_exchanges = self._ask(repair, context)
-            exchanges += repair_exchanges
             try:
                 reply = _read(repaired)
+                _note_replaced(repair_exchanges, reply)
             except ReplyError as error:
                 # Keep the first reply's code if it had any: the loop records why it was rejected.
                 problem = f"still no usable reply after one repair turn: {error}"
+            exchanges += repair_exchanges
         if reply is None:
             fallback = unique_name(f"unreadable_g{context.generation}", taken)
             return Proposal(name=fallback, thought="", code="", exchanges=exchanges, error=problem)
@@ -125,6 +127,15 @@ def _exchange(
             "seconds": completion.seconds,
         }
     )
+
+
+def _note_replaced(exchanges: list[ExchangeRecord], reply: ProposalReply | None) -> None:
+    """The last exchange, which answered `reply`, says what was replaced in the reply's fields."""
+    if reply is not None and reply.replaced:
+        last = exchanges[-1]
+        exchanges[-1] = last.model_copy(
+            update={"error": "; ".join(filter(None, (last.error, reply.replaced)))}
+        )
 
 
 def _read(answer: Completion) -> ProposalReply:

@@ -5,6 +5,9 @@ still wrap the object in a fence or a sentence, think aloud first, or put raw ne
 code string. This module accepts all of those and, when nothing usable is found, says exactly why
 so the repair turn can quote it.
 
+A field's JSON may hold a `\\ud800` escape, which decodes to a lone surrogate that no UTF-8 output
+can carry: it becomes U+FFFD, and the reply says so (`replaced`), so its exchange records it.
+
 Each field has a length limit, and so has the reply as a whole: a field over its limit makes the
 reply malformed (one repair turn, then an invalid candidate), so no proposal stores, and no later
 prompt carries, a 5 MB thought.
@@ -14,8 +17,9 @@ import json
 import re
 from collections.abc import Iterator
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from discovery.llm import encodable
 from discovery.objectives.gate import MAX_SOURCE_CHARS
 
 MAX_THOUGHT_CHARS = 2_000  # "two to four sentences", with room to spare
@@ -52,6 +56,13 @@ class ProposalReply(BaseModel):
     thought: str = Field(min_length=1, max_length=MAX_THOUGHT_CHARS)
     name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     code: str = Field(min_length=1, max_length=MAX_CODE_CHARS)
+    _replaced: str | None = PrivateAttr(None)  # never read from the reply itself
+
+    @property
+    def replaced(self) -> str | None:
+        """What `parse_reply` replaced in the fields to make them encodable ("1 lone surrogate in
+        the `code` field replaced by U+FFFD"), or None."""
+        return self._replaced
 
 
 class ReplyError(ValueError):
@@ -74,12 +85,15 @@ def parse_reply(text: str | None) -> ProposalReply:
         if isinstance(value, ValueError):
             json_error = json_error or f"invalid JSON: {value}"
             continue
+        value, replaced = _encodable(value)
         try:
             reply = ProposalReply.model_validate(value)
         except ValidationError as error:
             field_error = field_error or _describe(error)
             continue
-        return reply.model_copy(update={"code": _unfence(reply.code)})
+        reply = reply.model_copy(update={"code": _unfence(reply.code)})
+        reply._replaced = replaced
+        return reply
     raise ReplyError(field_error or json_error or "no JSON object found in the reply")
 
 
@@ -107,6 +121,18 @@ def _decoded(text: str, start: int | None = None) -> object:
         return error
     except RecursionError:
         return ValueError("it is nested too deeply")
+
+
+def _encodable(value: object) -> tuple[object, str | None]:
+    """A decoded object with the lone surrogates in its fields replaced, and what was replaced."""
+    if not isinstance(value, dict):
+        return value, None
+    value, notes = dict(value), []
+    for field in ProposalReply.model_fields:
+        if isinstance(value.get(field), str):
+            value[field], note = encodable(value[field], f"the `{field}` field")
+            notes += [note] if note else []
+    return value, "; ".join(notes) or None
 
 
 def _describe(error: ValidationError) -> str:
