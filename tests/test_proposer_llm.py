@@ -15,7 +15,7 @@ from discovery.proposers.parsing import MAX_CODE_CHARS, MAX_NAME_CHARS, MAX_REPL
 from discovery.proposers.prompting import MAX_REASON_CHARS
 from discovery.records import CandidateRecord, CandidateStatus
 from tests.support.fake_openai import FakeOpenAI, Reply, dead_endpoint
-from tests.support.proposer_contexts import GOOD, context, scored, static_check
+from tests.support.proposer_contexts import GOOD, context, data_blocks, scored, static_check
 
 BAD_IMPORT = GOOD.replace("import torch.nn.functional as F", "import os\nimport torch.nn.functional as F")
 PROPOSAL = json.dumps({"thought": "Shift the margin.", "name": "Margin Logistic", "code": GOOD})
@@ -56,8 +56,13 @@ def test_first_prompt_carries_the_contract_figures_and_archive() -> None:
     assert f"def {FUNCTION_NAME}({', '.join(PARAMETERS)}):" in system
     assert "`import torch.nn.functional as F`" in system and "`import math`" in system
     assert "- fitness: win rate of the policy against the reference" in system
-    assert "## dpo (seed-dpo, shipped seed)" in user and "fitness 0.69" in user
-    assert load_objective("slic").source.strip() in user
+    (archive,) = data_blocks(user)
+    assert [(entry["id"], entry["origin"], entry["name"]) for entry in archive] == [
+        ("seed-dpo", "shipped seed", "dpo"),
+        ("seed-slic", "shipped seed", "slic"),
+    ]
+    assert archive[0]["result"].startswith("fitness 0.69")
+    assert archive[1]["code"] == load_objective("slic").source.strip()
     assert "Results of the latest candidates" not in user
 
 
@@ -79,8 +84,13 @@ def test_feedback_prompt_reports_recent_results_and_rejections() -> None:
         propose_one(server, context(recent=[rejected, better]))
     user = server.requests[0].messages[1]["content"]
     assert "Results of the latest candidates" in user
-    assert "invalid at the static check: line 3: import of `os` is not allowed" in user
-    assert "## margin_logistic (g2-c0, generation 2)" in user and "fitness 0.72" in user
+    _, feedback = data_blocks(user)
+    assert [(entry["id"], entry["origin"], entry["name"]) for entry in feedback] == [
+        ("g1-c0", "generation 1", "broken_idea"),
+        ("g2-c0", "generation 2", "margin_logistic"),
+    ]
+    assert feedback[0]["result"] == "invalid at the static check: line 3: import of `os` is not allowed"
+    assert feedback[1]["result"].startswith("fitness 0.72")
 
 
 @pytest.mark.parametrize(

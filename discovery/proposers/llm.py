@@ -23,6 +23,7 @@ from discovery.proposers.parsing import (
 )
 from discovery.proposers.prompting import clipped, messages_for
 from discovery.records import ExchangeRecord
+from discovery.untrusted import visible
 from prompts import render_prompt
 
 # Strongest first; an endpoint that rejects one (HTTP 400 / 422) is asked with the next from then on.
@@ -63,8 +64,8 @@ class OpenAIProposer(Proposer):
         if problem is not None:
             repair = [
                 *messages,
-                {"role": "assistant", "content": clipped(answer.text or "", MAX_REPLY_CHARS)},
-                {"role": "user", "content": render_prompt("proposer_repair", problem=problem)},
+                {"role": "assistant", "content": visible(clipped(answer.text or "", MAX_REPLY_CHARS))},
+                {"role": "user", "content": render_prompt("proposer_repair", problem=visible(problem))},
             ]
             repaired, repair_exchanges = self._ask(repair, context)
             try:

@@ -5,13 +5,23 @@ figures) instead of growing one chat forever: the prompt stays bounded, and a re
 exactly what an uninterrupted one would. Stored text is clipped to the limits a reply's fields have
 (`discovery.proposers.parsing`) wherever it is shown, so a long thought, code or failure reason
 (archived before the limits, or written by another proposer) is never sent again in full.
+
+Stored text was written by earlier replies and by the code that ran, so it must not be able to
+steer the next request: a thought that closes a code fence and writes a fake archive entry, or
+"ignore all previous instructions", must read as what it is. So the candidates are passed as data:
+one JSON block per list, every stored field a JSON string in it (its newlines and quotes escaped,
+so no field can end the block or begin a line of the prompt, let alone a heading), with its control
+characters made visible (`discovery.untrusted.visible`); the system prompt says the blocks are data.
 """
+
+import json
 
 from discovery.objectives.contract import FUNCTION_NAME, IMPORT_LINES, PARAMETERS
 from discovery.objectives.format_doc import prompt_fields
 from discovery.proposers.base import ProposalContext
 from discovery.proposers.parsing import MAX_CODE_CHARS, MAX_NAME_CHARS, MAX_THOUGHT_CHARS
 from discovery.records import CandidateRecord, CandidateStatus, EvaluationResult
+from discovery.untrusted import visible
 from prompts import render_prompt
 
 _FIGURES = ("reward", "kl", "accuracy")
@@ -36,7 +46,7 @@ def system_prompt(context: ProposalContext) -> str:
 
 def user_prompt(context: ProposalContext, already: list[str]) -> str:
     """The first-generation prompt, or the feedback prompt once the run has results of its own."""
-    archive = "\n\n".join(describe(candidate) for candidate in context.best) or "(empty)"
+    archive = data_block([describe(candidate) for candidate in context.best])
     note = (
         f"\n\nAlready proposed in this generation, so propose something different: {', '.join(already)}."
         if already
@@ -48,7 +58,7 @@ def user_prompt(context: ProposalContext, already: list[str]) -> str:
             "proposer_first", generation=str(context.generation), archive=archive, already=note
         )
     shown = {candidate.id for candidate in context.best}
-    results = "\n\n".join(describe(candidate, with_code=candidate.id not in shown) for candidate in feedback)
+    results = data_block([describe(candidate, with_code=candidate.id not in shown) for candidate in feedback])
     return render_prompt(
         "proposer_feedback",
         generation=str(context.generation),
@@ -66,32 +76,42 @@ def messages_for(context: ProposalContext, already: list[str]) -> list[dict[str,
     ]
 
 
-def describe(candidate: CandidateRecord, with_code: bool = True) -> str:
-    """One candidate as the model sees it: name, verdict or figures, idea and code."""
+def data_block(entries: list[dict[str, str]]) -> str:
+    """Candidates as one fenced JSON array: a field's text can neither close the fence nor start a
+    line of its own, since JSON writes its newlines as `\\n`."""
+    return "```json\n" + json.dumps(entries, indent=2, ensure_ascii=False) + "\n```"
+
+
+def describe(candidate: CandidateRecord, with_code: bool = True) -> dict[str, str]:
+    """One candidate as the model sees it: id and origin, name, verdict or figures, idea and code,
+    each stored text clipped and with its control characters visible."""
     origin = "shipped seed" if candidate.is_seed else f"generation {candidate.generation}"
-    lines = [f"## {clipped(candidate.name, MAX_NAME_CHARS)} ({candidate.id}, {origin})", _verdict(candidate)]
+    entry = {
+        "id": candidate.id,
+        "origin": origin,
+        "name": clipped(candidate.name, MAX_NAME_CHARS),
+        "result": _verdict(candidate),
+    }
     if candidate.reported is not None:
         reported = ", ".join(f"{key} {value:g}" for key, value in candidate.reported.figures.items())
-        lines.append(f"Reported in the literature (not measured here): {reported}")
+        entry["reported in the literature (not measured here)"] = reported
     thought = " ".join(candidate.thought.split())
     if thought and not (with_code and thought in " ".join(candidate.code.split())):
-        lines.append(f"Thought: {clipped(thought, MAX_THOUGHT_CHARS)}")  # unless the docstring says it
+        entry["thought"] = clipped(thought, MAX_THOUGHT_CHARS)  # unless the docstring says it
     if with_code and candidate.code.strip():
-        lines.append(f"```python\n{clipped(candidate.code.strip(), MAX_CODE_CHARS)}\n```")
-    elif candidate.code.strip():
-        lines.append("(code shown above)")
-    return "\n".join(lines)
+        entry["code"] = clipped(candidate.code.strip(), MAX_CODE_CHARS)
+    return {key: visible(value) for key, value in entry.items()}
 
 
 def _verdict(candidate: CandidateRecord) -> str:
     if candidate.status in (CandidateStatus.SCORED, CandidateStatus.RUNNING) and candidate.figures:
         racing = (
-            " (racing: more seeds are being trained)" if candidate.status is CandidateStatus.RUNNING else ""
+            "racing, more seeds are being trained: " if candidate.status is CandidateStatus.RUNNING else ""
         )
-        return f"Result{racing}: {_figures(candidate.figures)}"
+        return racing + _figures(candidate.figures)
     stage = f" at the {candidate.stage} check" if candidate.stage else ""
     reason = f": {clipped(candidate.reason, MAX_REASON_CHARS)}" if candidate.reason else ""
-    return f"Result: {candidate.status.value}{stage}{reason}"
+    return f"{candidate.status.value}{stage}{reason}"
 
 
 def _figures(metrics: EvaluationResult) -> str:

@@ -1,5 +1,8 @@
 """What the `openai` proposer's tests are shown and check with: a context of scored seeds, the real
-static gate as the loop's check, and a usable objective."""
+static gate as the loop's check, a usable objective, and the data blocks of the prompts it builds."""
+
+import json
+import re
 
 from discovery.fitness import summarise
 from discovery.objectives import load_objective
@@ -16,6 +19,12 @@ def loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, ref
     rho = (policy_chosen_logps - reference_chosen_logps) - (policy_rejected_logps - reference_rejected_logps)
     return -F.logsigmoid(beta * rho - 0.5)
 '''
+DATA_BLOCK = re.compile(r"^```json\n(.*?)\n```$", re.DOTALL | re.MULTILINE)
+
+
+def data_blocks(prompt: str) -> list[list[dict]]:
+    """The JSON data blocks of a user prompt: the archive, then the latest results."""
+    return [json.loads(block) for block in DATA_BLOCK.findall(prompt)]
 
 
 def static_check(code: str) -> Check:
