@@ -18,6 +18,7 @@ from discovery.cli import app
 from discovery.cli.common import RUNS_DIR, run_id
 from discovery.errors import UserError
 from discovery.ui import plain_console
+from discovery.untrusted import visible
 from discovery.user_files import existing_mode
 
 if TYPE_CHECKING:
@@ -102,13 +103,15 @@ def archive(
     console.print(
         Text.assemble(
             "run ",
-            (summary.id, "bold"),
-            f" · {summary.evaluator} · proposer {summary.proposer} · {summary.status.value} · "
-            f"{summary.generations_done} generations · {prompt_tokens} + {completion_tokens} LLM tokens",
+            (visible(summary.id), "bold"),
+            visible(
+                f" · {summary.evaluator} · proposer {summary.proposer} · {summary.status.value} · "
+                f"{summary.generations_done} generations · {prompt_tokens} + {completion_tokens} LLM tokens"
+            ),
         )
     )
     if not rows:
-        console.print(f"no {status} candidates in run {summary.id}")
+        console.print(visible(f"no {status} candidates in run {summary.id}"))
         return
     title = "Leaderboard (measured)" if status == "scored" else f"Candidates: {status}"
     console.print(leaderboard_table(rows, title))
@@ -147,7 +150,7 @@ def show(
         console = plain_console()
         console.print(candidate_detail(view, curves_panel(view, curves, min(console.width, 120))))
     if trl_line:
-        console.print(Text(f"TRL: {trl_line}"))
+        console.print(Text(visible(f"TRL: {trl_line}")))  # a sandbox error may quote the code
 
 
 def _trl_equivalence(candidate: "CandidateRecord", validator: "Validator") -> tuple["TrlMatch | None", str]:
@@ -178,7 +181,10 @@ def export(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     runs_dir: Path = RUNS_DIR,
 ) -> None:
-    """Write a candidate's code as an objective file for `discover evaluate` and `discover retrain`."""
+    """Write a candidate's code as an objective file for `discover evaluate` and `discover retrain`.
+
+    Its control characters and bidi controls are written as escapes (the archive keeps them): the
+    file is read by a person before it is trained, and a lone surrogate cannot be written at all."""
     from discovery.objectives.gate import check_source
     from discovery.resolve import resolve_candidate
 
@@ -186,7 +192,7 @@ def export(
     found = view.candidate
     origin = f"run {view.run.id}, candidate {found.id}" if view.run else "the shipped objectives"
     fitness = f", fitness {found.fitness:.4f}" if found.fitness is not None else ""
-    text = f"# Exported by discover from {origin}{fitness}.\n{found.code.rstrip()}\n"
+    text = visible(f"# Exported by discover from {origin}{fitness}.\n{found.code.rstrip()}\n")
     if str(output) == "-":
         sys.stdout.write(text)
         return

@@ -21,6 +21,7 @@ from discovery.records import EvaluationResult, SeedResult, TrainingPoint
 from discovery.resolve import resolve_objective
 from discovery.ui import plain_console
 from discovery.ui.fitted import Column, FittedTable
+from discovery.untrusted import visible
 
 _console = plain_console(stderr=True)
 WORKER_LOG = "evaluate-worker.log"  # the evaluation worker's own output, beside the built tasks
@@ -152,7 +153,7 @@ def evaluate(
                 raise UserError(f"objective {objective.name} rejected by the static gate: {verdict.reason}")
             if not verdict.ok:
                 note = f"note: {objective.name} fails the sandbox's {verdict.stage} check ({verdict.reason})"
-                _console.print(f"{note}; training it anyway")
+                _console.print(visible(f"{note}; training it anyway"))
     quiet_libraries()
     settings = JobSettings.of(task)
     points = [TrainingPoint(seed=seed, beta=beta) for beta in task.betas() for seed in chosen_seeds]
@@ -189,6 +190,6 @@ def evaluate(
         if len(task.betas()) > 1:
             plain_console().print(_beta_table(results))
         for name, reason in failures.items():
-            _console.print(f"{name} failed: {reason}")
+            _console.print(visible(f"{name} failed: {reason}"))
     if failures:
         raise typer.Exit(1)

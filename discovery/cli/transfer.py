@@ -11,6 +11,7 @@ from discovery.cli import app
 from discovery.cli.common import RUNS_DIR, run_id
 from discovery.errors import UserError
 from discovery.ui import plain_console
+from discovery.untrusted import visible
 
 
 @app.command("transfer")
@@ -61,7 +62,7 @@ def transfer(
                 executor,
                 top or config.transfer.top,
                 seeds or config.transfer.seeds,
-                lambda message: error_console.print(message, markup=False, highlight=False),
+                lambda message: error_console.print(visible(message), markup=False, highlight=False),
             )
     if not found.candidates:
         raise UserError(f"run {lock.run_dir.name} has no scored baseline and proposals to transfer")

@@ -5,6 +5,8 @@ filterable table. Right: the highlighted candidate, with the same content as `di
 On a small terminal (80x24) the candidate takes the whole screen when opened (Enter; Escape goes
 back) and the chart gives its rows to the table. `r` writes the run's HTML report, anchored at the
 highlighted candidate, in a thread, so the screen never waits for it.
+Run ids, names, reasons and error messages come from outside: they reach the screen `visible` (the
+table's cells through `shown`, the detail through `candidate_detail`).
 The app polls the open archive's `data_version` (a counter SQLite bumps when another connection
 commits), so a run still being written refreshes as candidates land, at no cost when idle.
 """
@@ -27,6 +29,7 @@ from discovery.archive import Archive, ArchiveError, RunSummary, list_runs, summ
 from discovery.errors import UserError
 from discovery.records import CandidateRecord, CandidateStatus
 from discovery.resolve import view_in_archive
+from discovery.ui import shown
 from discovery.ui.charts import fitness_chart
 from discovery.ui.curves import CurveSource
 from discovery.ui.figures import ranked
@@ -39,6 +42,7 @@ from discovery.ui.views import (
     number,
     paired_text,
 )
+from discovery.untrusted import visible
 
 SORTS = (
     "fitness",
@@ -218,7 +222,7 @@ class Browser(App[None]):
             return
         runs.clear_options()
         for summary in summaries:
-            label = Text(summary.id)
+            label = Text(visible(summary.id))
             if summary.status:
                 label.append(f"  {summary.status.value}", style=RUN_STYLES.get(summary.status, ""))
             if summary.error:
@@ -244,7 +248,7 @@ class Browser(App[None]):
             if self.archive.data_version() != self.view.version:
                 self._reload()
         except ArchiveError as error:  # e.g. the run folder was deleted under us: say so, keep going
-            self.notify(str(error), severity="error", timeout=10)
+            self.notify(visible(str(error)), severity="error", timeout=10)
 
     def open_run(self, run_id: str) -> None:
         if run_id == self.archive.run_dir.name:
@@ -252,13 +256,13 @@ class Browser(App[None]):
         try:
             archive = Archive.open(self.runs_dir, run_id)
         except ArchiveError as error:
-            self.notify(str(error), severity="error", timeout=10)
+            self.notify(visible(str(error)), severity="error", timeout=10)
             return
         try:
             view = RunView.read(archive)
         except ArchiveError as error:
             archive.close()
-            self.notify(str(error), severity="error", timeout=10)
+            self.notify(visible(str(error)), severity="error", timeout=10)
             return
         self.archive.close()
         self.archive, self.view = archive, view
@@ -272,15 +276,15 @@ class Browser(App[None]):
         summary = self.view.summary
         counts = " ".join(f"{count} {status}" for status, count in sorted(summary.counts.items()))
         text = Text()
-        text.append(summary.id, style="bold")
-        text.append(f" · {summary.evaluator} · {summary.proposer} · ")
+        text.append(visible(summary.id), style="bold")
+        text.append(visible(f" · {summary.evaluator} · {summary.proposer} · "))
         text.append(summary.status.value, style=RUN_STYLES.get(summary.status, ""))
         text.append(f" · {summary.generations_done} generations · {self.view.tokens} LLM tokens")
         text.append(f"\n{counts or 'no candidates yet'}")
-        shown = self.status_filter.value if self.status_filter else "all"
-        text.append(f"\nsort: {self.sort} · status: {shown}", style="dim")
+        status = self.status_filter.value if self.status_filter else "all"
+        text.append(f"\nsort: {self.sort} · status: {status}", style="dim")
         if self.search:
-            text.append(f" · name contains '{self.search}'", style="dim")
+            text.append(visible(f" · name contains '{self.search}'"), style="dim")
         self.query_one("#summary", Static).update(text)
 
     def _draw_chart(self) -> None:
@@ -294,14 +298,14 @@ class Browser(App[None]):
     def _fill_table(self) -> None:
         table = self.query_one("#candidates", DataTable)
         keep = self._shown_id
-        shown = self.status_filter
-        rows = [c for c in self.view.candidates if shown is None or c.status is shown]
+        status = self.status_filter
+        rows = [c for c in self.view.candidates if status is None or c.status is status]
         if self.search:
             rows = [c for c in rows if self.search.lower() in c.name.lower()]
         self.rows = sorted(rows, key=_sort_key(self.sort, self.view.ranks))
         table.clear()
         for candidate in self.rows:
-            table.add_row(
+            cells = (
                 str(self.view.ranks.get(candidate.id, "")),
                 candidate.id,
                 display_name(candidate),
@@ -313,8 +317,8 @@ class Browser(App[None]):
                 str(candidate.figures.n) if candidate.figures else "",
                 paired_text(candidate),
                 ", ".join(candidate.parents),
-                key=candidate.id,
             )
+            table.add_row(*(shown(cell) for cell in cells), key=candidate.id)
         ids = [c.id for c in self.rows]
         if keep in ids:
             table.move_cursor(row=ids.index(keep))
@@ -334,7 +338,7 @@ class Browser(App[None]):
         try:
             view = view_in_archive(self.archive, candidate)
         except ArchiveError as error:  # e.g. a parent's row is damaged: say so where the detail goes
-            body.update(Text(str(error), style="red"))
+            body.update(Text(visible(str(error)), style="red"))
             return
         body.update(candidate_detail(view, curves_panel(view, self._curves, max(width - 4, 40), height=14)))
 
@@ -414,7 +418,8 @@ class Browser(App[None]):
                 path = archive.run_dir / REPORT_FILE
                 write_page(run_page(archive, self._curves), path)
         except UserError as error:
-            self.call_from_thread(self.notify, f"no report: {error}", severity="error", timeout=10)
+            message = visible(f"no report: {error}")
+            self.call_from_thread(self.notify, message, severity="error", timeout=10)
             return
         url = path.resolve().as_uri() + (f"#c-{quote(candidate_id)}" if candidate_id else "")
         opened = " (opened in your browser)" if open_in_browser(url) else ""

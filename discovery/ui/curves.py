@@ -10,6 +10,7 @@ import plotext
 
 from discovery.objectives import PAPER_BETA, load_objective
 from discovery.sandbox import Curves, Validator
+from discovery.untrusted import visible
 
 POINTS = 201
 
@@ -68,7 +69,10 @@ def clipped(values: list[float], reference: list[float]) -> tuple[list[float], b
 
 
 def plot(name: str, candidate: Curves, reference: Curves, width: int = 100, height: int = 16) -> str:
-    """The two panels (loss, gradient) as text with ANSI colours, candidate `name` and DPO in each."""
+    """The two panels (loss, gradient) as text with ANSI colours, candidate `name` and DPO in each.
+
+    The name is drawn made `visible`: the text is read back as ANSI, so an escape sequence in a name
+    would be obeyed there."""
     figure = plotext.figure
     figure.clear()
     figure.theme("simple")
@@ -83,7 +87,7 @@ def plot(name: str, candidate: Curves, reference: Curves, width: int = 100, heig
         shown, was_clipped = clipped(values, dpo_values)
         panel.title(f"{title} (clipped)" if was_clipped else title)
         panel.label(f"rho (beta = {candidate.beta:g})")
-        for label, ys in ((name, shown), ("dpo", dpo_values)):
+        for label, ys in ((visible(name, one_line=True), shown), ("dpo", dpo_values)):
             signal = panel.signal(candidate.rho, ys)
             signal.label(label)
             signal.lines()

@@ -10,6 +10,7 @@ from discovery.progress import Progress as ReportProgress
 from discovery.progress import progress_log
 from discovery.records import EvaluationResult
 from discovery.ui.log_lines import ProgressLines, figures_text
+from discovery.untrusted import visible
 
 
 class EvaluationBar:
@@ -39,7 +40,7 @@ class EvaluationBar:
 
     def objective(self, index: int, name: str) -> ReportProgress:
         """The progress callback of the objective `index` (0-based) of this evaluation."""
-        label = f"{name} ({_trainings(self.trainings)})"
+        label = visible(f"{name} ({_trainings(self.trainings)})")  # an archived candidate's name
         self.bar.update(self.current, description=label, completed=0.0)
         return self._update
 

@@ -15,6 +15,8 @@ from rich.measure import Measurement
 from rich.style import StyleType
 from rich.table import Table
 
+from discovery.ui import shown
+
 
 @dataclass(frozen=True)
 class Column:
@@ -37,7 +39,8 @@ class FittedTable:
         self.rows: list[tuple[Sequence[RenderableType], StyleType | None]] = []
 
     def add_row(self, *cells: RenderableType, style: StyleType | None = None) -> None:
-        self.rows.append((cells, style))
+        """A row; names, reasons and the like in its cells come from outside: they are `shown`."""
+        self.rows.append((tuple(shown(cell) for cell in cells), style))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield self.fit(console, options)

@@ -15,10 +15,14 @@ from discovery.ui import plain_console
 from discovery.ui.fitted import Column, FittedTable
 from discovery.ui.tally import RunTally, duration
 from discovery.ui.views import fitness_text, status_text
+from discovery.untrusted import visible
 
 
 class LiveRunDisplay:
     """A `LoopObserver` that redraws a small dashboard on stderr (never on stdout).
+
+    Run ids, names, reasons and notices come from outside: they are drawn `visible` (the table's
+    cells are `shown` by it).
 
     It appears when the run starts, not before: a run refused while it is being built (an unknown
     run to resume, a proposer without an endpoint) leaves only its one-line error on stderr.
@@ -102,7 +106,7 @@ class LiveRunDisplay:
         prompt_tokens, completion_tokens = self.tally.tokens
         eta = self.tally.eta()
         lines = [
-            Text(self.header, style="bold"),
+            Text(visible(self.header), style="bold"),
             Text(
                 f"{self.tally.stage}{'' if eta is None else f' · ETA {duration(eta)}'}"
                 f" · LLM tokens {prompt_tokens:,} in / {completion_tokens:,} out"
@@ -116,16 +120,19 @@ class LiveRunDisplay:
         best = self.tally.best
         if best is not None:
             lines.append(
-                Text(f"best so far: {best.name} ({best.id}) fitness {fitness_text(best)}", style="green")
+                Text(
+                    visible(f"best so far: {best.name} ({best.id}) fitness {fitness_text(best)}"),
+                    style="green",
+                )
             )
         if self.current:
             rows = Table.grid(padding=(0, 1))
             for candidate, phase, fraction in self.current.values():
-                rows.add_row(f"{candidate.id} {candidate.name}", phase, _bar(fraction))
+                rows.add_row(visible(f"{candidate.id} {candidate.name}"), phase, _bar(fraction))
             lines.append(Text(f"in flight: {len(self.current)}"))
             lines.append(rows)
         if self.message:
-            lines.append(Text(self.message, style="dim"))
+            lines.append(Text(visible(self.message), style="dim"))
         if self.finished:
             lines.append(self._recent_table())
         return Group(*lines)

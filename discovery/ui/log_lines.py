@@ -18,10 +18,21 @@ from discovery.progress import progress_log
 from discovery.records import CandidateRecord, EvaluationResult, RunRecord
 from discovery.ui.tally import RunTally, duration
 from discovery.ui.views import fitness_text, result_fitness
+from discovery.untrusted import visible
 from discovery.user_files import existing_mode
 
 PROGRESS_EVERY_S = 30.0
-_FORMAT = logging.Formatter("%(asctime)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+
+
+class _VisibleFormatter(logging.Formatter):
+    """Timestamped lines with every control character made `visible`: names, reasons and notices in
+    them come from outside, and a log is read on a terminal (`tail -f`, `less -R`) as often as not."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record))
+
+
+_FORMAT = _VisibleFormatter("%(asctime)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
 
 
 class _CurrentStderr(logging.StreamHandler):

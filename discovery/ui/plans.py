@@ -14,12 +14,14 @@ from rich.text import Text
 
 from discovery.retrain.plan import Plan
 from discovery.ui import plain_console
+from discovery.untrusted import visible
 
 
 def print_retrain_plan(plan: Plan, console: Console | None = None) -> None:
     """Objective and verdict, batch arithmetic, steps, every hyperparameter, then the launch files.
 
-    Names, paths and overrides are the user's: they are printed as `Text`, never read as markup."""
+    Names, paths and overrides are the user's, a name may be an archived candidate's: they are printed
+    as `Text`, never read as markup, and `visible`."""
     console = console or plain_console()
     objective, validation, batch, steps = plan.objective, plan.validation, plan.batch, plan.steps
     verdict = "passed" if validation.ok else f"FAILED at {validation.stage}: {validation.reason}"
@@ -28,7 +30,7 @@ def print_retrain_plan(plan: Plan, console: Console | None = None) -> None:
         """`label value` pairs on one line, labels in bold."""
         parts: list[str | tuple[str, str]] = []
         for label, value in fields:
-            parts += ["   " if parts else "", (label, "bold"), f" {value}"]
+            parts += ["   " if parts else "", (label, "bold"), visible(f" {value}")]
         console.print(Text.assemble(*parts))
 
     line(("objective", f"{objective.name} (code hash {objective.code_hash}, {objective.origin})"))
@@ -68,7 +70,7 @@ def print_retrain_plan(plan: Plan, console: Console | None = None) -> None:
 def print_launch(plan: Plan, files: list[Path], console: Console | None = None) -> None:
     """The launch files a dry run wrote and the command that runs them, last, to be copied whole."""
     console = console or plain_console()
-    console.print(Text.assemble(("wrote", "bold"), " " + ", ".join(map(str, files))))
+    console.print(Text.assemble(("wrote", "bold"), visible(" " + ", ".join(map(str, files)))))
     machines = plan.launch.num_machines
     if machines == 1:
         where = "on the node (the same job runs as one plain process where there is no GPU):"
@@ -78,7 +80,7 @@ def print_launch(plan: Plan, files: list[Path], console: Console | None = None) 
             "MAIN_PROCESS_IP (the address of machine 0) set, and MAIN_PROCESS_PORT if not 29500:"
         )
     console.print(Text.assemble(("run", "bold"), " " + where))
-    console.print(Text(plan.launch.shell), soft_wrap=True)
+    console.print(Text(visible(plan.launch.shell)), soft_wrap=True)
 
 
 def print_sections(plan: dict[str, Any], console: Console) -> None:

@@ -1,5 +1,9 @@
 """Rich renderings of runs, leaderboards and one candidate: printed by the commands, embedded by the browser.
 
+Names, thoughts, code, reasons and LLM text come from outside: each passes through `visible` (or
+`shown`, for a table cell) where it becomes part of a renderable, so no control character from them
+reaches a terminal.
+
 Measured figures (this project's evaluator) and reported figures (the paper's, for shipped
 objectives) never share a column: a reader must not mistake one for the other.
 """
@@ -19,6 +23,7 @@ from discovery.sandbox import CurvesUnavailable
 from discovery.transfer import TransferSummary
 from discovery.ui.curves import CurveSource, plot
 from discovery.ui.fitted import Column, FittedTable
+from discovery.untrusted import visible
 
 STATUS_STYLES = {
     CandidateStatus.SCORED: "green",
@@ -65,7 +70,7 @@ def paired_text(candidate: CandidateRecord) -> str:
 
 def display_name(candidate: CandidateRecord) -> Text:
     """The name, with seeds marked so they are never mistaken for discoveries."""
-    text = Text(candidate.name, style="bold" if candidate.is_seed else "")
+    text = Text(visible(candidate.name), style="bold" if candidate.is_seed else "")
     if candidate.is_seed:
         text.append(" (seed)", style="dim")
     return text
@@ -171,7 +176,7 @@ def candidate_detail(view: CandidateView, plot: RenderableType | None = None) ->
     candidate = view.candidate
     parts: list[RenderableType] = [_heading(view)]
     if candidate.thought:
-        parts.append(Panel(Text(candidate.thought), title="thought", title_align="left"))
+        parts.append(Panel(Text(visible(candidate.thought)), title="thought", title_align="left"))
     parts.append(_verdict(view))
     if candidate.figures:
         parts.append(_seed_table(candidate))
@@ -180,7 +185,7 @@ def candidate_detail(view: CandidateView, plot: RenderableType | None = None) ->
         parts.append(reported)
     if view.run is not None:
         parts.append(_lineage(view))
-    code = Syntax(candidate.code, "python", line_numbers=True, word_wrap=True, theme="ansi_dark")
+    code = Syntax(visible(candidate.code), "python", line_numbers=True, word_wrap=True, theme="ansi_dark")
     parts.append(Panel(code, title="code"))
     if plot is not None:
         parts.append(plot)
@@ -198,21 +203,21 @@ def curves_panel(view: CandidateView, source: CurveSource, width: int, height: i
         curves = source.curves(candidate.code, view.beta)
         dpo = source.dpo(view.beta)
     except CurvesUnavailable as error:
-        return Text(f"no plot: {error}", style="dim")
+        return Text(visible(f"no plot: {error}"), style="dim")
     return Text.from_ansi(plot(candidate.name, curves, dpo, width=width, height=height))
 
 
 def _heading(view: CandidateView) -> Text:
     candidate = view.candidate
     text = Text()
-    text.append(candidate.name, style="bold")
-    text.append(f"  [{candidate.id}]", style="dim")
+    text.append(visible(candidate.name), style="bold")
+    text.append(visible(f"  [{candidate.id}]"), style="dim")
     if candidate.is_seed:
         text.append("  seed", style="bold blue")
     if view.run is None:
         text.append("\nshipped objective, not measured in any run (`discover archive` shows measured seeds)")
         return text
-    text.append(f"\nrun {view.run.id} · generation {candidate.generation} · ")
+    text.append(visible(f"\nrun {view.run.id} · generation {candidate.generation} · "))
     text.append_text(status_text(candidate.status))
     if candidate.figures:
         metrics = candidate.figures
@@ -232,14 +237,14 @@ def _verdict(view: CandidateView) -> Text:
         violations = check_source(candidate.code)
         if violations:
             reasons = "; ".join(map(str, violations))
-            return Text(f"verdict: rejected by the static gate: {reasons}", style="red")
+            return Text(visible(f"verdict: rejected by the static gate: {reasons}"), style="red")
         return Text("verdict: passes the static gate", style="green")
     text = Text("verdict: ")
     text.append_text(status_text(candidate.status))
     if candidate.stage:
         text.append(f" at the {candidate.stage} stage")
     if candidate.reason:
-        text.append(f": {candidate.reason}")
+        text.append(visible(f": {candidate.reason}"))
     return text
 
 
@@ -274,7 +279,7 @@ def _seed_table(candidate: CandidateRecord) -> Table:
     )
     if (paired := metrics.paired) is not None:
         spread = "" if paired.difference_se is None else f" ± {paired.difference_se:.3f}"
-        table.caption = (
+        table.caption = visible(
             f"at its best beta; vs {paired.baseline} at beta {number(paired.beta, 2)} (comparable KL, "
             f"ratio {number(paired.kl_ratio, 2)}): {paired.difference:+.3f}{spread} over {paired.n} "
             f"paired seeds, p = {paired.p_value:.2g}; collapsed {metrics.collapse_rate:.0%} of trainings"
@@ -289,13 +294,15 @@ def _lineage(view: CandidateView) -> Text:
         text.append("none", style="dim")
     for index, (parent_id, parent) in enumerate(view.parents):
         text.append(", " if index else "")
-        text.append(f"{parent.name} [{parent_id}] {number(parent.fitness)}".rstrip() if parent else parent_id)
+        text.append(
+            visible(f"{parent.name} [{parent_id}] {number(parent.fitness)}".rstrip() if parent else parent_id)
+        )
     text.append("\nchildren: ", style="bold")
     if not view.children:
         text.append("none", style="dim")
     for index, child in enumerate(view.children):
         text.append(", " if index else "")
-        text.append(f"{child.name} [{child.id}] ")
+        text.append(visible(f"{child.name} [{child.id}] "))
         text.append_text(status_text(child.status))
     return text
 
@@ -305,12 +312,12 @@ def _exchange(view: CandidateView) -> Panel:
     parts: list[RenderableType] = []
     for message in exchange.messages:
         role = str(message.get("role", "?"))
-        parts.append(Text(role, style="bold cyan"))
-        parts.append(Text(_clip(str(message.get("content", "")))))
+        parts.append(Text(visible(role), style="bold cyan"))
+        parts.append(Text(visible(_clip(str(message.get("content", ""))))))
     parts.append(Text("response", style="bold green"))
-    parts.append(Text(exchange.response if exchange.response is not None else "(no response)"))
+    parts.append(Text(visible(exchange.response) if exchange.response is not None else "(no response)"))
     if exchange.error:
-        parts.append(Text(f"error: {exchange.error}", style="red"))
+        parts.append(Text(visible(f"error: {exchange.error}"), style="red"))
     cost = f" · ${exchange.cost_usd:.4f}" if exchange.cost_usd is not None else ""
     footer = f"{exchange.prompt_tokens} prompt + {exchange.completion_tokens} completion tokens{cost}"
     title = f"LLM exchange {exchange.id} (generation {exchange.generation})"
@@ -349,7 +356,7 @@ def transfer_table(found: TransferSummary) -> Table:
             versus = "" if paired is None else f" ({paired.difference:+.3f})"
             cells.append(Text(f"{record.result.fitness:.3f}{versus}", style="green" if kept else ""))
         tally = "baseline" if candidate.id == baseline_id else f"{survived}/{len(found.variants)}"
-        table.add_row(candidate.id, display_name(candidate), fitness_text(candidate), *cells, tally)
+        table.add_row(visible(candidate.id), display_name(candidate), fitness_text(candidate), *cells, tally)
     correlations = [
         f"{variant.name} {rho:+.2f}"
         if (rho := found.rank_correlation(variant.name)) is not None

@@ -5,6 +5,8 @@ LLM): the templates escape every value (Jinja's autoescape); only the figures (m
 and the formatted code (pygments, difflib) are inlined as markup, and they escape what they draw.
 A Content-Security-Policy without scripts stands behind that: the page has no script of its own,
 so none may run. Nothing is fetched: styles and figures are inline, so the file opens offline.
+Every value a template prints, the inlined markup too, is made `visible` (`_visible`): no control
+character or bidi control from the archive reaches the page, where it would reorder or hide text.
 
 Loss curves are computed by the sandbox (`CurveSource`), never by running candidate code here.
 """
@@ -36,10 +38,20 @@ from discovery.ui.figures import (
 from discovery.ui.report import plots
 from discovery.ui.report.code import code_css, code_html, diff_html, side_by_side
 from discovery.ui.views import fitness_text, number, paired_text
+from discovery.untrusted import visible
 
 GENERATOR = "discover report"  # the page's <meta name="generator">: how a report is recognised
 TOP_CURVES = 5  # best candidates drawn on the loss / gradient and fitness / beta figures, besides DPO
 OPEN_ENTRIES = 3  # candidates whose code and diffs are unfolded on arrival
+
+
+def _visible(value: object) -> object:
+    """A value a template prints, its control characters written as escapes: text before Jinja
+    escapes it, markup as markup (an escape adds no `<` or `&` to it)."""
+    if isinstance(value, Markup):
+        return Markup(visible(value))
+    return visible(value) if isinstance(value, str) else value
+
 
 _templates = Environment(
     loader=PackageLoader("discovery.ui.report", "templates"),
@@ -47,6 +59,7 @@ _templates = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=_visible,
 )
 _templates.globals.update(
     fitness_text=fitness_text,

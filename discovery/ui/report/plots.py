@@ -4,7 +4,8 @@ Figures are built with the object API (`Figure`, never pyplot), so no global bac
 the browser may draw a report in a thread. Names from the archive are drawn as plain text: never
 read as mathtext (`text.parse_math` off, so a `$` in a name cannot break a figure) and kept as SVG
 `<text>` (`svg.fonttype` none), which matplotlib escapes, which keeps the page small and lets a
-reader search it.
+reader search it. Each label is made `visible` first (`_label`): matplotlib has no glyph for a
+control character (its warning would print the character raw) and cannot lay out a lone surrogate.
 """
 
 import io
@@ -21,6 +22,7 @@ from discovery.records import CandidateStatus
 from discovery.sandbox import Curves
 from discovery.ui.curves import clipped
 from discovery.ui.figures import Lineage, Scored
+from discovery.untrusted import visible
 
 STYLE = {
     "svg.fonttype": "none",
@@ -288,7 +290,7 @@ def curves_svg(named: list[tuple[str, Curves]], dpo: Curves) -> str:
             for (label, curves), colour in zip(named, cycle(LINES)):
                 shown, was_clamped = clipped(getattr(curves, part), reference)
                 clamped = clamped or was_clamped
-                axes.plot(curves.rho, shown, color=colour, linewidth=1.3, label=label)
+                axes.plot(curves.rho, shown, color=colour, linewidth=1.3, label=_label(label))
             axes.plot(dpo.rho, reference, label="dpo (reference)", **DPO_STYLE)
             axes.set_title(f"{title} (clipped)" if clamped else title)
             axes.set_xlabel(f"rho (beta = {dpo.beta:g})")
@@ -380,5 +382,12 @@ def _spread(points: list[Scored]) -> dict[str, float]:
     return offsets
 
 
+def _label(text: str) -> str:
+    """A name or label as a figure draws it: on one line, its control characters visible."""
+    return visible(text, one_line=True)
+
+
 def _short(text: str) -> str:
+    """`_label`, cut where a narrow place needs it."""
+    text = _label(text)
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
