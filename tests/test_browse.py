@@ -1,47 +1,20 @@
 """`discover browse` driven by Textual's headless pilot: what the screen shows as a user moves around."""
 
-import asyncio
-import io
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from discovery.archive import Archive
 from discovery.records import CandidateStatus
 from discovery.ui.browser import Browser
 from discovery.ui.report import output
 from tests.support.archive_factory import build_run, proposal
+from tests.support.browser_pilot import detail_text, drive, screen_text, table_names
 from tests.support.commands import discover_main
 from tests.support.grid_archive import build_grid_run
-
-
-def drive(app: Browser, steps: Callable[[Pilot], Awaitable[None]], size: tuple[int, int] = (180, 60)) -> None:
-    async def run() -> None:
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            await steps(pilot)
-
-    asyncio.run(run())
-
-
-def table_names(app: Browser) -> list[str]:
-    table = app.query_one("#candidates", DataTable)
-    return [str(table.get_row_at(row)[2]) for row in range(table.row_count)]
-
-
-def detail_text(app: Browser) -> str:
-    console = Console(width=120, record=True, file=io.StringIO())
-    console.print(app.query_one("#detail-body", Static).content)
-    return console.export_text()
-
-
-def screen_text(app: Browser) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.text import Text
 from textual.pilot import Pilot
 
-import tests.probe_evaluator  # noqa: F401  (registers the "probe" evaluator `evaluate` uses here)
+import tests.support.probe_evaluator  # noqa: F401  (registers the "probe" evaluator `evaluate` uses here)
 from discovery.archive import Archive
 from discovery.objectives import load_objective
 from discovery.records import CandidateStatus, ExchangeRecord, TransferRecord
@@ -31,10 +31,10 @@ from discovery.ui.evaluation import EvaluationBar
 from discovery.ui.live import LiveRunDisplay
 from discovery.ui.log_lines import LogLinesObserver, progress_logging
 from discovery.ui.report.page import comparison_page, run_page
-from tests.archive_factory import metrics
-from tests.grid_archive import build_grid_run, held_out
-from tests.test_browse import detail_text, drive, screen_text
-from tests.test_show import discover
+from tests.support.archive_factory import metrics
+from tests.support.browser_pilot import detail_text, drive, screen_text
+from tests.support.commands import discover_main
+from tests.support.grid_archive import build_grid_run, held_out
 
 HOSTILE = (
     "\x1b]0;owned\x07"  # the terminal's title
@@ -154,7 +154,7 @@ def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_piped_read_commands_carry_no_control_character(
     runs: Path, capsys: pytest.CaptureFixture, command: tuple[str, ...], shows_it: bool
 ) -> None:
-    code, out, err = discover(capsys, *command)
+    code, out, err = discover_main(capsys, *command)
     assert code == 0, err
     assert leaks(out) == [] and leaks(err) == []
     if shows_it:
