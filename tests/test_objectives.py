@@ -144,3 +144,10 @@ def test_gate_refuses_forbidden_import_before_running(tmp_path) -> None:
     )
     with pytest.raises(ObjectiveRejected, match="line 1"):
         load_objective(str(path)).compile()
+
+
+def test_an_objective_whose_stored_name_holds_a_nul_still_compiles() -> None:
+    """A name is a label in tracebacks only: one that no file name can hold must not fail training."""
+    dpo = load_objective("dpo")
+    named = Objective(name="dpo\x00again", source=dpo.source, origin="proposal")
+    assert callable(named.compile())

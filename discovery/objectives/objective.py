@@ -49,7 +49,8 @@ class Objective(BaseModel):
 
     def compile(self) -> LossFunction:
         """The callable loss; raises `ObjectiveRejected` if the static gate refuses the source."""
-        return compile_objective(self.source, filename=f"<{self.name}>")
+        # The name is only a label in tracebacks; a stored one may hold what a file name cannot (NUL).
+        return compile_objective(self.source, filename=f"<{self.name.replace(chr(0), '?')}>")
 
 
 def normalized_source(source: str) -> str:
