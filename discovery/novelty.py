@@ -1,12 +1,16 @@
 """Is a candidate new? The archive's objectives indexed by code and by behaviour.
 
 Two objectives are one when their code is the same once comments and layout are normalised (the
-code hash), or when their fingerprints (losses and gradients on the sandbox's fixed probe set) agree
-within `same_objective`'s tolerance. A run asks this for every proposal and every draft the
-built-in proposer screens, so a scan of the whole archive per question would grow with the run:
-the index answers a code question with one lookup, and a behaviour question by comparing only the
-objectives whose first fingerprint value lies within tolerance of the candidate's (a sorted list
-and two binary searches), which on real runs is a handful.
+code hash), or when their fingerprints (losses and gradients on the sandbox's probe batches) agree
+within `same_objective`'s tolerance. The probe batches have the run's training size and realistic
+contents (`sandbox.probes.probe_batches`), so an objective that computes an original only at that
+size, and something else on small batches, is that original: it trains to the same figures.
+
+A run asks this for every proposal and every draft the built-in proposer screens, so a scan of the
+whole archive per question would grow with the run: the index answers a code question with one
+lookup, and a behaviour question by comparing only the objectives whose first fingerprint value
+lies within tolerance of the candidate's (a sorted list and two binary searches), which on real runs
+is a handful.
 
 A third question, asked only of candidates that are new by the first two: is it an original with
 beta rescaled (`sandbox.profiles`)? That compares beta profiles with every original that has one.

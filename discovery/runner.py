@@ -8,6 +8,7 @@ progress (the live display, or nothing).
 
 import contextlib
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from discovery.proposers.registry import make_proposer
 from discovery.provenance import library_versions, new_run_id
 from discovery.quiet import quiet_libraries
 from discovery.records import CandidateRecord, RunRecord, RunStatus
-from discovery.sandbox import Validator
+from discovery.sandbox import Probe, Validator
 from discovery.seed_scores import SeedScoreCache, evaluator_key
 from discovery.transfer import run_transfer
 from evaluators import Evaluator, get_evaluator
@@ -162,7 +163,7 @@ def _loop_to_end(
     stopped_reason = None
     with contextlib.ExitStack() as stack:
         stack.enter_context(contextlib.redirect_stdout(sys.stderr))  # stdout is for the result alone
-        validator = stack.enter_context(Validator())
+        validator = stack.enter_context(Validator(probe=run_probe(evaluator, archive.run_dir.name)))
         seed_scores = SeedScoreCache(cache_root(runs_dir) / SEED_SCORES_FILE, key, observer.notice)
         stack.callback(seed_scores.close)
         stack.callback(executor.close)
@@ -247,3 +248,11 @@ def _stop(archive: Archive) -> RunRecord:
         with contextlib.suppress(ArchiveError):
             archive.update_run(run)
     return run
+
+
+def run_probe(evaluator: Evaluator, run: str) -> Probe:
+    """What a run's fingerprints are measured on: batches of its training size, with contents drawn
+    from a seed of the run's id (the same when it resumes, unknown to the candidates' author)."""
+    seed = zlib.crc32(run.encode())
+    batch_pairs = evaluator.batch_pairs()
+    return Probe(seed=seed) if batch_pairs is None else Probe(batch_pairs=batch_pairs, seed=seed)

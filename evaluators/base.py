@@ -93,6 +93,11 @@ class Evaluator(ABC):
         """Variables the confined trainer needs (where a model cache is); it gets no others."""
         return {}
 
+    def batch_pairs(self) -> int | None:
+        """Preference pairs per optimizer step a candidate trains with (None: not fixed), so that the
+        sandbox decides duplicates on batches of that size: a candidate can tell a batch's size."""
+        return None
+
     @abstractmethod
     def betas(self) -> list[float]:
         """The grid of beta every objective trains at; its figure is taken at its best one (one

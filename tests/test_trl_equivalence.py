@@ -88,9 +88,11 @@ def test_show_prints_the_trl_line_and_json_carries_it(tmp_path: Path):
     runs = str(tmp_path / "runs")
     shown = discover_cli_runner("show", "slic", "--runs-dir", runs)
     assert shown.exit_code == 0, shown.output
-    assert "TRL: equals loss_type='hinge' of TRL 1.16.0: DPOConfig(loss_type='hinge')" in " ".join(
-        shown.stdout.split()
-    )
+    line = " ".join(shown.stdout.split())
+    assert "TRL: equals loss_type='hinge' of TRL 1.16.0: DPOConfig(loss_type='hinge')" in line
+    # what the claim was decided on: small probes and batches of the sizes training uses
+    checked = "checked on 7 batches of 8 to 64 pairs (16, 32 and 64 pairs like training) at beta 0.05, 0.2, 1"
+    assert checked in line
     as_json = discover_cli_runner("show", "cell", "--runs-dir", runs, "--json")
     assert json.loads(as_json.stdout)["trl"] is None
     as_json = discover_cli_runner("show", "dpo", "--runs-dir", runs, "--json")

@@ -169,8 +169,8 @@ def _trl_equivalence(candidate: "CandidateRecord", validator: "Validator") -> tu
         return None, f"not compared: {error}"
     if found is None:
         compared = f"{len(table.losses)} DPOConfig settings compared"
-        return None, f"none of TRL {table.trl_version}'s built-in losses ({compared})"
-    return found, found.sentence()
+        return None, f"none of TRL {table.trl_version}'s built-in losses ({compared}; {table.checked_on()})"
+    return found, f"{found.sentence()} ({table.checked_on()})"
 
 
 @app.command("export")

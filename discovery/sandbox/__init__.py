@@ -3,7 +3,8 @@
 Three stages, each with a short reason for the candidate's author: the static gate (`static`), a
 confined child process with hard limits (`runtime`), and functional checks that the loss behaves
 like a usable preference objective (`functional`). Valid candidates get a behavioural fingerprint
-(losses and gradients on a fixed probe set) so functional duplicates can be spotted before training.
+(losses and gradients on probe batches of the training size) so functional duplicates can be
+spotted before training.
 The confined process itself (`confine`, `process`) is the security boundary, here and wherever a
 candidate trains; what such a process writes is read back by `outputs` as untrusted data.
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from discovery.sandbox.channel import HelperUnavailable
     from discovery.sandbox.probes import same_objective
     from discovery.sandbox.validator import CurvesUnavailable, FiguresUnavailable, Validator, validate_source
-    from discovery.sandbox.verdict import Curves, Verdict
+    from discovery.sandbox.verdict import Curves, Probe, Verdict
 
 # Loaded on first use: the probes import torch, and reading archives or printing --help must not.
 _EXPORTS = {
@@ -26,6 +27,7 @@ _EXPORTS = {
     "CurvesUnavailable": "validator",
     "FiguresUnavailable": "validator",
     "HelperUnavailable": "channel",
+    "Probe": "verdict",
     "Validator": "validator",
     "Verdict": "verdict",
     "same_objective": "probes",
@@ -36,6 +38,7 @@ __all__ = [
     "CurvesUnavailable",
     "FiguresUnavailable",
     "HelperUnavailable",
+    "Probe",
     "Validator",
     "Verdict",
     "same_objective",

@@ -15,16 +15,17 @@ import torch
 from discovery.sandbox.probes import (
     BETAS,
     COMPARISON_BETAS,
+    PROFILE_PAIRS,
     Pairs,
     comparison_batches,
-    fingerprint_pairs,
+    probe_batches,
     symmetric_pairs,
     training_like_batch,
     typical_pairs,
     wide_pairs,
 )
 from discovery.sandbox.profiles import PROFILE_BETAS, unit_rows
-from discovery.sandbox.verdict import Curves
+from discovery.sandbox.verdict import Curves, Probe
 
 SOURCE_FILENAME = "<candidate>"
 SIZES = (1, 2, 7, 64)
@@ -46,8 +47,8 @@ class Rejection(Exception):
     reason: str
 
 
-def run_checks(loss: Callable, memory_mb: int) -> list[float]:
-    """Run every functional check on `loss`; return its fingerprint or raise `Rejection`."""
+def run_checks(loss: Callable, memory_mb: int, probe: Probe) -> list[float]:
+    """Run every functional check on `loss`; return its fingerprint on `probe` or raise `Rejection`."""
     first = typical_pairs(8, seed=1)
     _call(loss, first, torch.float32, BETAS[0], "runtime", "", memory_mb)
     _check_shapes_and_dtype(loss, memory_mb)
@@ -56,12 +57,15 @@ def run_checks(loss: Callable, memory_mb: int) -> list[float]:
     _check_small_batches_finite(loss, memory_mb)
     _check_deterministic(loss, memory_mb)
     _check_direction(loss, memory_mb)
-    return fingerprint(loss, memory_mb)
+    return fingerprint(loss, memory_mb, probe)
 
 
-def fingerprint(loss: Callable, memory_mb: int) -> list[float]:
-    """Losses and policy gradients on the fixed probe set at each beta, as one flat list of floats."""
-    return responses(loss, (fingerprint_pairs(),), BETAS, "on the fingerprint probe", memory_mb)
+def fingerprint(loss: Callable, memory_mb: int, probe: Probe) -> list[float]:
+    """Losses and policy gradients on the probe's training-size batches at each beta, as one flat
+    list of floats, ending with the batch size: fingerprints measured at another size, or archived
+    in the former layout (8 pairs, an even length), never have the same length."""
+    values = responses(loss, probe_batches(probe), BETAS, "on the fingerprint probe", memory_mb)
+    return [*values, float(probe.batch_pairs)]
 
 
 def comparison(loss: Callable) -> list[float]:
@@ -85,19 +89,21 @@ def responses(
     return values
 
 
-def beta_profile(loss: Callable) -> list[float]:
-    """The direction of the policy gradients on the fixed probe pairs at each beta of the profile
-    grid (`profiles.PROFILE_BETAS`); a beta where the objective fails or gives no finite gradient
-    leaves a row of zeros: extreme betas are for comparison only, never a reason to reject."""
-    probe = fingerprint_pairs()
+def beta_profile(loss: Callable, probe: Probe) -> list[float]:
+    """The direction of the policy gradients on the probe's first batch (of the training size) at each
+    beta of the profile grid (`profiles.PROFILE_BETAS`), kept for its first `PROFILE_PAIRS` pairs; a
+    beta where the objective fails or gives no finite gradient leaves a row of zeros: extreme betas
+    are for comparison only, never a reason to reject."""
+    batch = probe_batches(probe)[0]
+    kept = min(PROFILE_PAIRS, probe.batch_pairs)
     rows = []
     for beta in PROFILE_BETAS:
-        inputs = probe.cast(torch.float64, policy_grad=True)
+        inputs = batch.cast(torch.float64, policy_grad=True)
         try:
             chosen, rejected = _gradients(_call_inputs(loss, inputs, beta, "functional", "", 0), inputs)
-            rows.append(torch.cat((chosen, rejected)).tolist())
+            rows.append(torch.cat((chosen[:kept], rejected[:kept])).tolist())
         except Rejection:
-            rows.append([0.0] * (2 * len(probe.margins)))
+            rows.append([0.0] * (2 * kept))
     return unit_rows(rows)
 
 

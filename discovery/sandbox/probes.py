@@ -2,8 +2,16 @@
 
 Batches look like what the trainer passes: summed sequence log-probs between -300 and -0.1 for
 policy and reference alike, with log-ratio margins rho = (pc - rc) - (pr - rr) chosen by the caller
-(typically a few units, at the extremes +/-50). Everything is built in float64 from a fixed seed and
-then cast, so two runs, and two objectives, always see the same numbers.
+(typically a few units, at the extremes +/-50). Everything is built in float64 from a seed and
+then cast, so two objectives always see the same numbers.
+
+What decides a claim about an objective is measured on batches it cannot tell from training: an
+objective can branch on its batch (`.shape`, `numel()`), so one that computes DPO at the size it
+trains at and something else on a probe of 8 pairs would otherwise be judged on what it never
+trains with. The fingerprint (the duplicate check) and the beta profile are therefore measured on
+`probe_batches`: of the run's training batch size, with realistic contents drawn from a seed of the
+run (the same for every candidate of a run, unknown to its author); the comparison with TRL's
+losses adds batches of several training sizes to the fixed small ones.
 """
 
 import math
@@ -11,10 +19,14 @@ from dataclasses import dataclass
 
 import torch
 
+from discovery.sandbox.verdict import Probe
+
 LOGP_MIN, LOGP_MAX = -300.0, -0.1
 BETAS = (0.05, 0.5)
 COMPARISON_BETAS = (0.05, 0.2, 1.0)
 FINGERPRINT_PAIRS = 8
+PROFILE_PAIRS = 12  # pairs of the probe batch whose gradients the beta profile keeps
+TRAINING_SIZES = (16, 32, 64)  # batch sizes of the comparison with TRL's losses, besides 8
 # Tolerances for "the same objective": float32 re-spellings (softplus(-z) vs -logsigmoid(z)) agree to ~1e-7.
 FINGERPRINT_RTOL, FINGERPRINT_ATOL = 1e-4, 1e-6
 
@@ -115,9 +127,10 @@ def fingerprint_pairs() -> Pairs:
 
 def comparison_batches() -> tuple[Pairs, ...]:
     """The batches an objective is compared with TRL's built-in losses on (`discovery.training.trl_losses`):
-    the fingerprint's probe, margins out to +/-50, and two batches where the policy moved both answers
-    the same way (both up, both down), so that batch statistics such as KTO's KL estimate take both
-    signs."""
+    the fixed probe, margins out to +/-50, two batches where the policy moved both answers the same
+    way (both up, both down), so that batch statistics such as KTO's KL estimate take both signs,
+    and realistic batches of the sizes training uses (`TRAINING_SIZES`), so that an objective that
+    computes one loss on 8 pairs and another on a training batch is not called the first."""
     rising = torch.linspace(0.5, 6.0, 8, dtype=torch.float64)
     mixed = torch.tensor([3.0, -1.0, 2.5, 0.5, 4.0, 1.5, -0.5, 2.0], dtype=torch.float64)
     return (
@@ -125,19 +138,35 @@ def comparison_batches() -> tuple[Pairs, ...]:
         wide_pairs(8, seed=3),
         pairs_with_ratios(rising, mixed, seed=4),  # both answers up on average
         pairs_with_ratios(-mixed.flip(0) - 1.5, -rising - 2, seed=5),  # both down
+        *(realistic_pairs(n, seed=n) for n in TRAINING_SIZES),
     )
 
 
-def training_like_batch(n: int = 256) -> tuple[torch.Tensor, ...]:
-    """Fixed float32 log-probabilities with margins from tiny to large, like a batch in training:
-    the batch a candidate's behaviour (its gradient signature) is measured on."""
-    generator = torch.Generator().manual_seed(0)
+def realistic_pairs(n: int, seed: int) -> Pairs:
+    """`n` pairs like a batch in training: reference log-probs between -100 and -40, and policy
+    log-ratios whose spread varies from pair to pair (e^-1 to e^3), so margins run from tiny to large.
+    Drawn in float32, so that the float32 inputs are exactly the drawn values."""
+    generator = torch.Generator().manual_seed(seed)
     reference_chosen = -(40 + 60 * torch.rand(n, generator=generator))
     reference_rejected = -(40 + 60 * torch.rand(n, generator=generator))
     spread = torch.exp(torch.empty(n).uniform_(-1.0, 3.0, generator=generator))
     policy_chosen = reference_chosen + spread * torch.randn(n, generator=generator)
     policy_rejected = reference_rejected + spread * torch.randn(n, generator=generator)
-    return policy_chosen, policy_rejected, reference_chosen, reference_rejected
+    exact = [t.double() for t in (policy_chosen, policy_rejected, reference_chosen, reference_rejected)]
+    return Pairs(*exact, margins=(exact[0] - exact[2]) - (exact[1] - exact[3]))
+
+
+def training_like_batch(n: int = 256) -> tuple[torch.Tensor, ...]:
+    """Fixed float32 log-probabilities with margins from tiny to large, like a batch in training:
+    the batch a candidate's behaviour (its gradient signature) is measured on."""
+    return realistic_pairs(n, seed=0).cast(torch.float32, policy_grad=False)
+
+
+def probe_batches(probe: Probe) -> tuple[Pairs, ...]:
+    """The batches the fingerprint and the beta profile are measured on: `probe.batches` batches of
+    the run's training batch size with realistic contents, each drawn from its own seed derived from
+    the probe's."""
+    return tuple(realistic_pairs(probe.batch_pairs, probe.seed * 1009 + k + 1) for k in range(probe.batches))
 
 
 def same_objective(a: list[float], b: list[float]) -> bool:

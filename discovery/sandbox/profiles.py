@@ -5,13 +5,12 @@ Multiplying beta by a constant inside a loss (`-logsigmoid(1.83 * beta * rho)`) 
 the beta at which the same objective is used; scoring over a beta grid already gives every objective
 its best beta, so such a proposal can only waste a training. It is recognised before any training:
 the profile holds, at each beta of a fine geometric grid, the direction of the policy gradients on
-the fixed probe pairs. A rescaled copy's profile is the original's shifted along log beta, so the
-comparison slides one over the other and asks whether the directions agree everywhere on the
-central decades. Between grid points the original is interpolated linearly, or else taken at either
-neighbour: hinge-like objectives turn their gradients in steps, which no interpolation follows.
-Directions, not magnitudes: a loss
-multiplied by a constant (at each beta) changes the learning rate, not the objective, and Adam
-undoes it.
+a probe batch of the run's training size (`probes.probe_batches`). A rescaled copy's profile is the
+original's shifted along log beta, so the comparison slides one over the other and asks whether the
+directions agree everywhere on the central decades. Between grid points the original is
+interpolated linearly, or else taken at either neighbour: hinge-like objectives turn their gradients
+in steps, which no interpolation follows. Directions, not magnitudes: a loss multiplied by a
+constant (at each beta) changes the learning rate, not the objective, and Adam undoes it.
 
 The profile is computed in the confined child like the fingerprint, so a hostile candidate could
 forge its own; that only lets it past the duplicate check, which protects the budget, not figures.

@@ -20,7 +20,7 @@ from typing import Any
 
 from discovery.processes import process_alive
 from discovery.sandbox.channel import HelperUnavailable, JsonLinesProcess
-from discovery.sandbox.verdict import Curves, Verdict
+from discovery.sandbox.verdict import Curves, Probe, Verdict
 
 _SCRATCH_PREFIX = "discover-sandbox-"
 
@@ -43,12 +43,15 @@ class Validator:
     """Validates candidates one at a time in a warm worker that runs each in a fresh confined child.
 
     Use as a context manager (or call `close`); starting the worker imports torch, so create one
-    Validator and keep it for the whole run.
+    Validator and keep it for the whole run. Fingerprints and beta profiles are measured on `probe`
+    (a run passes its training batch size and a seed of its own), so they compare only between
+    candidates validated with the same probe.
     """
 
-    def __init__(self, timeout_s: float = 5.0, memory_mb: int = 1024):
+    def __init__(self, timeout_s: float = 5.0, memory_mb: int = 1024, probe: Probe | None = None):
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
+        self.probe = probe or Probe()
         self._lock = threading.Lock()
         self._worker: JsonLinesProcess | None = None
         self._scratch = ""
@@ -57,7 +60,10 @@ class Validator:
     def validate(self, source: str) -> Verdict:
         """Static gate, then confined run with the functional checks, fingerprint and behaviour."""
         start = time.perf_counter()
-        answer = self._ask({"validate": source, "timeout_s": self.timeout_s, "memory_mb": self.memory_mb})
+        probe = self.probe.model_dump()
+        answer = self._ask(
+            {"validate": source, "timeout_s": self.timeout_s, "memory_mb": self.memory_mb, "probe": probe}
+        )
         if answer is None:
             answer = {"ok": False, "stage": "runtime", "reason": "the sandbox worker died while running it"}
             answer |= {"fingerprint": None}

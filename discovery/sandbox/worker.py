@@ -37,19 +37,19 @@ from discovery.sandbox.checks import (
 )
 from discovery.sandbox.confine import Jail, writable_by_jail
 from discovery.sandbox.process import Report, clean_workdir, run_confined
-from discovery.sandbox.verdict import Curves, Verdict
+from discovery.sandbox.verdict import Curves, Probe, Verdict
 
 _SHOWN_VIOLATIONS = 3
 
 
-def validate(source: str, timeout_s: float, memory_mb: int, scratch: Path) -> dict[str, Any]:
-    """Static gate, then the functional checks, fingerprint and behaviour in a confined child."""
+def validate(source: str, timeout_s: float, memory_mb: int, probe: Probe, scratch: Path) -> dict[str, Any]:
+    """Static gate, then the functional checks, fingerprint (on `probe`) and behaviour in a confined child."""
     violations = check_source(source)
     if violations:
         shown = "; ".join(str(v) for v in violations[:_SHOWN_VIOLATIONS])
         more = len(violations) - _SHOWN_VIOLATIONS
         return _rejected("static", f"{shown} (and {more} more)" if more > 0 else shown)
-    run = _in_child(lambda report: _check(source, memory_mb, report), timeout_s, memory_mb, scratch)
+    run = _in_child(lambda report: _check(source, memory_mb, probe, report), timeout_s, memory_mb, scratch)
     verdict = run.last("verdict")
     try:
         checked = Verdict.model_validate({**verdict, "seconds": 0.0}) if isinstance(verdict, dict) else None
@@ -103,13 +103,13 @@ def _in_child(function, timeout_s: float, memory_mb: int, scratch: Path):
         clean_workdir(folder)
 
 
-def _check(source: str, memory_mb: int, report: Report) -> None:
+def _check(source: str, memory_mb: int, probe: Probe, report: Report) -> None:
     """Inside the confined child: compile, check, fingerprint; every failure becomes a stage and a reason."""
     try:
         loss = compile_objective(source, SOURCE_FILENAME)
-        fingerprint = run_checks(loss, memory_mb)
+        fingerprint = run_checks(loss, memory_mb, probe)
         signature = behaviour(loss)
-        profile = beta_profile(loss)
+        profile = beta_profile(loss, probe)
     except ObjectiveRejected as error:
         report({"verdict": _rejected("static", str(error))})
     except Rejection as rejection:
@@ -157,6 +157,7 @@ class _Validate(BaseModel):
     source: str = Field(alias="validate")
     timeout_s: float
     memory_mb: int
+    probe: Probe
 
 
 class _Curves(BaseModel):
@@ -179,16 +180,16 @@ def _answer(request: _Validate | _Curves | _Comparison, scratch: Path) -> dict[s
         return loss_curves(request.source, request.beta, request.points, request.timeout_s, scratch)
     if isinstance(request, _Comparison):
         return comparison_figures(request.source, request.timeout_s, scratch)
-    return validate(request.source, request.timeout_s, request.memory_mb, scratch)
+    return validate(request.source, request.timeout_s, request.memory_mb, request.probe, scratch)
 
 
 def _prepare() -> None:
     """One thread (forked children must not inherit a thread pool), and every lazy import loaded."""
     torch.set_num_threads(1)
     dpo = compile_objective(load_objective("dpo").source)
-    run_checks(dpo, memory_mb=0)
+    run_checks(dpo, memory_mb=0, probe=Probe())
     behaviour(dpo)
-    beta_profile(dpo)
+    beta_profile(dpo, Probe())
     curves(dpo, 0.1, 11)
     comparison(dpo)
 

@@ -9,7 +9,10 @@ anything else) and `match` only reads that table. The objective's figures come f
 
 What is compared (`discovery.sandbox.probes.comparison_batches`): four batches of 8 pairs whose four
 log-probs all vary (margins from -50 to +50; in two of them the policy moved both answers the same
-way, so that batch statistics take both signs), at beta 0.05, 0.2 and 1. On each batch and beta:
+way, so that batch statistics take both signs), and three realistic batches of the sizes training
+uses (16, 32 and 64 pairs: an objective can branch on its batch size, and one that is TRL's sigmoid
+on 8 pairs but a hinge on 32 trains as a hinge), at beta 0.05, 0.2 and 1. `discover show` says so
+beside its claim (`TrlTable.checked_on`). On each batch and beta:
 the mean loss, and the gradients of the summed loss with respect to each pair's policy chosen and
 rejected log-prob, all in float32 as in training. The objective's figures must equal c times TRL's,
 for one c > 0 throughout, within rtol 1e-4 and atol 1e-6 (the fingerprint's tolerances: float32
@@ -86,6 +89,19 @@ class TrlTable(BaseModel):
     batch_sizes: list[int]
     betas: list[float]
     losses: list[TrlLoss]
+
+    def checked_on(self) -> str:
+        """What a claim was decided on, for the reader of `discover show`."""
+        sizes = sorted(set(self.batch_sizes))
+        betas = ", ".join(f"{beta:g}" for beta in self.betas)
+        return (
+            f"checked on {len(self.batch_sizes)} batches of {sizes[0]} to {sizes[-1]} pairs "
+            f"({_listed([str(n) for n in sizes[1:]])} pairs like training) at beta {betas}"
+        )
+
+
+def _listed(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 class TrlMatch(BaseModel):

@@ -76,6 +76,9 @@ class SentimentEvaluator(Evaluator):
     def betas(self) -> list[float]:
         return list(self.train_settings.betas)
 
+    def batch_pairs(self) -> int | None:
+        return self.train_settings.batch_pairs
+
     def transfer_variants(self) -> list[TransferVariant]:
         """Another synthetic corpus (hence another reference model and preference data), a larger
         model, and a beta between the grid's points; each one the search never saw."""
