@@ -18,6 +18,12 @@ trainings that did not collapse: a collapse widens the interval of the objective
 (its own spread) and is counted in its collapse rate, but does not make every other objective's
 figure look as uncertain as the most unstable one. Ranking uses the interval's lower end
 (`EvaluationResult.ranking`).
+
+A candidate can skew a figure without escaping anything: a loss with no gradient where it trains
+leaves the policy where it was, one with huge gradients or with policy and reference swapped wrecks
+it. Each scores low, correctly, but a low number alone reads as a weak idea; `degenerate_case` names
+what the trusted figures show (`EvaluationResult.degenerate`), and every table, `show`, the report
+and the proposer's context say it beside the fitness.
 """
 
 import itertools
@@ -29,6 +35,9 @@ from statistics import NormalDist
 from discovery.records import BetaFigures, EvaluationResult, PairedComparison, SeedResult
 
 DEFAULT_CONFIDENCE = 0.9
+# An estimate from the samples of a policy equal to the reference is exactly 0; below this (nats per
+# completion) the policy samples as the reference does: training did not move it.
+UNCHANGED_KL = 1e-3
 _EXACT_SIGN_FLIP_MAX = 16  # up to 2**16 sign patterns are enumerated; beyond, a normal approximation
 
 
@@ -64,10 +73,26 @@ def summarise(
         seconds=sum(t.seconds for t in trainings),
         betas=by_beta,
         seeds=trainings,
+        degenerate=degenerate_case(best, trainings),
     )
     if baseline is not None:
         result.paired = paired_comparison(result, baseline)
     return result
+
+
+def degenerate_case(best: BetaFigures, trainings: list[SeedResult]) -> str | None:
+    """What the figures at the best beta say went wrong, in words, or None: the policy did not move
+    from the reference (KL ≈ 0), most trainings collapsed, or the fitness is at or below that of an
+    unchanged policy (which the evaluator reports with each training, when it knows it)."""
+    cases = []
+    if best.kl is not None and abs(best.kl) < UNCHANGED_KL:
+        cases.append("no change from the reference (KL ≈ 0)")
+    if best.collapse_rate >= 0.5:
+        cases.append("collapsed: worse than not training")
+    unchanged = next((t.unchanged_fitness for t in trainings if t.unchanged_fitness is not None), None)
+    if unchanged is not None and best.fitness <= unchanged and not cases:
+        cases.append(f"no better than the unchanged policy ({unchanged:.3f})")
+    return "; ".join(cases) or None
 
 
 def noise_share(trainings: list[SeedResult]) -> tuple[float, int]:

@@ -68,6 +68,7 @@ class SeedResult(BaseModel):
     kl: float | None = None
     accuracy: float | None = None
     collapsed: bool = False  # the evaluator judged the trained policy degenerate (see `figures()`)
+    unchanged_fitness: float | None = None  # the untrained policy's fitness on the task; None: unknown
     seconds: float
     train_seconds: float | None = None
     extra: dict[str, float] = Field(default_factory=dict)
@@ -120,6 +121,7 @@ class EvaluationResult(BaseModel):
     betas: list[BetaFigures] = Field(default_factory=list)
     paired: PairedComparison | None = None
     seeds: list[SeedResult]  # every training, at every beta
+    degenerate: str | None = None  # what went wrong beyond a low number (`fitness.degenerate_case`)
 
     @property
     def ranking(self) -> float:

@@ -42,8 +42,8 @@ NOTES = {
     "CandidateRecord.run_id": "the run it belongs to",
     "CandidateRecord.is_seed": "1 for a shipped objective seeding the run, 0 for a proposal",
     "CandidateRecord.status": "where it stands; only `proposed`, `validated` and `running` are transient",
-    "CandidateRecord.fingerprint": "the loss's responses on the sandbox's probe pairs: objectives with the "
-    "same fingerprint compute the same loss (`duplicate`)",
+    "CandidateRecord.fingerprint": "the loss's responses on the sandbox's probe batches (of the run's "
+    "training size, then that size): objectives with the same fingerprint train alike (`duplicate`)",
     "CandidateRecord.figures": "its figures, once scored",
     "CandidateRecord.reported": "figures published for a shipped objective, never mixed with measured ones",
     "CandidateRecord.created": "when it was added",

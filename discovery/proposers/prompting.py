@@ -126,6 +126,8 @@ def _figures(metrics: EvaluationResult) -> str:
         else f" ({seeds})"
     )
     parts = [f"fitness {metrics.fitness:.4g}{interval}"]
+    if metrics.degenerate:
+        parts.append(metrics.degenerate)
     values = {name: getattr(metrics, name) for name in _FIGURES}
     parts += [f"{name} {value:.4g}" for name, value in values.items() if value is not None]
     if (paired := metrics.paired) is not None:

@@ -56,10 +56,13 @@ def fitness_text(candidate: CandidateRecord) -> str:
 
 def result_fitness(result: EvaluationResult) -> str:
     """`0.812 [0.790, 0.834]` (the mean at the best beta and its interval; the mean alone when no
-    interval is known)."""
+    interval is known), then what went wrong when the figures say so (`EvaluationResult.degenerate`):
+    a low number alone reads as a weak idea."""
     if result.fitness_low is None or result.fitness_high is None:
-        return f"{result.fitness:.3f}"
-    return f"{result.fitness:.3f} [{result.fitness_low:.3f}, {result.fitness_high:.3f}]"
+        text = f"{result.fitness:.3f}"
+    else:
+        text = f"{result.fitness:.3f} [{result.fitness_low:.3f}, {result.fitness_high:.3f}]"
+    return f"{text} · {visible(result.degenerate, one_line=True)}" if result.degenerate else text
 
 
 def paired_text(candidate: CandidateRecord) -> str:

@@ -155,6 +155,7 @@ class SentimentEvaluator(Evaluator):
             seed=seed,
             fitness=scores.fitness,
             collapsed=scores.fitness < unchanged - COLLAPSE_MARGIN,
+            unchanged_fitness=unchanged,
             reward=scores.reward,
             kl=scores.kl,
             accuracy=scores.accuracy,
