@@ -70,6 +70,7 @@ def seed_list(seeds: int | list[int]) -> list[int]:
 
 
 SeedChoice = Annotated[int | list[int], BeforeValidator(parse_seeds), AfterValidator(check_seeds)]
+SEED_FORMS = "a count (3: seeds 0-2) or the seeds (3,7 or [3])"  # how a user writes a `SeedChoice`
 
 
 def read_seeds(value: Any) -> list[int]:
@@ -148,7 +149,9 @@ class ExecutorSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["local", "slurm"] = Field("local", description="local: this machine; slurm: a cluster")
+    kind: Literal["local", "slurm"] = Field(
+        "local", description="where candidates train: local (this machine) or slurm (a cluster)"
+    )
     workers: int | None = Field(
         None,
         ge=1,
@@ -176,10 +179,7 @@ class RunConfig(BaseModel):
     evaluator_options: dict[str, Any] = Field(
         default_factory=dict, description="the evaluator's options (see `discover evaluators`)"
     )
-    seeds: SeedChoice = Field(
-        3,
-        description="training seeds an objective may get: a count (3: seeds 0-2) or the seeds (3,7 or [3])",
-    )
+    seeds: SeedChoice = Field(3, description=f"training seeds an objective may get: {SEED_FORMS}")
     racing: RacingSettings = Field(
         default_factory=RacingSettings, description="how seeds are spent: first estimate, racing, baseline"
     )

@@ -110,6 +110,7 @@ BAD_INPUT = {
     "resume-unknown": (["run", "--resume", "nope"], "no run 'nope'"),
     "resume-negative": (["run", "--resume", RUN, "--generations", "-1"], "invalid generations"),
     "resume-changes": (["run", "--resume", RUN, "--set", "beta=1"], "only --generations may change"),
+    "resume-changes-a-section": (["run", "--resume", RUN, "--workers", "2"], "(drop --workers)"),
     # objectives that are not objective files
     "evaluate-dev-null": (
         ["evaluate", "/dev/null"],

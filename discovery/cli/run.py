@@ -1,47 +1,60 @@
 """`discover run`: the discovery loop from the command line.
 
-Each option that configures the run is a field of `RunConfig` and takes its help and default from
-it; its typer default is None, so that only what the user typed overrides a `--config` file.
+Each option that configures the run is a field of `RunConfig`, made an option by `FLAGS`
+(`discovery.cli.flags`) with the field's help and default; the options that configure nothing the
+run stores (a log file, the runs folder, a resume, a config file, a dry run) are this command's own.
 """
 
 import json
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import typer
-from pydantic import BaseModel
 
 from discovery.cli import app, error_console, print_error
 from discovery.cli.common import EVALUATOR_OPTIONS, RUNS_DIR, run_id
-from discovery.config import ExecutorSettings, RacingSettings, RunConfig
+from discovery.cli.flags import ConfigFlags, Flag, Typed
+from discovery.config import RunConfig
 from discovery.errors import UserError
 from discovery.options import parse_options
 
-EPILOG = (
-    "**Config file** (`--config FILE`, YAML): each option above that configures the run has a key of the "
-    "same name, with dashes or underscores (`context-best: 3`, `seed_objectives: [dpo, slic]`); `--set` "
-    "options go under `evaluator_options:`. The file's values replace the defaults and the command "
-    "line's replace the file's, key by key: `--set beta=0.3` changes `beta` and keeps the file's other "
-    "evaluator options. `--dry-run` prints the resolved configuration in this form."
+# Every field of `RunConfig` is an option; these say what the fields alone do not, and which fields
+# of the sections the command line offers.
+DECLARED = (
+    Flag("generations", short="-g"),
+    Flag("population", short="-p"),
+    Flag("evaluator", short="-e"),
+    Flag("evaluator_options", option=EVALUATOR_OPTIONS, typed=list[str], read=parse_options),
+    Flag("racing.first_seeds"),
+    Flag("seed_objectives", typed=str),  # comma-separated, given once
+    Flag("executor.kind", name="--executor"),
+    Flag("executor.workers"),
+    Flag("time_limit", typed=str),  # 90m, 2h
+    Flag("report_to", metavar="TRACKER"),
 )
+FLAGS = ConfigFlags(RunConfig, *DECLARED)
 
 
-def _option(field: str, *short: str, model: type[BaseModel] = RunConfig, **extra: Any) -> Any:
-    """The `--field-name` option of a `RunConfig` field (or of one of its sections): the model's
-    description and default as help; `extra` goes to `typer.Option` (a metavar)."""
-    info = model.model_fields[field]
-    meaning = info.description or ""
-    default = info.get_default(call_default_factory=True)
-    shown = "" if default is None or default == [] else f" [default: {default}]"
-    help_text = f"{meaning[:1].upper()}{meaning[1:]}.{shown}"
-    return typer.Option(None, f"--{field.replace('_', '-')}", *short, help=help_text, **extra)
+def _epilog(flags: ConfigFlags) -> str:
+    """The config file's keys, with those of the options that set a section's field spelled out."""
+    within = ", ".join(
+        f"`{option.names[0]}` is `{': '.join(option.path)}`"
+        for option in flags.options
+        if len(option.path) > 1
+    )
+    return (
+        "**Config file** (`--config FILE`, YAML): each option above that configures the run has a key of "
+        "the same name, with dashes or underscores (`context-best: 3`, `seed_objectives: [dpo, slic]`), "
+        f"and an option of a section its key within the section ({within}); `--set` options go under "
+        "`evaluator_options:`. The file's values replace the defaults and the command line's replace the "
+        "file's, key by key: `--set beta=0.3` changes `beta` and keeps the file's other evaluator options. "
+        "`--dry-run` prints the resolved configuration in this form."
+    )
 
 
-def _refuse_changes(overrides: dict[str, Any], config_file: Path | None, dry_run: bool) -> None:
+def _refuse_changes(typed: Typed, config_file: Path | None, dry_run: bool) -> None:
     """A resumed run keeps its stored configuration: only --generations may change."""
-    given = [key for key, value in overrides.items() if value is not None and key != "generations"]
-    dropped = ["--set" if key == "evaluator_options" else f"--{key.replace('_', '-')}" for key in given]
+    dropped = [option.names[0] for option in typed.given() if option.path != ("generations",)]
     if config_file:
         dropped.append("--config")
     if dry_run:
@@ -53,7 +66,6 @@ def _refuse_changes(overrides: dict[str, Any], config_file: Path | None, dry_run
         )
 
 
-REPORT_TO = _option("report_to", metavar="TRACKER")
 LOG_FILE = typer.Option(
     None,
     "--log-file",
@@ -62,34 +74,10 @@ LOG_FILE = typer.Option(
 )
 
 
-@app.command("run", epilog=EPILOG)
+@app.command("run", epilog=_epilog(FLAGS))
+@FLAGS.command
 def run_command(
-    generations: int | None = _option("generations", "-g"),
-    population: int | None = _option("population", "-p"),
-    evaluator: str | None = _option("evaluator", "-e"),
-    evaluator_options: list[str] = EVALUATOR_OPTIONS,
-    seeds: str | None = _option("seeds"),
-    first_seeds: int | None = _option("first_seeds", model=RacingSettings),
-    proposer: str | None = _option("proposer"),
-    model: str | None = _option("model"),
-    base_url: str | None = _option("base_url"),
-    seed_objectives: str | None = _option("seed_objectives"),
-    context_best: int | None = _option("context_best"),
-    context_recent: int | None = _option("context_recent"),
-    random_seed: int | None = _option("random_seed"),
-    request_timeout: float | None = _option("request_timeout"),
-    connect_timeout: float | None = _option("connect_timeout"),
-    max_retries: int | None = _option("max_retries"),
-    max_reply_bytes: int | None = _option("max_reply_bytes"),
-    executor: str | None = typer.Option(
-        None, "--executor", help="Where candidates train: local (this machine) or slurm. [default: local]"
-    ),
-    workers: int | None = _option("workers", model=ExecutorSettings),
-    max_candidates: int | None = _option("max_candidates"),
-    max_cost_usd: float | None = _option("max_cost_usd"),
-    time_limit: str | None = _option("time_limit"),
-    on_interrupt: str | None = _option("on_interrupt"),
-    report_to: list[str] | None = REPORT_TO,
+    typed: Typed,
     log_file: Path | None = LOG_FILE,
     runs_dir: Path = RUNS_DIR,
     resume: str | None = typer.Option(
@@ -117,40 +105,13 @@ def run_command(
     from discovery.ui.tracking import check_installed
     from discovery.ui.views import leaderboard_table
 
-    overrides = {
-        "generations": generations,
-        "population": population,
-        "evaluator": evaluator,
-        "evaluator_options": parse_options(evaluator_options) or None,
-        "seeds": seeds,
-        "racing": {"first_seeds": first_seeds} if first_seeds is not None else None,
-        "proposer": proposer,
-        "model": model,
-        "base_url": base_url,
-        "seed_objectives": seed_objectives,
-        "context_best": context_best,
-        "context_recent": context_recent,
-        "random_seed": random_seed,
-        "request_timeout": request_timeout,
-        "connect_timeout": connect_timeout,
-        "max_retries": max_retries,
-        "max_reply_bytes": max_reply_bytes,
-        "executor": {
-            key: value for key, value in {"kind": executor, "workers": workers}.items() if value is not None
-        }
-        or None,
-        "max_candidates": max_candidates,
-        "max_cost_usd": max_cost_usd,
-        "time_limit": time_limit,
-        "on_interrupt": on_interrupt,
-        "report_to": report_to or None,
-    }
     if resume is not None:
-        _refuse_changes(overrides, config_file, dry_run)
+        _refuse_changes(typed, config_file, dry_run)
+        generations = typed.value("generations")
         build_config({}, {"generations": generations})  # a new target is checked as a new run's would be
         execute = partial(resume_run, runs_dir, resume, generations)
     else:
-        config = build_config(load_config_file(config_file) if config_file else {}, overrides)
+        config = build_config(load_config_file(config_file) if config_file else {}, typed.overrides())
         if dry_run:
             from discovery.dry_run import print_run_plan
 
