@@ -21,7 +21,7 @@ from pathlib import Path
 
 from discovery.archive import Archive
 from discovery.config import RunConfig
-from discovery.execution.batch import run_batch
+from discovery.execution.batch import Trainings, train_objectives
 from discovery.execution.executor import Executor
 from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
 from discovery.fitness import spearman, summarise
@@ -106,23 +106,24 @@ def run_transfer(
     for variant, missing in pending:
         notice(f"transfer: {variant.name} ({variant.description}): {len(missing)} objective(s)")
     missing_of = {variant.name: missing for variant, missing in pending}
-    belongs: dict[Path, tuple[TransferVariant, CandidateRecord]] = {}
-    trainings: dict[tuple[str, str], list[JobOutcome]] = {}
+    joined_of: dict[str, dict[str, JobOutcome]] = {name: {} for name in missing_of}  # by candidate id
 
-    def arrived(job: CandidateJob, outcome: JobOutcome) -> None:
-        """One seed of a candidate on a variant; a variant whose trainings are all in is committed."""
-        variant, candidate = belongs[job.workdir]
-        trainings.setdefault((variant.name, candidate.id), []).append(outcome)
-        ended = "done" if outcome.trainings else "failed"
-        notice(f"transfer {variant.name}: {candidate.id} {job.workdir.name} {ended}")
-        missing = missing_of[variant.name]
-        if all(len(trainings.get((variant.name, c.id), [])) == seeds for c in missing):
-            outcomes = {c.id: _joined(trainings[(variant.name, c.id)]) for c in missing}
-            _record(archive, current, variant, missing, outcomes)
+    def ended(trainings: Trainings, job: CandidateJob, outcome: JobOutcome) -> None:
+        """One seed of a candidate on a variant."""
+        variant, candidate = trainings.key
+        state = "done" if outcome.trainings else "failed"
+        notice(f"transfer {variant.name}: {candidate.id} {job.workdir.name} {state}")
 
-    def jobs() -> Iterator[CandidateJob]:
-        """Each variant's jobs once its task is there, one job per seed so that every slot stays
-        busy however the seeds and candidates divide."""
+    def joined(trainings: Trainings, outcome: JobOutcome) -> None:
+        """All seeds of a candidate on a variant; a variant whose candidates are all in is committed."""
+        variant, candidate = trainings.key
+        outcomes = joined_of[variant.name]
+        outcomes[candidate.id] = outcome
+        if len(outcomes) == len(missing_of[variant.name]):
+            _record(archive, current, variant, missing_of[variant.name], outcomes)
+
+    def objectives() -> Iterator[Trainings]:
+        """Each variant's candidates once its task is there."""
         config = archive.run().config  # read in this thread: the archive's connection belongs to it
         builds = _in_background(
             [
@@ -133,14 +134,9 @@ def run_transfer(
         for (variant, missing), built in zip(pending, builds, strict=True):
             settings = built.result()
             for candidate in missing:
-                for seed in range(seeds):
-                    job = _job(
-                        settings, candidate, variant, seed, archive.run_dir / TRANSFER_FOLDER / variant.name
-                    )
-                    belongs[job.workdir] = (variant, candidate)
-                    yield job
+                yield _trainings(settings, candidate, variant, seeds, archive.run_dir / TRANSFER_FOLDER)
 
-    run_batch(executor, jobs(), arrived)
+    train_objectives(executor, objectives(), joined, on_job=ended)
     return current
 
 
@@ -177,25 +173,21 @@ def _in_background(builds: list[Callable[[], JobSettings]]) -> list[Future[JobSe
     return futures
 
 
-def _joined(outcomes: list[JobOutcome]) -> JobOutcome:
-    """A candidate's seeds on a variant as one outcome: all the trainings, or the first failure."""
-    failed = [outcome for outcome in outcomes if outcome.trainings is None]
-    if failed:
-        return failed[0]
-    return JobOutcome(trainings=[training for outcome in outcomes for training in outcome.trainings or []])
-
-
-def _job(
-    settings: JobSettings, candidate: CandidateRecord, variant: TransferVariant, seed: int, folder: Path
-) -> CandidateJob:
-    """The candidate's training on the variant with one seed, at its search's best beta times the
-    variant's factor."""
+def _trainings(
+    settings: JobSettings, candidate: CandidateRecord, variant: TransferVariant, seeds: int, folder: Path
+) -> Trainings:
+    """The candidate's trainings on the variant, `seeds` seeds at its search's best beta times the
+    variant's factor, in `folder/<variant>/<candidate>/seed<k>`."""
     metrics = candidate.figures
     assert metrics is not None
     beta = None if metrics.best_beta is None else metrics.best_beta * variant.beta_factor
     objective = Objective(name=candidate.name, source=candidate.code, origin=f"archive:{candidate.run_id}")
-    return settings.job(
-        objective, [TrainingPoint(seed=seed, beta=beta)], folder / candidate.id / f"seed{seed}"
+    return Trainings(
+        key=(variant, candidate),
+        settings=settings,
+        objective=objective,
+        points=[TrainingPoint(seed=seed, beta=beta) for seed in range(seeds)],
+        folder=folder / variant.name / candidate.id,
     )
 
 

@@ -218,7 +218,7 @@ def test_evaluate_s_bar_on_a_terminal_names_the_objective_visibly() -> None:
     """On a terminal the bar's own sequences are there; the text it draws (`export_text`) has none."""
     console = Console(file=io.StringIO(), width=400, force_terminal=True, record=True)
     with EvaluationBar(console, trainings=2) as bar:
-        bar.objective(0, NAME + SURROGATE)("training", 0.5)
+        bar.job(0, NAME + SURROGATE, "seed 0", "training", 0.5)
         bar.bar.refresh()
     drawn = console.export_text()
     assert leaks(drawn) == [] and all(escape in drawn for escape in SHOWN) and "\\ud800" in drawn

@@ -10,8 +10,10 @@ import typer
 
 from discovery.cli import app
 from discovery.cli.common import EVALUATOR_OPTIONS, RUNS_DIR
-from discovery.config import read_seeds
+from discovery.config import SEED_FORMS, RacingSettings, RunConfig, read_seeds
 from discovery.errors import UserError
+from discovery.execution.batch import Trainings, train_objectives
+from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
 from discovery.fitness import summarise
 from discovery.objectives.objective import canonical_name
 from discovery.options import parse_options
@@ -93,6 +95,11 @@ def _beta_table(results: list[EvaluationResult]) -> FittedTable:
     return table
 
 
+def _seed_label(job: CandidateJob) -> str:
+    """`seed 3`: what a job trains of its objective (every beta of one seed)."""
+    return f"seed {job.points[0].seed}"
+
+
 def _summaries(trainings: dict[str, list[SeedResult]], baseline_name: str) -> list[EvaluationResult]:
     """Each objective's figures, paired with the baseline's when it was evaluated (by canonical name,
     so `sigmoid` counts as `dpo`)."""
@@ -112,16 +119,22 @@ def evaluate(
         metavar="OBJECTIVE",
         help="Shipped names (see `discover objectives`), .py files, or archived RUN/CANDIDATE.",
     ),
-    evaluator: str = typer.Option("sentiment", "--evaluator", "-e", help="The task to train and score on."),
+    evaluator: str = typer.Option(
+        RunConfig.model_fields["evaluator"].default,
+        "--evaluator",
+        "-e",
+        help="The task to train and score on.",
+    ),
     seeds: str = typer.Option(
-        "1",
+        str(RunConfig.model_fields["seeds"].default),
         "--seeds",
         "-s",
-        help="A count K (seeds 0..K-1) or the seeds themselves (3,7 or [3]); every seed trains at every "
-        "beta of the evaluator's grid.",
+        help=f"Training seeds, {SEED_FORMS}; every seed trains at every beta of the evaluator's grid.",
     ),
     baseline: str = typer.Option(
-        "dpo", "--baseline", help="When evaluated too, every other objective is paired with it seed by seed."
+        RacingSettings.model_fields["baseline"].default,
+        "--baseline",
+        help="When evaluated too, every other objective is paired with it seed by seed.",
     ),
     evaluator_options: list[str] = EVALUATOR_OPTIONS,
     runs_dir: Path = RUNS_DIR,
@@ -129,13 +142,14 @@ def evaluate(
 ) -> None:
     """Train a policy with each OBJECTIVE and score it against the reference (fitness = win rate).
 
-    Every seed trains at every beta of the evaluator's grid (`--set betas=[0.1]` for one); each
-    objective is reported at its best beta, with a 90% interval, and paired with the baseline (DPO)
-    on the same seeds when that is evaluated too. Each objective is validated by the sandbox first;
-    training runs in a confined process, scoring in one that never ran the objective's code. An
-    objective whose training fails is reported as failed (exit code 1); the others are still scored."""
-    from discovery.execution.job import JobSettings
-    from discovery.execution.local import LocalExecutor
+    Every seed trains at every beta of the evaluator's grid (`--set betas=[0.1]` for one), one job per
+    objective and seed, as many at once as a run's workers (one per core as memory allows, or per
+    GPU); each objective is reported at its best beta, with a 90% interval, and paired with the
+    baseline (DPO) on the same seeds when that is evaluated too. Each objective is validated by the
+    sandbox first; training runs in a confined process, scoring in one that never ran the objective's
+    code. An objective whose training fails is reported as failed (exit code 1); the others are still
+    scored."""
+    from discovery.execution.local import LocalExecutor, default_slots
     from discovery.sandbox import Validator
     from discovery.ui.evaluation import EvaluationBar, EvaluationLines
     from discovery.ui.log_lines import progress_logging
@@ -157,30 +171,48 @@ def evaluate(
     quiet_libraries()
     settings = JobSettings.of(task)
     points = [TrainingPoint(seed=seed, beta=beta) for beta in task.betas() for seed in chosen_seeds]
-    trainings: dict[str, list] = {}
-    failures: dict[str, str | None] = {}
     terminal = _console.is_terminal
-    each = len(points)
-    display = EvaluationBar(_console, each) if terminal else EvaluationLines(len(resolved), each)
+    display = (
+        EvaluationBar(_console, len(task.betas()))
+        if terminal
+        else EvaluationLines(len(resolved), len(points))
+    )
+    outcomes: dict[int, JobOutcome] = {}
+
+    def joined(trainings: Trainings, outcome: JobOutcome) -> None:
+        outcomes[trainings.key] = outcome
+        name = trainings.objective.name
+        display.finished(
+            name, summarise(name, outcome.trainings) if outcome.trainings else None, outcome.failure
+        )
+
+    def ended(trainings: Trainings, job: CandidateJob, outcome: JobOutcome) -> None:
+        display.job_ended(trainings.key, trainings.objective.name, _seed_label(job))
+
+    def progress(trainings: Trainings, job: CandidateJob, phase: str, fraction: float | None) -> None:
+        display.job(trainings.key, trainings.objective.name, _seed_label(job), phase, fraction)
+
     # Libraries may print to stdout; with --json stdout carries the JSON document only
     with (
         contextlib.redirect_stdout(sys.stderr),
         progress_logging(lines_on_stderr=not terminal),
         display,
-        LocalExecutor(log=cache / WORKER_LOG) as executor,
+        LocalExecutor(slots=default_slots(), log=cache / WORKER_LOG) as executor,
         tempfile.TemporaryDirectory(prefix="discover-evaluate-") as work,
     ):
         task.prepare(display.preparing)
-        for index, objective in enumerate(resolved):
-            report = display.objective(index, objective.name)
-            job = settings.job(objective, points, Path(work) / str(index))
-            outcome = executor.evaluate(job, report)
-            alone = summarise(objective.name, outcome.trainings) if outcome.trainings else None
-            display.finished(objective.name, alone, outcome.failure)
-            if outcome.trainings is None:
-                failures[objective.name] = outcome.failure
-            else:
-                trainings[objective.name] = outcome.trainings
+        everything = [
+            Trainings(index, settings, objective, points, Path(work) / str(index))
+            for index, objective in enumerate(resolved)
+        ]
+        train_objectives(executor, everything, joined, on_job=ended, on_progress=progress)
+    trainings: dict[str, list[SeedResult]] = {}
+    failures: dict[str, str | None] = {}
+    for index, objective in enumerate(resolved):  # in the order given, whichever ended first
+        if (outcome := outcomes[index]).trainings is None:
+            failures[objective.name] = outcome.failure
+        else:
+            trainings[objective.name] = outcome.trainings
     results = _summaries(trainings, baseline)
     if as_json:
         document = {"results": [result.model_dump() for result in results], "failures": failures}

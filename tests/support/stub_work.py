@@ -58,14 +58,13 @@ class StubValidator:
 
 
 class StubExecutor:
-    """The training workers: every seed of every job scores 0.5 at once, whether a job is evaluated
-    directly (`discover evaluate`) or submitted (the transfer's batch)."""
+    """The training workers: every seed of every job submitted (by `discover evaluate`, by the
+    transfer's batch) scores 0.5 at once."""
 
     kind = "local"
-    slots = 1
 
-    def __init__(self, log: Path | None = None) -> None:
-        self.log = log
+    def __init__(self, slots: int = 1, log: Path | None = None) -> None:
+        self.slots, self.log = slots, log
         self._submitted = 0
 
     def __enter__(self) -> "StubExecutor":
@@ -74,17 +73,13 @@ class StubExecutor:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def evaluate(self, job: CandidateJob, progress: object = None) -> JobOutcome:
-        return JobOutcome(
-            trainings=[SeedResult(seed=p.seed, beta=p.beta, fitness=0.5, seconds=0.0) for p in job.points]
-        )
-
     def submit(self, job: CandidateJob) -> str:
         self._submitted += 1
         return str(self._submitted)
 
     def status(self, job_id: str, job: CandidateJob) -> JobStatus:
-        return JobStatus(JobState.FINISHED, outcome=self.evaluate(job))
+        trainings = [SeedResult(seed=p.seed, beta=p.beta, fitness=0.5, seconds=0.0) for p in job.points]
+        return JobStatus(JobState.FINISHED, outcome=JobOutcome(trainings=trainings))
 
     def wait(self, seconds: float) -> None:
         pass
