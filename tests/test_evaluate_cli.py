@@ -51,7 +51,7 @@ def test_json_run_trains_and_scores_and_prints_only_the_document():
 
 
 def test_table_run_prints_one_row_per_objective_and_reuses_the_reference_log_probs():
-    done = discover_subprocess("evaluate", "slic", "--set", "preset=tiny")
+    done = discover_subprocess("evaluate", "slic", "--seeds", "1", "--set", "preset=tiny")
     assert done.returncode == 0, done.stderr
     assert "slic" in done.stdout and "fitness" in done.stdout
     # TRL's cached files (EOS added, tokenized, reference log-probs) were written once, by the build;
