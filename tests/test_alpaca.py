@@ -43,6 +43,7 @@ def evaluator(recipe: Path, prompts: Path, cache: Path, base_url: str, **options
     return get_evaluator("alpaca", {**settings, **options}, cache_dir=cache)
 
 
+@pytest.mark.slow
 def test_trained_model_against_the_sft_model_in_both_orders(setup, tmp_path):
     recipe, _, prompts = setup
     # per prompt: model shown as A, then model shown as B
@@ -78,6 +79,7 @@ def test_trained_model_against_the_sft_model_in_both_orders(setup, tmp_path):
     assert f"[Start of assistant B's answer]\n{answer_a}\n[End" in second
 
 
+@pytest.mark.slow
 def test_finished_model_option_skips_training_and_reruns_are_free(setup, tmp_path):
     recipe, model_dir, prompts = setup
     # the SFT model judged against itself: equal answers, so the length control changes nothing

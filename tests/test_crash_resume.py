@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from discovery.archive import Archive
 from discovery.objectives import load_objective
 from discovery.records import CandidateStatus, RunStatus
@@ -19,6 +21,8 @@ from tests.support.commands import discover_subprocess
 from tests.support.fake_openai import FakeOpenAI, Reply
 from tests.support.hostile_evaluator import with_payload
 from tests.support.live_runs import rows, trainings
+
+pytestmark = pytest.mark.slow  # real training killed and resumed, in subprocesses
 
 RUN_ARGS = [
     "--proposer",

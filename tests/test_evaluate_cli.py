@@ -20,6 +20,7 @@ from tests.support.paced_evaluator import most_at_once, spans
 OBJECTIVES = Path(__file__).parent / "objectives"
 
 
+@pytest.mark.slow
 def test_json_run_trains_and_scores_and_prints_only_the_document():
     flipped = str(OBJECTIVES / "flipped_dpo.py")
     done = discover_subprocess(
@@ -50,6 +51,7 @@ def test_json_run_trains_and_scores_and_prints_only_the_document():
         assert 0.0 <= result["fitness"] <= 1.0 and result["fitness_se"] >= 0.0
 
 
+@pytest.mark.slow
 def test_table_run_prints_one_row_per_objective_and_reuses_the_reference_log_probs():
     done = discover_subprocess("evaluate", "slic", "--seeds", "1", "--set", "preset=tiny")
     assert done.returncode == 0, done.stderr

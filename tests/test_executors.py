@@ -25,6 +25,7 @@ SEED_0 = [TrainingPoint(seed=0, beta=0.1)]  # one training, at the test evaluato
 SLEEPY = "import time\ntime.sleep(6)"  # a training that takes six seconds, whatever the machine
 
 
+@pytest.mark.slow
 def test_two_workers_train_two_candidates_at_once_each_on_its_share_of_the_cores(tmp_path):
     evaluator = get_evaluator("tests.support.hostile_evaluator:hostile", {}, cache_dir=tmp_path / "cache")
     jobs = JobSettings.of(evaluator)

@@ -38,6 +38,7 @@ def test_builtin_run_scores_seeds_and_new_candidates(tmp_path) -> None:
         assert rankings == sorted(rankings, reverse=True)
 
 
+@pytest.mark.slow
 def test_seed_scores_are_reused_by_later_runs_with_the_same_evaluator(tmp_path, monkeypatch) -> None:
     cache = tmp_path / "cache"
     monkeypatch.setenv("DISCOVER_CACHE", str(cache))  # a cache no other test has filled

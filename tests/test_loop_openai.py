@@ -3,6 +3,8 @@ and failure ends up in the archive with the right status and reason, and the run
 
 import json
 
+import pytest
+
 import tests.support.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
 from discovery.archive import Archive
 from discovery.config import RunConfig
@@ -96,6 +98,7 @@ def test_scripted_endpoint_run_records_every_outcome(tmp_path, monkeypatch) -> N
     assert tokens[0] > 0 and tokens[1] > 0 and len(exchanges) >= 10
 
 
+@pytest.mark.slow
 def test_dead_endpoint_stops_the_run_with_a_message_and_keeps_the_archive(tmp_path) -> None:
     from tests.support.commands import discover_subprocess
 

@@ -42,6 +42,7 @@ def evaluator(recipe: Path, cache: Path, base_url: str, **options):
     return get_evaluator("mtbench", {**settings, **options}, cache_dir=cache)
 
 
+@pytest.mark.slow
 def test_fitness_is_the_mean_grade_failures_excluded_and_a_rerun_costs_nothing(recipe, tmp_path):
     # judgments in order: (q101, turn 1), (q101, turn 2), (q102, 1), (q102, 2), (q103, 1), (q103, 2)
     script = [

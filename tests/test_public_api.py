@@ -36,6 +36,7 @@ def tiny(tmp_path_factory) -> tuple[Path, Path]:
     return model_dir, data_dir
 
 
+@pytest.mark.slow
 def test_the_readme_example_trains_with_an_exported_objective(tiny, tmp_path):
     from transformers import AutoModelForCausalLM
 

@@ -19,6 +19,8 @@ from tests.support.archive_factory import proposal
 from tests.support.chromium import REQUIRED_ENV, Chromium, find_chromium
 from tests.support.commands import discover_subprocess
 
+pytestmark = pytest.mark.slow  # a real run's report in headless Chromium
+
 CHROMIUM = find_chromium()
 if CHROMIUM is None and os.environ.get(REQUIRED_ENV) != "1":
     pytest.skip("chromium is not installed (.ci/chromium installs it)", allow_module_level=True)

@@ -20,6 +20,8 @@ from discovery.training import trainer as trainer_module
 from tests.fixtures.tiny_chat import build_all, write_recipe
 from tests.support.commands import discover_subprocess
 
+pytestmark = pytest.mark.slow  # retrain jobs that train a tiny chat model
+
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> tuple[Path, Path]:

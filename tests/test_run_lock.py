@@ -73,6 +73,7 @@ def test_reading_commands_work_while_a_run_is_written_and_never_touch_its_lock(
         assert ((run_dir / LOCK_FILE).read_bytes(), (run_dir / LOCK_FILE).stat().st_mtime_ns) == held
 
 
+@pytest.mark.slow
 def test_two_resumes_started_together_one_is_refused_and_nothing_is_scored_twice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

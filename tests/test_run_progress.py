@@ -16,8 +16,12 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from discovery.archive import list_runs
 from discovery.records import RunStatus
+
+pytestmark = pytest.mark.slow  # real runs of the tiny sentiment task, in subprocesses
 
 # the quickest real run: the tiny task at one beta, one seed, DPO as the only seed, no transfer check
 # One worker: the lines come in the order a test can name (generation 1 scored before 2 starts).

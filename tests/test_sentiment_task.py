@@ -106,6 +106,7 @@ def test_an_interrupted_build_leaves_no_cache(tmp_path: Path, monkeypatch: pytes
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_candidates_train_without_running_the_reference(evaluator, monkeypatch, tmp_path):
     train_folder = evaluator.artefacts.folder / "train"
     files_before = sorted(p.name for p in train_folder.iterdir())
@@ -126,6 +127,7 @@ def test_candidates_train_without_running_the_reference(evaluator, monkeypatch, 
     )
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_figures(evaluator, tmp_path):
     first = train_and_score(evaluator, "slic", 1, tmp_path / "first")
     second = train_and_score(evaluator, "slic", 1, tmp_path / "second")
@@ -137,6 +139,7 @@ def test_same_seed_gives_the_same_figures(evaluator, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_a_confined_candidate_gets_the_figures_of_an_in_process_one(evaluator, tmp_path):
     """Confinement changes where training runs, not what it computes: same seed, same figures."""
     here = train_and_score(evaluator, "dpo", 2, tmp_path / "here")

@@ -22,6 +22,8 @@ from discovery.records import CandidateStatus
 from tests.support.commands import discover_subprocess
 from tests.support.live_runs import rows
 
+pytestmark = pytest.mark.slow  # real training through a Slurm cluster
+
 
 def _cluster_answers() -> bool:
     if shutil.which("sinfo") is None:

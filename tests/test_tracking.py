@@ -68,6 +68,7 @@ def expected(
     }
 
 
+@pytest.mark.slow
 def test_tensorboard_gets_each_candidate_the_best_so_far_and_the_llm_spend_and_resuming_keeps_it(
     tmp_path, endpoint
 ) -> None:

@@ -12,6 +12,8 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
+
 import tests.support.hostile_evaluator  # noqa: F401  (registers the "hostile" evaluator)
 from discovery.archive import Archive
 from discovery.config import RunConfig
@@ -23,6 +25,8 @@ from discovery.records import CandidateStatus, RunStatus, TrainingPoint
 from discovery.runner import start_run
 from evaluators.registry import get_evaluator
 from tests.support.hostile_evaluator import with_payload
+
+pytestmark = pytest.mark.slow  # real training of hostile candidates, confined
 
 SEED_0 = [TrainingPoint(seed=0, beta=0.1)]  # one training, at the test evaluators' beta
 
