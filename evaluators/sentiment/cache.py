@@ -262,4 +262,4 @@ def time_baseline(artefacts: Artefacts, train: TrainSettings) -> float:
 
 
 def _train_key(train: TrainSettings) -> str:
-    return hashlib.sha256(json.dumps(asdict(train), sort_keys=True).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(train.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
