@@ -1,9 +1,9 @@
 """A training's deadline follows its task: candidates that pass the sandbox's probes and hang or crawl
-only at the training batch size are killed at a multiple of the baseline's measured training time on
-the same task and preset, not at a deadline sized for the largest task.
+only in training are killed at a multiple of the baseline's measured training time on the same task
+and preset, not at a deadline sized for the largest task.
 
-`tests/hostile/training_size/` holds such candidates: harmless at every size the validator probes,
-bad at the tiny and default presets' batches (16 and 32 pairs).
+`tests/hostile/training_size/` holds such candidates: harmless on every batch the validator probes,
+bad on the first step of a training, where the policy still is the reference.
 """
 
 import os
@@ -47,9 +47,7 @@ def test_the_deadline_is_derived_from_the_baseline_and_shown_by_the_dry_run(tiny
     )
 
 
-def test_candidates_that_hang_or_crawl_only_at_training_size_time_out_within_the_tasks_deadline(
-    tiny, tmp_path
-):
+def test_candidates_that_hang_or_crawl_only_in_training_time_out_within_the_tasks_deadline(tiny, tmp_path):
     with Validator() as validator:
         for path in TRAINING_SIZE:
             verdict = validator.validate(path.read_text())
