@@ -105,6 +105,18 @@ class SlurmSettings(BaseModel):
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
 
 
+def duration(value: Any) -> Any:
+    """`90m`, `2h`, `45s` or plain seconds, as seconds; anything else is left to the field's type."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().lower()
+    number, unit = (text[:-1], _UNITS[text[-1]]) if text[-1:] in _UNITS else (text, 1)
+    try:
+        return float(number) * unit
+    except ValueError:
+        raise ValueError(f"{value!r} is no duration: write seconds, or e.g. 45s, 90m, 2h, 1d") from None
+
+
 class RacingSettings(BaseModel):
     """How a run spends its seeds (see `discovery.racing`); the YAML keys under `racing:`."""
 
@@ -163,7 +175,18 @@ class ExecutorSettings(BaseModel):
         None, ge=1, description="local: torch threads per job; None: the cores shared out between workers"
     )
     gpus_per_job: int = Field(1, ge=1, description="local, on a GPU machine: GPUs each job sees")
+    training_timeout: float | None = Field(
+        None,
+        gt=0,
+        description="seconds (or 30m, 2h) one training may run, in place of the evaluator's deadline "
+        "(sentiment: 10 x its baseline's measured training time, at least 60 s)",
+    )
     slurm: SlurmSettings = Field(default_factory=SlurmSettings)
+
+    @field_validator("training_timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return duration(value)
 
 
 class RunConfig(BaseModel):
@@ -232,15 +255,7 @@ class RunConfig(BaseModel):
     @field_validator("time_limit", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
-        """`90m`, `2h`, `45s` or plain seconds."""
-        if not isinstance(value, str):
-            return value
-        text = value.strip().lower()
-        number, unit = (text[:-1], _UNITS[text[-1]]) if text[-1:] in _UNITS else (text, 1)
-        try:
-            return float(number) * unit
-        except ValueError:
-            raise ValueError(f"{value!r} is no duration: write seconds, or e.g. 45s, 90m, 2h, 1d") from None
+        return duration(value)
 
     @field_validator("seed_objectives", "report_to", mode="before")
     @classmethod

@@ -13,8 +13,11 @@ import yaml
 from rich.console import Console
 
 from discovery.config import RunConfig
+from discovery.execution.job import JobSettings, training_limits
 from discovery.objectives import shipped_names
 from discovery.runner import build_evaluator
+
+_PLAN_SUMMARY = ("candidates_at_most", "trainings_per_candidate", "training_deadline")
 
 
 def run_plan(config: RunConfig, runs_dir: Path) -> dict:
@@ -24,8 +27,11 @@ def run_plan(config: RunConfig, runs_dir: Path) -> dict:
     candidates = seeds + config.generations * config.population
     betas, seed_count = len(evaluator.betas()), len(config.seed_list)
     first = min(config.racing.first_seeds, seed_count)
+    settings = JobSettings.of(evaluator, training_timeout=config.executor.training_timeout)
+    deadline = training_limits(settings, evaluator)
     plan = {
         "run": config.model_dump(mode="json"),
+        "training_deadline": deadline.describe(),
         "candidates_at_most": {"seeds": seeds, "proposed": config.generations * config.population},
         "trainings_per_candidate": {
             "first_estimate": first * betas,
@@ -47,7 +53,7 @@ def plan_text(config: RunConfig, runs_dir: Path, width: int) -> str:
         f"# Plan of a {config.evaluator} run (nothing is trained). The lines without '#' are its",
         "# configuration: save this output to a file to run it with `discover run --config FILE`.",
         _yaml(plan["run"]),
-        _commented(_yaml({key: plan[key] for key in ("candidates_at_most", "trainings_per_candidate")})),
+        _commented(_yaml({key: plan[key] for key in _PLAN_SUMMARY})),
     ]
     if "evaluator_config" in plan:
         lines.append(

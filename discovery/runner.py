@@ -98,7 +98,8 @@ def start_run(
         versions=library_versions(),
         proposer=proposer.name,
     )
-    executor = make_executor(config.executor, runs_dir / run.id)  # refused jobs: before any run exists
+    # refused jobs: before any run exists
+    executor = make_executor(config.executor, runs_dir / run.id, evaluator.limits().memory_mb)
     # Nobody else can know a run id before the run exists, so locking right after creating it is
     # as exclusive as locking first.
     with Archive.create(runs_dir, run) as archive, RunLock(archive.run_dir):
@@ -122,7 +123,7 @@ def resume_run(
             config = config.model_copy(update={"generations": generations})
         proposer, _ = make_proposer(config.model_copy(update={"proposer": run.proposer}))
         evaluator = build_evaluator(config, runs_dir)
-        executor = make_executor(config.executor, archive.run_dir)
+        executor = make_executor(config.executor, archive.run_dir, evaluator.limits().memory_mb)
         observer = observer or SilentObserver()
         return _run_to_end(archive, config, proposer, evaluator, executor, runs_dir, observer)
 
@@ -173,7 +174,7 @@ def _loop_to_end(
             proposer,
             evaluator,
             executor,
-            JobSettings.of(evaluator),
+            JobSettings.of(evaluator, training_timeout=config.executor.training_timeout),
             validator,
             seed_scores,
             observer,
@@ -204,8 +205,11 @@ def _loop_to_end(
         return RunOutcome(run=run, leaderboard=archive.leaderboard(), stopped_reason=stopped_reason)
 
 
-def make_executor(settings: ExecutorSettings, run_dir: Path) -> Executor:
-    """The run's executor; a cluster that would refuse its jobs is a user error here."""
+def make_executor(
+    settings: ExecutorSettings, run_dir: Path, trainer_memory_mb: int | None = None
+) -> Executor:
+    """The run's executor; a cluster that would refuse its jobs is a user error here. Unset local
+    workers are as many as the machine holds trainers of `trainer_memory_mb` (their memory limit)."""
     if settings.kind == "slurm":
         from discovery.execution.slurm import SlurmExecutor
 
@@ -213,7 +217,7 @@ def make_executor(settings: ExecutorSettings, run_dir: Path) -> Executor:
         executor.check()
         return executor
     return LocalExecutor(
-        slots=settings.workers or default_slots(settings.gpus_per_job),
+        slots=settings.workers or default_slots(settings.gpus_per_job, trainer_memory_mb),
         log=run_dir / WORKER_LOG,
         threads_per_job=settings.threads_per_job,
         gpus_per_job=settings.gpus_per_job,

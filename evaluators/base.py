@@ -19,7 +19,18 @@ from discovery.records import SeedResult
 
 
 class TrainingLimits(BaseModel):
-    """What one seed's confined training may use; the evaluator proposes, the run config may change."""
+    """What one seed's confined training may use; the evaluator proposes, the run config may change.
+
+    The deadline follows the task. An evaluator that can time its baseline (DPO) on the task and
+    training settings it trains candidates on derives the deadline from that measurement
+    (`from_baseline`): `max(BASELINE_FLOOR_S, BASELINE_FACTOR x the baseline's seconds)`. A fixed
+    deadline would have to fit the largest task, so on a small one a candidate that hangs or crawls
+    only at the training batch size (fine at the sandbox's probe sizes) would hold its slot many
+    times longer than an honest training takes. The factor leaves room for a machine loaded by other
+    workers and for objectives that cost a few times DPO; the floor for start-up costs the
+    measurement hardly sees on a tiny task. The CPU-time limit follows the wall-clock one
+    (`cpu_seconds`). A user raises either by the run's `training_timeout`.
+    """
 
     timeout_s: float = Field(gt=0, description="wall-clock seconds before all its processes are killed")
     memory_mb: int | None = Field(
@@ -27,6 +38,45 @@ class TrainingLimits(BaseModel):
         description="address space on top of what the trainer maps at its start; None: no limit "
         "(GPU drivers map far more address space than memory exists, so a GPU trainer gets none)",
     )
+    baseline_s: float | None = Field(
+        None, gt=0, description="the measured seconds of the baseline's training the deadline derives from"
+    )
+    note: str = Field("", description="where a deadline not derived from a baseline comes from")
+
+    @classmethod
+    def from_baseline(cls, seconds: float, memory_mb: int | None) -> "TrainingLimits":
+        """The deadline of a task whose baseline training took `seconds` (see the class's docstring)."""
+        timeout = max(BASELINE_FLOOR_S, BASELINE_FACTOR * seconds)
+        return cls(timeout_s=round(timeout), memory_mb=memory_mb, baseline_s=seconds)
+
+    def cpu_seconds(self, threads: int) -> int:
+        """CPU time a trainer on `threads` torch threads may use: no process uses more than its
+        threads times the wall-clock time, and one spare thread covers the libraries' helper threads.
+        A candidate that starts threads of its own to crawl in parallel meets it before the deadline."""
+        return round(self.timeout_s * (threads + 1))
+
+    def describe(self) -> str:
+        """The deadline as a person reads it, with where it comes from."""
+        if self.baseline_s is None:
+            return f"{self.timeout_s:g} s ({self.note})" if self.note else f"{self.timeout_s:g} s"
+        factor = self.timeout_s / self.baseline_s
+        return (
+            f"{self.timeout_s:g} s ({factor:.3g} x the baseline's measured {self.baseline_s:.3g} s, "
+            f"at least {BASELINE_FLOOR_S:g} s)"
+        )
+
+    def timed_out(self, seconds: float) -> str:
+        """The failure of a training killed at this deadline, in one line."""
+        if self.baseline_s is None:
+            limit = f"{self.timeout_s:g} s"
+        else:
+            limit = f"{self.timeout_s / self.baseline_s:.3g} x the baseline's {self.baseline_s:.3g} s"
+        return f"timed out after {seconds:.0f} s (limit {limit}), so all its processes were killed"
+
+
+# The deadline rule of `TrainingLimits.from_baseline`.
+BASELINE_FACTOR = 10.0
+BASELINE_FLOOR_S = 60.0
 
 
 class TransferVariant(BaseModel):
@@ -56,6 +106,10 @@ class Evaluator(ABC):
     # Bump when the figures change for the same options (e.g. the task is built differently), so that
     # seed scores stored under the old version are not reused.
     version: ClassVar[int] = 0
+    # Whether `score` calls an LLM endpoint (a judge). Only then does the worker that runs the
+    # evaluator's jobs receive the endpoint's key: a worker forks the confined trainers, whose memory
+    # is a copy of its own, so a key the worker never held is one no candidate can find.
+    calls_endpoint: ClassVar[bool] = False
 
     def __init__(self, options: BaseModel, cache_dir: Path) -> None:
         self.options = options
@@ -78,7 +132,8 @@ class Evaluator(ABC):
 
     @abstractmethod
     def limits(self) -> TrainingLimits:
-        """Deadline and memory of one seed's training at this task's size."""
+        """Deadline and memory of one seed's training at this task's size; cheap (no task is built
+        for it), so that a dry run can show it."""
 
     def readable_paths(self) -> list[Path]:
         """Files and folders the confined trainer must read (the built task), mounted read-only."""

@@ -138,20 +138,27 @@ def test_time_limits_read_as_durations():
 
 
 @pytest.mark.parametrize(
-    ("cores", "memory_gib", "gpus", "gpus_per_job", "slots"),
+    ("cores", "memory_gib", "gpus", "gpus_per_job", "trainer_mb", "slots"),
     [
-        (2, 24, 0, 1, 2),  # this machine: one single-threaded job per core
-        (64, 24, 0, 1, 12),  # many cores, little memory: as many as memory holds
-        (1, 0.5, 0, 1, 1),  # never none
-        (16, 512, 8, 2, 4),  # a GPU machine: one job per GPU group, whatever the cores
+        (2, 24, 0, 1, 4096, 2),  # this machine: one single-threaded job per core
+        (64, 24, 0, 1, None, 12),  # many cores, little memory: as many as memory holds
+        # sized by the trainers' limit, not by what an honest one takes: a worker and a 4 GiB trainer
+        (64, 24, 0, 1, 4096, 4),
+        (16, 16, 0, 1, 4096, 3),
+        (1, 0.5, 0, 1, 4096, 1),  # never none
+        (16, 512, 8, 2, None, 4),  # a GPU machine: one job per GPU group, whatever the cores
     ],
 )
-def test_unset_workers_fill_the_machine(monkeypatch, cores, memory_gib, gpus, gpus_per_job, slots):
-    """A user who does not say --workers gets every core (or GPU group) of the machine working."""
+def test_unset_workers_fill_the_machine(
+    monkeypatch, cores, memory_gib, gpus, gpus_per_job, trainer_mb, slots
+):
+    """A user who does not say --workers gets every core (or GPU group) of the machine working, as
+    far as memory holds each worker with a trainer at its memory limit."""
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)))
     monkeypatch.setattr("os.sysconf", {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": memory_gib * 2**30 / 4096}.get)
     monkeypatch.setattr("discovery.execution.local._visible_gpus", lambda: gpus)
-    executor = make_executor(RunConfig(executor={"gpus_per_job": gpus_per_job}).executor, Path("unused"))
+    settings = RunConfig(executor={"gpus_per_job": gpus_per_job}).executor
+    executor = make_executor(settings, Path("unused"), trainer_mb)
     assert executor.slots == slots
     assert executor.threads_per_job == max(1, cores // slots)  # the cores shared out
     assert make_executor(RunConfig(executor={"workers": 3}).executor, Path("unused")).slots == 3

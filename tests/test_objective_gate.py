@@ -5,12 +5,13 @@ these tests pin down the gate's rules where a reader of `check_source` would loo
 the cases it must NOT refuse (ordinary objectives written in the styles an LLM uses).
 """
 
+import inspect
 import math
 
 import pytest
 import torch
 
-from discovery.objectives import PARAMETERS, load_objective, shipped_names
+from discovery.objectives import PARAMETERS, allowlist, load_objective, shipped_names
 from discovery.objectives.allowlist import BUILTINS
 from discovery.objectives.compile import ObjectiveRejected, compile_objective
 from discovery.objectives.gate import (
@@ -250,6 +251,18 @@ def test_only_local_names_may_be_assigned(statement, expected):
         ("out = torch.exp(beta, out=policy_chosen_logps)", "keyword `out=` writes into an existing tensor"),
         ("out = F.relu(beta, inplace=True)", "keyword `inplace=` writes into an existing tensor"),
         (
+            "out = F.relu(beta, True)",
+            "argument 2 of `F.relu` is its `inplace`, which writes into an existing",
+        ),
+        (
+            "out = torch.norm(beta, 2, 0, False, policy_chosen_logps)",
+            "argument 5 of `torch.norm` is its `out`, which writes into an existing tensor",
+        ),
+        (
+            "out = torch.nn.functional.hardtanh(beta, -1.0, 1.0, True)",
+            "argument 4 of `torch.nn.functional.hardtanh` is its `inplace`",
+        ),
+        (
             "policy_chosen_logps += 1",
             "`policy_chosen_logps += ...` changes the caller's tensor in place: write `new_name = "
             "policy_chosen_logps + ...` instead",
@@ -260,6 +273,27 @@ def test_only_local_names_may_be_assigned(statement, expected):
 )
 def test_the_autograd_graph_in_place_writes_and_randomness_are_refused(statement, expected):
     assert_refused(objective(statement, "return beta"), f"line 5: {expected}")
+
+
+def test_every_allowed_function_that_writes_in_place_by_position_is_known_to_the_gate():
+    """The gate's table of positional `out` / `inplace` parameters is torch's own: a torch release that
+    adds one to an allowed function fails here, not silently in the gate."""
+    modules = {"torch": torch, "torch.special": torch.special, "F": torch.nn.functional}
+    found = {}
+    for namespace in (allowlist.TORCH, allowlist.SPECIAL, allowlist.FUNCTIONAL):
+        for name in namespace.names:
+            try:
+                parameters = list(
+                    inspect.signature(getattr(modules[namespace.spelling], name)).parameters.values()
+                )
+            except (TypeError, ValueError):  # a builtin without a signature: `out` is keyword-only there
+                continue
+            for index, parameter in enumerate(parameters):
+                positional = parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+                if positional and parameter.name in allowlist.IN_PLACE_KEYWORDS:
+                    found[(namespace.spelling, name)] = (index, parameter.name)
+    assert found == allowlist.POSITIONAL_IN_PLACE
+    assert rules(objective("kept = F.relu(beta)", "return torch.norm(kept, 2, 0, False)")) == []
 
 
 # --- limits: a clear rejection, never a crash -----------------------------------------------------

@@ -9,6 +9,7 @@ run goes on.
 """
 
 import os
+import secrets
 import socket
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from discovery.objectives import Objective, load_objective
 from discovery.proposers.base import Proposal
 from discovery.records import CandidateStatus, RunStatus, TrainingPoint
 from discovery.runner import start_run
+from discovery.sandbox.process import OutputLog
 from evaluators.registry import get_evaluator
 from tests.support.hostile_evaluator import with_payload
 
@@ -124,7 +126,7 @@ def test_every_training_failure_is_the_candidates_and_the_run_goes_on(tmp_path, 
         "calls_exit": "SystemExit",
         "exits_the_interpreter": "exited with code 0 before it finished",
         "raises": "diverged at step 3",
-        "hangs": "timed out: still running after 4 s",
+        "hangs": "timed out after 4 s (limit 4 s)",
         "allocates_far_beyond_its_limit": "ran out of memory (limit 1024 MB)",
         "allocates_tensors_beyond_its_limit": "ran out of memory (limit 1024 MB)",
         "kills_itself": "killed by signal SIGSEGV",
@@ -134,3 +136,107 @@ def test_every_training_failure_is_the_candidates_and_the_run_goes_on(tmp_path, 
         assert status == CandidateStatus.FAILED and words in reason, (name, reason)
     assert reasons["trains_fine"][0] == CandidateStatus.SCORED
     assert all(c.isolation.get("filesystem_jail") for c in found.values() if os.geteuid() == 0)
+
+
+# Searches the trainer's memory (anonymous mappings: heap, stack with the initial environment block,
+# the interpreter's arenas) and os.environ for the key, which it knows only reversed, so that its own
+# needle is the one copy it must skip (and its read buffer, which holds what it just read).
+KEY_SEARCH = """
+import ctypes, os
+needle = bytes(reversed({reversed_key!r}))
+places = ["os.environ"] if any(needle in value for value in os.environb.values()) else []
+buffer = bytearray(1 << 20)
+start_of_buffer = ctypes.addressof((ctypes.c_char * len(buffer)).from_buffer(buffer))
+skipped = [(start_of_buffer, start_of_buffer + len(buffer)), (id(needle), id(needle) + 64 + len(needle))]
+for line in open("/proc/self/maps").read().splitlines():
+    fields = line.split()
+    anonymous = len(fields) < 6 or fields[5] in ("[heap]", "[stack]")
+    if fields[1][0] != "r" or not anonymous:
+        continue
+    start, end = (int(part, 16) for part in fields[0].split("-"))
+    for offset in range(start, end, len(buffer) - 256):
+        size = min(len(buffer), end - offset)
+        ctypes.memmove(start_of_buffer, offset, size)
+        hit = buffer.find(needle, 0, size)
+        while hit >= 0:
+            if not any(low <= offset + hit < high for low, high in skipped):
+                places.append(fields[5] if len(fields) > 5 else "anonymous memory")
+            hit = buffer.find(needle, hit + 1, size)
+if places:
+    raise RuntimeError("the key is in " + ", ".join(sorted(set(places))))
+"""
+
+
+def workers_environments() -> list[bytes]:
+    """The initial environment of each evaluation worker this process started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if b"discovery.execution.worker" in (entry / "cmdline").read_bytes():
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
+                    found.append((entry / "environ").read_bytes())
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+@pytest.mark.parametrize("evaluator", ["hostile", "hostile-judged"])
+def test_only_a_worker_whose_evaluator_calls_an_endpoint_holds_its_key(tmp_path, monkeypatch, evaluator):
+    """A training worker of an evaluator that never calls an endpoint never receives the key, so
+    neither its environment nor the confined trainer it forks (a copy of its memory) holds it."""
+    key = f"sk-canary-{secrets.token_hex(12)}"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    search = KEY_SEARCH.format(reversed_key=key.encode()[::-1])
+    jobs = JobSettings.of(get_evaluator(evaluator, {}, cache_dir=tmp_path / "cache"), threads=1)
+    with LocalExecutor() as executor:
+        outcome = executor.evaluate(jobs.job(candidate("searches", search), SEED_0, tmp_path / "job"))
+        environments = workers_environments()
+    assert len(environments) == 1
+    if evaluator == "hostile":
+        assert key.encode() not in environments[0]
+        assert outcome.trainings is not None, outcome.failure  # the search found nothing
+    else:  # a judged evaluator's scorer needs the key: its worker has it (so the search can find it)
+        assert key.encode() in environments[0]
+        assert outcome.failure and "the key is in" in outcome.failure
+
+
+# A warning on every call, and lines that differ every time: 40 MB of output from one training.
+FLOOD = """
+import sys, warnings
+warnings.simplefilter("always")
+for step in range(20000):
+    warnings.warn("the same warning on every call")
+for step in range(300000):
+    print(f"step {step}: a warning that differs every time " + "x" * 90, file=sys.stderr)
+"""
+
+
+def test_a_flood_of_output_reaches_the_host_log_capped_deduplicated_and_recorded(tmp_path) -> None:
+    """A candidate cannot fill the host's disk through the worker's log: a repeated line is copied
+    once, the rest stops at the candidate's cap, the log says what was dropped, and it still scores."""
+    log = tmp_path / "workers.log"
+    jobs = settings(tmp_path, timeout_s=60.0)
+    with LocalExecutor(log=log) as executor:
+        flooded = executor.evaluate(jobs.job(candidate("floods", FLOOD), SEED_0, tmp_path / "floods"))
+    text = log.read_text()
+    assert flooded.trainings is not None, flooded.failure
+    assert log.stat().st_size < 5 * 2**20  # 40 MB written, 4 MiB a candidate copied
+    assert text.count("the same warning on every call") == 1
+    assert "[discover] output of candidate 'floods': 19999 repeated lines not copied" in text
+    assert "bytes dropped over the caps (its 4 MiB, the log's 256 MiB)" in text
+
+
+def test_no_output_is_copied_once_the_log_holds_the_runs_cap(capfd) -> None:
+    """Every worker of a run writes into one log: once it holds the cap, no candidate adds to it
+    beyond the one line that says what was dropped."""
+    first = OutputLog("candidate 'a'", max_log_bytes=2000)
+    first.write(b"".join(f"line {number}\n".encode() for number in range(1000)))
+    first.close()
+    second = OutputLog("candidate 'b'", max_log_bytes=2000)
+    second.write(b"the next candidate's line\n")
+    second.close()
+    copied = capfd.readouterr().err
+    assert "line 0\n" in copied and "line 999" not in copied and "the next candidate's line" not in copied
+    assert len(copied.encode()) < 2000 + 2 * 200
+    assert "[discover] output of candidate 'b': 0 repeated lines not copied, and 26 bytes dropped" in copied

@@ -35,7 +35,15 @@ def list_evaluators(
     from evaluators.registry import evaluator_class, evaluator_classes
 
     classes = [evaluator_class(name) for name in names] if names else evaluator_classes()
-    catalog = [{"name": cls.name, "description": cls.description, **_options(cls.Options)} for cls in classes]
+    catalog = [
+        {
+            "name": cls.name,
+            "description": cls.description,
+            "training_deadline": _deadline(cls.name),
+            **_options(cls.Options),
+        }
+        for cls in classes
+    ]
     if as_json:
         typer.echo(json.dumps({"evaluators": catalog}, indent=2))
         return
@@ -51,7 +59,17 @@ def list_evaluators(
         console.print(table)
         if entry["note"]:
             console.print(entry["note"])
+        console.print(Text(f"Training deadline, default options: {entry['training_deadline']}"))
         console.print()
+
+
+def _deadline(name: str) -> str:
+    """The deadline of one training with the default options, on the task in the default cache
+    (measured from its baseline once that task was prepared); `executor.training_timeout` replaces it."""
+    from discovery.paths import DEFAULT_RUNS_DIR, cache_root
+    from evaluators.registry import get_evaluator
+
+    return get_evaluator(name, {}, cache_root(DEFAULT_RUNS_DIR)).limits().describe()
 
 
 def _options(model: type[BaseModel]) -> dict[str, Any]:

@@ -54,7 +54,9 @@ def transfer(
         quiet_libraries()
         with (
             contextlib.redirect_stdout(sys.stderr),
-            contextlib.closing(make_executor(config.executor, archive.run_dir)) as executor,
+            contextlib.closing(
+                make_executor(config.executor, archive.run_dir, evaluator.limits().memory_mb)
+            ) as executor,
         ):
             found = run_transfer(
                 archive,

@@ -7,7 +7,9 @@ trainer's only output is files in its own folder. Then it forks a scorer that ne
 candidate code, which reads those files as untrusted data and computes the figures. A failure of
 any kind inside the trainer (an exception, `exit`, a hang past the deadline, memory exhaustion, a
 killed process, a poisoned interpreter) ends that process only and comes back as the candidate's
-failure, in one line; the worker and the next candidate are untouched.
+failure, in one line; the worker and the next candidate are untouched. What the trainer writes to
+stdout and stderr reaches the worker's log capped and deduplicated (`OutputLog`), and its deadlines
+follow the task (`TrainingLimits`).
 """
 
 import importlib
@@ -28,13 +30,15 @@ from discovery.progress import Progress, no_progress
 from discovery.records import SeedResult, TrainingPoint
 from discovery.sandbox.confine import Jail, unreadable_in_jail, writable_by_jail
 from discovery.sandbox.outputs import UntrustedOutput
-from discovery.sandbox.process import ConfinedRun, Report, run_confined, run_trusted
+from discovery.sandbox.process import ConfinedRun, OutputLog, Report, run_confined, run_trusted
 from evaluators import Evaluator, get_evaluator
 from evaluators.base import TrainingLimits
 
 # Threads count as processes for the limit; a trainer needs its thread pools, never a fork bomb.
 _MAX_TRAINER_TASKS = 512
 _MAX_FILE_MB = 16 * 1024
+# A scorer never ran candidate code; it gets at least this long, whatever the training's deadline.
+_MIN_SCORE_TIMEOUT_S = 900.0
 # A private /tmp for libraries that convert data there (`datasets`); memory-backed, so capped.
 _TRAINER_TMP_MB = 4096
 _MAX_REASON_CHARS = 600
@@ -50,6 +54,10 @@ class JobSettings(BaseModel):
     evaluator_options: dict[str, Any] = Field(default_factory=dict)
     cache_dir: Path
     limits: TrainingLimits | None = None  # None: the evaluator's own
+    training_timeout: float | None = Field(
+        None, gt=0, description="the user's wall-clock limit of a training, in place of the evaluator's"
+    )
+    calls_endpoint: bool = False  # the evaluator's scoring calls an LLM endpoint (its worker gets the key)
     threads: int = Field(1, ge=1, description="torch threads of the trainer and the scorer")
     gpus: list[int] = Field(default_factory=list)
 
@@ -62,6 +70,7 @@ class JobSettings(BaseModel):
             evaluator_module=type(evaluator).__module__,
             evaluator_options=evaluator.options.model_dump(mode="json", exclude_unset=True),
             cache_dir=evaluator.cache_dir,
+            calls_endpoint=evaluator.calls_endpoint,
             **fields,
         )
 
@@ -178,7 +187,19 @@ def run_job(
     evaluator = evaluator or job_evaluator(job)
     evaluator.prepare(progress)
     _check_readable(evaluator.readable_paths())
-    limits = job.limits or evaluator.limits()
+    limits = training_limits(job, evaluator)
+    output = OutputLog(f"candidate {job.objective.name!r}")
+    try:
+        return _train_and_score(job, evaluator, limits, output, progress)
+    finally:
+        output.close()  # says in the log what of the candidate's output was dropped
+
+
+def _train_and_score(
+    job: CandidateJob, evaluator: Evaluator, limits: TrainingLimits, output: OutputLog, progress: Progress
+) -> JobOutcome:
+    """Each (seed, beta) of `job` in turn: confined training, then trusted scoring; the first failure
+    ends the job."""
     results: list[SeedResult] = []
     isolation: dict[str, bool] = {}
     grid = evaluator.betas()
@@ -193,14 +214,15 @@ def run_job(
                 partial(_train, evaluator, job.objective, seed, beta, folder, job.threads, limits),
                 timeout_s=limits.timeout_s,
                 on_report=partial(_relay_progress, progress),
+                output=output,
             )
             isolation = trained.layers
-            failure = _training_failure(trained)
+            failure = _training_failure(trained, limits)
             if failure is not None:
                 return JobOutcome(failure=_one_line(f"{named}: {failure}"), isolation=isolation)
             scored = run_trusted(
                 partial(_score, evaluator, folder, seed, job.threads),
-                timeout_s=limits.timeout_s,
+                timeout_s=max(limits.timeout_s, _MIN_SCORE_TIMEOUT_S),
                 on_report=partial(_relay_progress, progress),
             )
         finally:
@@ -215,6 +237,16 @@ def run_job(
             return JobOutcome(failure=_one_line(failure), isolation=isolation)
         results.append(result.model_copy(update={"seed": seed, "beta": beta}))
     return JobOutcome(trainings=results, isolation=isolation)
+
+
+def training_limits(job: JobSettings, evaluator: Evaluator) -> TrainingLimits:
+    """The limits of each of the job's trainings: the run's, else the evaluator's (once prepared,
+    derived from its measured baseline), with the user's deadline in place of theirs if one is set."""
+    limits = job.limits or evaluator.limits()
+    if job.training_timeout is None:
+        return limits
+    update = {"timeout_s": job.training_timeout, "baseline_s": None, "note": "the run's training_timeout"}
+    return limits.model_copy(update=update)
 
 
 def job_evaluator(job: JobSettings) -> Evaluator:
@@ -239,6 +271,7 @@ def _trainer_jail(job: CandidateJob, evaluator: Evaluator, limits: TrainingLimit
     return Jail(
         workdir=folder,
         memory_mb=limits.memory_mb,
+        cpu_seconds=limits.cpu_seconds(job.threads),
         max_processes=_MAX_TRAINER_TASKS,
         max_file_mb=_MAX_FILE_MB,
         system=True,
@@ -246,7 +279,7 @@ def _trainer_jail(job: CandidateJob, evaluator: Evaluator, limits: TrainingLimit
         readable=tuple(evaluator.readable_paths()),
         gpus=tuple(job.gpus),
         loopback=len(job.gpus) > 1,
-        keep_stderr=True,  # into the worker's log, where a failed training's traceback helps
+        keep_stderr=True,  # copied into the worker's log, where a failed training's traceback helps
         environment=_thread_environment(job.threads) | evaluator.trainer_environment(),
     )
 
@@ -305,12 +338,12 @@ def _out_of_memory(limits: TrainingLimits) -> str:
     return f"ran out of memory (limit {limits.memory_mb} MB)" if limits.memory_mb else "ran out of memory"
 
 
-def _training_failure(run: ConfinedRun) -> str | None:
+def _training_failure(run: ConfinedRun, limits: TrainingLimits) -> str | None:
     """None when the trainer finished; else why not, from its own report or from how it ended."""
     if run.last("trained") is True and not run.timed_out:
         return None
     if run.timed_out:
-        return run.ended
+        return limits.timed_out(run.seconds)
     error = run.last("error")
     if isinstance(error, str):
         return f"training failed: {error}"

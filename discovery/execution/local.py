@@ -23,12 +23,17 @@ from discovery.progress import Progress, no_progress
 from discovery.sandbox.channel import JsonLinesProcess
 
 _STARTUP_SECONDS = 300.0
-# What one CPU worker may hold at once: torch and the evaluator, and the trainer or scorer it forked
-# (the default sentiment task peaks near 1 GiB); more workers than memory allows would swap.
-_CPU_WORKER_GIB = 2
-# Variables a trusted worker passes on to what it runs: paths, locale, caches, and the keys a judge
-# needs. The confined trainer gets none of them (`Jail.environment` is its whole environment).
-_PASSED_ON = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "OPENAI_API_KEY", "OPENAI_BASE_URL")
+# What one CPU worker holds besides the process it forked: torch and the evaluator (the default
+# sentiment task's scorer peaks near 1 GiB too, but it runs after the trainer, not beside it).
+_WORKER_GIB = 1.0
+# A trainer without a memory limit is sized at what the default sentiment task's peaks near.
+_UNLIMITED_TRAINER_GIB = 1.0
+# Variables a trusted worker passes on to what it runs: paths, locale, caches. The confined trainer
+# gets none of them (`Jail.environment` is its whole environment).
+_PASSED_ON = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")
+# Only to a worker whose evaluator calls an endpoint (a judge): the trainers it forks are copies of
+# its memory, where clearing the environment leaves the key; a worker that never held it leaks none.
+_ENDPOINT_SECRETS = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
 
 
 class WorkerLost(RuntimeError):
@@ -43,6 +48,7 @@ class _Slot:
     gpus: list[int]
     worker: JsonLinesProcess | None = None
     job_id: str | None = None  # the job it runs now
+    secrets: bool = False  # whether its worker was given the endpoint's key
 
 
 @dataclass
@@ -110,8 +116,12 @@ class LocalExecutor:
             job_id = f"local-{os.getpid()}-{next(self._ids)}"
             slot.job_id = job_id
             self._jobs[job_id] = _Tracked(JobState.RUNNING, listeners=[progress])
-        if slot.worker is None or not slot.worker.alive:
-            slot.worker = self._start()
+        # a worker that holds the endpoint's key never runs a job that needs none, and vice versa
+        if slot.worker is not None and (not slot.worker.alive or slot.secrets != job.calls_endpoint):
+            slot.worker.close()
+            slot.worker = None
+        if slot.worker is None:
+            slot.worker, slot.secrets = self._start(job.calls_endpoint), job.calls_endpoint
         job = job.model_copy(update={"threads": slot.threads, "gpus": slot.gpus})
         threading.Thread(target=self._run, args=(slot, job_id, job), daemon=True, name=job_id).start()
         return job_id
@@ -210,8 +220,10 @@ class LocalExecutor:
             slot.job_id = None
             self._changed.notify_all()
 
-    def _start(self) -> JsonLinesProcess:
-        environment = {name: os.environ[name] for name in _PASSED_ON if name in os.environ}
+    def _start(self, secrets: bool) -> JsonLinesProcess:
+        """A worker, given the endpoint's key only with `secrets` (its evaluator calls one)."""
+        passed = _PASSED_ON + _ENDPOINT_SECRETS if secrets else _PASSED_ON
+        environment = {name: os.environ[name] for name in passed if name in os.environ}
         environment |= {"PYTHONDONTWRITEBYTECODE": "1", "TOKENIZERS_PARALLELISM": "false"}
         environment |= {
             name: value for name, value in os.environ.items() if name.startswith(("HF_", "DISCOVER_"))
@@ -221,15 +233,20 @@ class LocalExecutor:
         )
 
 
-def default_slots(gpus_per_job: int = 1) -> int:
+def default_slots(gpus_per_job: int = 1, trainer_memory_mb: int | None = None) -> int:
     """Jobs this machine runs at once when the user did not say: one per `gpus_per_job` GPUs; on
     CPU one per core, each on one torch thread, as far as memory allows. Single-threaded jobs side by
     side finish more work than one job on every core (`benchmarks/bench_throughput.py`), and the
-    figures do not depend on the thread count (`benchmarks/bench_threads.py`)."""
+    figures do not depend on the thread count (`benchmarks/bench_threads.py`).
+
+    Memory is shared out by the limit each trainer is given (`trainer_memory_mb`), not by what an
+    honest one uses: a candidate may take all of its limit, and one that takes more than its share
+    while the others do too would drive the machine into swap."""
     if available := _visible_gpus():
         return max(1, available // gpus_per_job)
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return max(1, min(len(os.sched_getaffinity(0)), int(memory_gib // _CPU_WORKER_GIB)))
+    trainer_gib = _UNLIMITED_TRAINER_GIB if trainer_memory_mb is None else trainer_memory_mb / 1024
+    return max(1, min(len(os.sched_getaffinity(0)), int(memory_gib // (_WORKER_GIB + trainer_gib))))
 
 
 def _visible_gpus() -> int:

@@ -159,6 +159,16 @@ RANDOM_NAMES = frozenset({
     "dropout2d", "dropout3d", "rrelu", "gumbel_softmax", "manual_seed", "seed", "generator",
 })  # fmt: skip
 IN_PLACE_KEYWORDS = frozenset({"out", "inplace"})
+# Allowed functions whose `out` or `inplace` parameter may also be given by position, with its index:
+# `F.relu(x, True)` writes in place as `F.relu(x, inplace=True)` does. (Torch's builtin functions take
+# `out` by keyword only.) A test checks this table against torch's signatures.
+POSITIONAL_IN_PLACE: dict[tuple[str, str], tuple[int, str]] = {
+    ("torch", "norm"): (4, "out"), ("F", "normalize"): (4, "out"), ("F", "relu"): (1, "inplace"),
+    ("F", "relu6"): (1, "inplace"), ("F", "selu"): (1, "inplace"), ("F", "silu"): (1, "inplace"),
+    ("F", "mish"): (1, "inplace"), ("F", "hardsigmoid"): (1, "inplace"), ("F", "hardswish"): (1, "inplace"),
+    ("F", "elu"): (2, "inplace"), ("F", "celu"): (2, "inplace"), ("F", "leaky_relu"): (2, "inplace"),
+    ("F", "hardtanh"): (3, "inplace"),
+}  # fmt: skip
 
 
 def is_in_place(name: str) -> bool:

@@ -121,7 +121,8 @@ def render_markdown() -> str:
         "their own:",
         "",
         "- writing in place: methods ending in `_` (`add_`), the keywords "
-        f"{_names(sorted(allowlist.IN_PLACE_KEYWORDS))};",
+        f"{_names(sorted(allowlist.IN_PLACE_KEYWORDS))}, whether given by keyword or by position "
+        "(`F.relu(x, True)`);",
         f"- the autograd graph: {_names(sorted(allowlist.AUTOGRAD_NAMES))};",
         f"- randomness: {_names(sorted(allowlist.RANDOM_NAMES))};",
         "- private and dunder names (`_C`, `__class__`) and strings other than docstrings, which could",

@@ -394,6 +394,16 @@ class _Checker:
 
     def _Call(self, node: ast.Call) -> None:
         self._expressions([node.func, *node.args])
+        if isinstance(node.func, ast.Attribute) and (path := self._namespace_of(node.func.value)):
+            namespace = NAMESPACES.get(path)
+            position = namespace and allowlist.POSITIONAL_IN_PLACE.get((namespace.spelling, node.func.attr))
+            if position and len(node.args) > position[0]:
+                index, name = position
+                self.flag(
+                    node.args[index],
+                    f"argument {index + 1} of `{path}.{node.func.attr}` is its `{name}`, which writes into "
+                    "an existing tensor in place: an objective only makes new ones",
+                )
         for keyword in node.keywords:
             rule = _keyword_rule(keyword.arg)
             if rule:

@@ -26,12 +26,13 @@ from discovery.retrain.plan import Plan
 from discovery.retrain.result import RESULT_FILE, RetrainResult
 from discovery.sandbox.confine import Jail, writable_by_jail
 from discovery.sandbox.outputs import read_json
-from discovery.sandbox.process import Report, run_confined
+from discovery.sandbox.process import OutputLog, Report, run_confined
 
 RETRAIN_EVALUATOR = "retrain"
 RETRAIN_TIMEOUT_S = 7 * 24 * 3600  # a 7B run takes hours; a week means it hangs
 _MAX_TASKS = 65536  # accelerate, DeepSpeed and data workers start many processes and threads
 _MAX_FILE_MB = 1024 * 1024
+_MAX_OUTPUT_MB = 256  # what of its output reaches the terminal or log, capped like a candidate's
 _TMP_MB = 16 * 1024
 
 
@@ -121,7 +122,13 @@ def train_confined(plan: Plan) -> RetrainResult:
         environment={"HF_HOME": str(huggingface_home()), "HF_HUB_OFFLINE": "1", "HOME": "/tmp"},
         keep_stderr=True,
     )
-    run = run_confined(jail, partial(_confined_job, plan, out, gpus_here), timeout_s=RETRAIN_TIMEOUT_S)
+    output = OutputLog("the retraining", max_bytes=_MAX_OUTPUT_MB * 2**20)  # hours of progress lines
+    try:
+        run = run_confined(
+            jail, partial(_confined_job, plan, out, gpus_here), timeout_s=RETRAIN_TIMEOUT_S, output=output
+        )
+    finally:
+        output.close()
     if run.last("trained") is not True:
         error = run.last("error")
         raise RetrainFailed(

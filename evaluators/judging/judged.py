@@ -70,6 +70,7 @@ class JudgedEvaluator(Evaluator):
     """
 
     Task: ClassVar[type[BaseModel]]
+    calls_endpoint = True  # the judge
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

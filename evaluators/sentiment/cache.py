@@ -6,11 +6,14 @@ Layout of `<cache_dir>/sentiment-<hash of TaskSettings>/`:
     heldout.json held-out prompts, one reference sample each with its oracle reward, and held-out
                  oracle-ordered pairs with their reference log-probs
     manifest.json the settings and a few figures about the build
+    baselines.json the measured seconds of DPO's training per training settings (`time_baseline`)
 Everything is written into a temporary sibling folder that is renamed into place at the end, so an
 interrupted build leaves no half cache behind.
 """
 
+import hashlib
 import json
+import os
 import shutil
 import statistics
 import tempfile
@@ -206,3 +209,57 @@ def _precompute_reference_logps(staging: Path, tokenizer: PreTrainedTokenizerFas
             beta=0.1,  # the reference log-probs do not depend on it
             output_dir=Path(output),
         )
+
+
+BASELINES_FILE = "baselines.json"
+
+
+def recorded_baseline(folder: Path, train: TrainSettings) -> float | None:
+    """The measured seconds of DPO's training with `train` on the task in `folder`, if recorded."""
+    try:
+        seconds = json.loads((folder / BASELINES_FILE).read_text()).get(_train_key(train))
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(seconds) if isinstance(seconds, int | float) and seconds > 0 else None
+
+
+def time_baseline(artefacts: Artefacts, train: TrainSettings) -> float:
+    """Train DPO once with `train` (seed 0, the grid's first beta) and record its seconds in the
+    task's folder: the measure every candidate's training deadline derives from
+    (`TrainingLimits.from_baseline`). Done once per task and training settings, by the trusted
+    process that prepares the task, on one torch thread like the build, so a machine with more
+    cores does not shorten the deadline of trainers that get fewer. A folder that cannot be written
+    keeps no record: the next preparation measures again."""
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with tempfile.TemporaryDirectory() as output:
+            started = time.perf_counter()  # all a confined training does: load, set up, train
+            trainer = make_trainer(
+                artefacts.policy(),
+                artefacts.tokenizer,
+                artefacts.train_dataset(),
+                load_objective("dpo").compile(),
+                train,
+                seed=0,
+                beta=train.betas[0],
+                output_dir=Path(output),
+            )
+            trainer.train()
+            seconds = round(time.perf_counter() - started, 2)
+    finally:
+        torch.set_num_threads(threads)
+    path = artefacts.folder / BASELINES_FILE
+    try:
+        recorded = json.loads(path.read_text()) if path.is_file() else {}
+        staging = path.with_name(f".{BASELINES_FILE}.{os.getpid()}")
+        staging.write_text(json.dumps({**recorded, _train_key(train): seconds}, indent=2))
+        staging.chmod(0o644)
+        staging.replace(path)
+    except (OSError, ValueError):
+        pass
+    return seconds
+
+
+def _train_key(train: TrainSettings) -> str:
+    return hashlib.sha256(json.dumps(train.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]

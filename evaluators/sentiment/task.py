@@ -12,7 +12,7 @@ from discovery.records import SeedResult
 from discovery.sandbox.outputs import UntrustedOutput, checked_file, read_json
 from evaluators.base import Evaluator, TrainingLimits, TransferVariant
 from evaluators.registry import register
-from evaluators.sentiment.cache import Artefacts, load_or_build
+from evaluators.sentiment.cache import Artefacts, folder_for, load_or_build, recorded_baseline, time_baseline
 from evaluators.sentiment.scoring import score
 from evaluators.sentiment.settings import BUILD_VERSION, SentimentOptions
 from evaluators.sentiment.train import make_trainer
@@ -21,6 +21,9 @@ POLICY_FILE = "policy.safetensors"
 # A seed collapsed when its policy wins this much less often than an untrained one (~0.5) does.
 COLLAPSE_MARGIN = 0.1
 LOG_FILE = "training.json"
+MEMORY_MB = 4096  # a trainer's address space on top of what it maps at its start
+# The deadline before the baseline is measured: a default-size seed trains in seconds to a minute.
+UNMEASURED_TIMEOUT_S = 900
 
 
 @register
@@ -40,6 +43,7 @@ class SentimentEvaluator(Evaluator):
         self.preset = options.preset
         self.task, self.train_settings = options.settings()
         self._artefacts: Artefacts | None = None
+        self._baseline_s: float | None = None  # measured here, when the folder could not record it
 
     def config(self) -> dict[str, Any]:
         """The preset and every resolved setting: exactly the option names, so any shown value can be set."""
@@ -56,8 +60,12 @@ class SentimentEvaluator(Evaluator):
         }
 
     def prepare(self, progress: Progress = no_progress) -> None:
+        """Load or build the task, and time DPO's training on it once (the training deadline)."""
         if self._artefacts is None:
             self._artefacts = load_or_build(self.cache_dir, self.task, progress)
+            if recorded_baseline(self._artefacts.folder, self.train_settings) is None:
+                progress("timing the baseline", None)
+                self._baseline_s = time_baseline(self._artefacts, self.train_settings)
 
     @property
     def artefacts(self) -> Artefacts:
@@ -67,8 +75,14 @@ class SentimentEvaluator(Evaluator):
         return self._artefacts
 
     def limits(self) -> TrainingLimits:
-        # A default-size seed trains in seconds to a minute; generous room for a loaded machine.
-        return TrainingLimits(timeout_s=900, memory_mb=4096)
+        """Derived from DPO's measured training on this task and these training settings; before the
+        task is prepared (nothing measured yet) the fixed deadline that fits the default preset."""
+        folder = folder_for(self.cache_dir, self.task)
+        baseline = self._baseline_s or recorded_baseline(folder, self.train_settings)
+        if baseline is None:
+            note = "until the task is prepared and DPO's training on it is timed"
+            return TrainingLimits(timeout_s=UNMEASURED_TIMEOUT_S, memory_mb=MEMORY_MB, note=note)
+        return TrainingLimits.from_baseline(baseline, memory_mb=MEMORY_MB)
 
     def readable_paths(self) -> list[Path]:
         return [self.artefacts.folder]

@@ -83,3 +83,12 @@ class HostileEvaluator(Evaluator):
 def with_payload(source: str, payload: str) -> str:
     """`source` carrying `payload` (any Python, one statement per line) in comment lines."""
     return "".join(f"{PAYLOAD}{line}\n" for line in payload.strip().splitlines()) + source
+
+
+@register
+class JudgedHostileEvaluator(HostileEvaluator):
+    """The same, declared to call an endpoint in its scoring, as a judged evaluator does."""
+
+    name = "hostile-judged"
+    description = "test double: the hostile evaluator, declared to call an LLM endpoint when it scores"
+    calls_endpoint = True

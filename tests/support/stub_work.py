@@ -130,7 +130,7 @@ def stub_heavy_work(monkeypatch: pytest.MonkeyPatch) -> None:
     # A path that still reaches the real workers (a name bound before the stand-in) fails loudly.
     monkeypatch.setattr(LocalExecutor, "__init__", _no_real_workers)
     monkeypatch.setattr("discovery.execution.local.LocalExecutor", StubExecutor)
-    monkeypatch.setattr("discovery.runner.make_executor", lambda settings, run_dir: StubExecutor())
+    monkeypatch.setattr("discovery.runner.make_executor", lambda settings, run_dir, *sizing: StubExecutor())
     for cls in evaluator_classes():
         monkeypatch.setattr(cls, "prepare", lambda self, progress=None: None)
     monkeypatch.setattr("discovery.retrain.launch.train_and_record", _train_and_record)
