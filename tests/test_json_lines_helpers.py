@@ -23,3 +23,14 @@ def test_a_bad_request_is_answered_and_the_helper_serves_the_next(module: str, t
         assert helper.alive
     finally:
         helper.close()
+
+
+def test_a_refused_validation_is_a_rejection_with_the_reason_not_a_crash(monkeypatch) -> None:
+    """Should the sandbox's worker ever refuse a request, the candidate is rejected, saying so."""
+    from discovery.sandbox import Validator
+
+    monkeypatch.setattr(Validator, "_start", lambda self: None)
+    monkeypatch.setattr(Validator, "_ask", lambda self, request: {"error": "bad request: probe: missing"})
+    verdict = Validator().validate("def loss(): pass")
+    assert not verdict.ok and verdict.stage == "runtime"
+    assert verdict.reason == "the sandbox worker refused it: bad request: probe: missing"

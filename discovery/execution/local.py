@@ -199,8 +199,10 @@ class LocalExecutor:
             if "progress" in answer:
                 phase, fraction = answer["progress"]
                 progress(phase, fraction)
-            else:
+            elif "outcome" in answer:
                 return JobOutcome.model_validate(answer["outcome"])
+            else:  # the worker refused the request (`JsonLinesServer`): a job it cannot run is lost
+                raise WorkerLost(f"the evaluation worker refused the job: {answer.get('error')}")
 
     def _progress(self, tracked: _Tracked, phase: str, fraction: float | None) -> None:
         tracked.progress = (phase, fraction)

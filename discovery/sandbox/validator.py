@@ -64,9 +64,10 @@ class Validator:
         answer = self._ask(
             {"validate": source, "timeout_s": self.timeout_s, "memory_mb": self.memory_mb, "probe": probe}
         )
-        if answer is None:
-            answer = {"ok": False, "stage": "runtime", "reason": "the sandbox worker died while running it"}
-            answer |= {"fingerprint": None}
+        if answer is None or "ok" not in answer:  # died, or refused the request (`JsonLinesServer`)
+            why = "died while running it" if answer is None else f"refused it: {answer.get('error')}"
+            reason = f"the sandbox worker {why}"
+            answer = {"ok": False, "stage": "runtime", "reason": reason, "fingerprint": None}
         return Verdict(**answer, seconds=time.perf_counter() - start)
 
     def curves(self, source: str, beta: float, points: int = 201) -> Curves:
