@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from discovery.config import RunConfig
+from discovery.objectives import Objective
 
 
 def now() -> datetime:
@@ -180,6 +181,23 @@ class CandidateRecord(BaseModel):
     context: dict[str, Any] | None = None  # what its proposer was shown: best, recent, in flight
     isolation: dict[str, bool] = Field(default_factory=dict)  # confinement layers its training had
     created: datetime = Field(default_factory=now)
+
+    @classmethod
+    def of(
+        cls, objective: Objective, *, id: str, run_id: str, generation: int, **fields: Any
+    ) -> "CandidateRecord":
+        """The record of `objective` in a run: its name, its code and the code's hash (so duplicates
+        are found by the same normal form everywhere), and the idea in its docstring as its thought
+        unless `fields` give one (a proposal's is what its proposer said)."""
+        return cls(
+            id=id,
+            run_id=run_id,
+            generation=generation,
+            name=objective.name,
+            code=objective.source,
+            code_hash=objective.code_hash,
+            **{"thought": objective.thought, **fields},
+        )
 
     @property
     def fitness(self) -> float | None:

@@ -122,14 +122,11 @@ def shipped_view(objective: Objective) -> CandidateView:
     """A shipped objective or an objective file, outside any run (shipped ones carry the paper's figures)."""
     entry = shipped_catalog().get(objective.name) if objective.origin == "shipped" else None
     reported = ReportedFigures(source=reported_source(), figures=entry["reported"]) if entry else None
-    candidate = CandidateRecord(
+    candidate = CandidateRecord.of(
+        objective,
         id=objective.name,
         run_id=SHIPPED_RUN,
         generation=0,
-        name=objective.name,
-        thought=objective.thought,
-        code=objective.source,
-        code_hash=objective.code_hash,
         is_seed=entry is not None,
         status=CandidateStatus.PROPOSED,
         reported=reported,

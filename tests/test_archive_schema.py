@@ -49,14 +49,11 @@ def candidate(run_id: str, name: str, baseline=None, status=CandidateStatus.SCOR
         SeedResult(seed=seed, beta=beta, fitness=fitness, kl=0.5 + beta, seconds=2.0)
         for (seed, beta), fitness in FITNESS.get(name, {}).items()
     ]
-    return CandidateRecord(
+    return CandidateRecord.of(
+        objective,
         id=f"seed-{name}",
         run_id=run_id,
         generation=0,
-        name=name,
-        thought=objective.thought,
-        code=objective.source,
-        code_hash=objective.code_hash,
         is_seed=True,
         status=status,
         figures=summarise(name, trainings, baseline=baseline) if trainings else None,

@@ -210,14 +210,11 @@ def record(plan: Plan, runs_dir: Path, result: RetrainResult | None, failure: st
 
     objective = plan.objective
     run_id = new_run_id(prefix="retrain-")
-    candidate = CandidateRecord(
+    candidate = CandidateRecord.of(
+        objective,
         id="retrain",
         run_id=run_id,
         generation=0,
-        name=objective.name,
-        thought=objective.thought,
-        code=objective.source,
-        code_hash=objective.code_hash,
         status=CandidateStatus.FAILED,
         reason=failure,
     )

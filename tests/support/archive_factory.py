@@ -76,14 +76,11 @@ def seed_candidates(run_id: str, fitness_base: float = 0.6) -> list[CandidateRec
     for index, (name, entry) in enumerate(shipped_catalog().items()):
         objective = load_objective(name)
         seeds.append(
-            CandidateRecord(
+            CandidateRecord.of(
+                objective,
                 id=f"seed-{name}",
                 run_id=run_id,
                 generation=0,
-                name=name,
-                thought=objective.thought,
-                code=objective.source,
-                code_hash=objective.code_hash,
                 is_seed=True,
                 status=CandidateStatus.SCORED,
                 figures=metrics(name, fitness_base + 0.01 * index),
