@@ -21,8 +21,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from discovery.archive import Archive
 from discovery.config import RunConfig
 from discovery.execution.executor import JobState, JobStatus
-from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
-from discovery.loop import DiscoveryLoop, SilentObserver
+from discovery.execution.job import CandidateJob, JobOutcome
+from discovery.loop import DiscoveryLoop
+from discovery.observer import SilentObserver
 from discovery.proposers.base import Proposal, Proposer
 from discovery.provenance import library_versions, new_run_id
 from discovery.records import RunRecord, SeedResult, TrainingPoint
@@ -132,7 +133,6 @@ def bookkeeping(candidates: int, workers: int) -> float:
                 InstantProposer(),
                 evaluator,
                 InstantExecutor(workers),
-                JobSettings.of(evaluator),
                 InstantSandbox(),
                 NoSeedScores(),
                 SilentObserver(),

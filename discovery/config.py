@@ -33,6 +33,7 @@ from discovery.options import load_yaml
 from discovery.user_files import read_text_file
 
 MAX_SEEDS = 1000  # training seeds per candidate, in a run or `discover evaluate`
+LOCAL_ATTEMPTS = 2  # a candidate whose training killed the process running it twice fails
 
 
 def parse_seeds(value: Any) -> Any:
@@ -187,6 +188,12 @@ class ExecutorSettings(BaseModel):
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return duration(value)
+
+    @property
+    def attempts(self) -> int:
+        """How many times a candidate's evaluation may be lost before the candidate fails: locally
+        `LOCAL_ATTEMPTS`; on a cluster, the first job and its `max_resubmits`."""
+        return 1 + self.slurm.max_resubmits if self.kind == "slurm" else LOCAL_ATTEMPTS
 
 
 class RunConfig(BaseModel):

@@ -13,7 +13,8 @@ import yaml
 from rich.console import Console
 
 from discovery.config import RunConfig
-from discovery.execution.job import JobSettings, training_limits
+from discovery.execution.job import training_limits
+from discovery.loop import run_jobs
 from discovery.objectives import shipped_names
 from discovery.runner import build_evaluator
 
@@ -27,8 +28,7 @@ def run_plan(config: RunConfig, runs_dir: Path) -> dict:
     candidates = seeds + config.generations * config.population
     betas, seed_count = len(evaluator.betas()), len(config.seed_list)
     first = min(config.racing.first_seeds, seed_count)
-    settings = JobSettings.of(evaluator, training_timeout=config.executor.training_timeout)
-    deadline = training_limits(settings, evaluator)
+    deadline = training_limits(run_jobs(config, evaluator), evaluator)
     plan = {
         "run": config.model_dump(mode="json"),
         "training_deadline": deadline.describe(),

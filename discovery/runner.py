@@ -16,9 +16,10 @@ from discovery.archive import ARCHIVE_FILE, Archive, ArchiveError, RunLock, find
 from discovery.config import ExecutorSettings, RunConfig
 from discovery.errors import ServiceUnavailable, UserError
 from discovery.execution.executor import Executor
-from discovery.execution.job import JobSettings
 from discovery.execution.local import LocalExecutor, default_slots
-from discovery.loop import DiscoveryLoop, LoopObserver, SilentObserver
+from discovery.limits import Stop
+from discovery.loop import DiscoveryLoop
+from discovery.observer import LoopObserver, SilentObserver
 from discovery.paths import cache_root
 from discovery.proposers.base import Proposer
 from discovery.proposers.registry import make_proposer
@@ -33,7 +34,6 @@ from evaluators import Evaluator, get_evaluator
 SEED_SCORES_FILE = "seed-scores.sqlite"
 WORKER_LOG = "worker.log"  # the evaluation workers' own output: library warnings, tracebacks
 SLURM_FOLDER = "slurm"  # submitit's scripts and the jobs' logs, one folder per job
-LOCAL_ATTEMPTS = 2  # a candidate whose training killed the process running it twice fails
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -46,11 +46,16 @@ class RunInterrupted(KeyboardInterrupt):
 
 @dataclass
 class RunOutcome:
-    """How a run ended and its leaderboard."""
+    """How a run ended, its leaderboard, and why it stopped short of its generations (if it did)."""
 
     run: RunRecord
     leaderboard: list[CandidateRecord]
-    stopped_reason: str | None = None
+    stop: Stop | None = None
+
+    @property
+    def stopped_reason(self) -> str | None:
+        """The line that says why the run stopped, as printed and in the JSON."""
+        return None if self.stop is None else str(self.stop)
 
     def to_json(self) -> dict:
         return {
@@ -161,38 +166,27 @@ def _loop_to_end(
     quiet_libraries()
     resume = f"continue with: discover run --resume {archive.run_dir.name}"
     key = evaluator_key(evaluator.name, evaluator.version, evaluator.config())
-    stopped_reason = None
+    stop = None
     with contextlib.ExitStack() as stack:
         stack.enter_context(contextlib.redirect_stdout(sys.stderr))  # stdout is for the result alone
         validator = stack.enter_context(Validator(probe=run_probe(evaluator, archive.run_dir.name)))
         seed_scores = SeedScoreCache(cache_root(runs_dir) / SEED_SCORES_FILE, key, observer.notice)
         stack.callback(seed_scores.close)
         stack.callback(executor.close)
-        loop = DiscoveryLoop(
-            archive,
-            config,
-            proposer,
-            evaluator,
-            executor,
-            JobSettings.of(evaluator, training_timeout=config.executor.training_timeout),
-            validator,
-            seed_scores,
-            observer,
-            max_attempts=executor_attempts(config.executor),
-        )
+        loop = DiscoveryLoop(archive, config, proposer, evaluator, executor, validator, seed_scores, observer)
         try:
             run = loop.run()
-            stopped_reason = loop.stopped_reason
+            stop = loop.stop
             if config.transfer.top and config.generations:
                 run_transfer(
                     archive, evaluator, executor, config.transfer.top, config.transfer.seeds, observer.notice
                 )
         except ServiceUnavailable as error:
             loop.interrupt(cancel_jobs=executor.kind == "local")  # cluster jobs may finish meanwhile
-            stopped_reason = f"{error} — the archive is intact; {resume}"
+            stop = Stop(f"{error} — the archive is intact; {resume}")
             run = _stop(archive)
         except ArchiveError as error:  # a write the archive refused: a full disk, read-only media
-            stopped_reason = f"{error} — everything committed before it is kept; {resume}"
+            stop = Stop(f"{error} — everything committed before it is kept; {resume}")
             run = _stop(archive)
         except UserError as error:
             loop.interrupt(cancel_jobs=True)
@@ -202,7 +196,7 @@ def _loop_to_end(
             loop.interrupt(cancel_jobs=_cancel_on_interrupt(config, executor, loop, observer))
             _stop(archive)
             raise RunInterrupted(archive.run_dir.name) from interrupt
-        return RunOutcome(run=run, leaderboard=archive.leaderboard(), stopped_reason=stopped_reason)
+        return RunOutcome(run=run, leaderboard=archive.leaderboard(), stop=stop)
 
 
 def make_executor(
@@ -222,11 +216,6 @@ def make_executor(
         threads_per_job=settings.threads_per_job,
         gpus_per_job=settings.gpus_per_job,
     )
-
-
-def executor_attempts(settings: ExecutorSettings) -> int:
-    """How many times a candidate's evaluation may be lost before the candidate fails."""
-    return 1 + settings.slurm.max_resubmits if settings.kind == "slurm" else LOCAL_ATTEMPTS
 
 
 def _cancel_on_interrupt(

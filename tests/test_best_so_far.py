@@ -5,7 +5,7 @@ crowns nothing there either. A whole run on the noisy task of `tests.support.noi
 from pathlib import Path
 
 from discovery.archive import Archive
-from discovery.loop import SilentObserver
+from discovery.observer import SilentObserver
 from discovery.records import CandidateRecord, RunRecord
 from tests.support.noisy_runs import proposal, run_loop
 

@@ -19,7 +19,7 @@ import pytest
 import tests.support.probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
 from discovery.archive import ARCHIVE_FILE, Archive, list_runs
 from discovery.config import RunConfig
-from discovery.loop import SilentObserver
+from discovery.observer import SilentObserver
 from discovery.records import CandidateStatus, RunStatus
 from discovery.resolve import resolve_objective
 from discovery.runner import resume_run, start_run

@@ -3,7 +3,7 @@
 import contextlib
 from pathlib import Path
 
-from discovery.loop import LoopObserver
+from discovery.observer import LoopObserver
 from discovery.records import CandidateRecord, RunRecord
 from discovery.ui.live import LiveRunDisplay
 from discovery.ui.log_lines import LogLinesObserver

@@ -6,10 +6,10 @@ from pathlib import Path
 import tests.support.noisy_evaluator  # noqa: F401  (registers the "noisy" evaluator)
 from discovery.archive import Archive
 from discovery.config import RunConfig
-from discovery.execution.job import JobSettings
 from discovery.execution.local import LocalExecutor
-from discovery.loop import DiscoveryLoop, LoopObserver, SilentObserver
+from discovery.loop import DiscoveryLoop
 from discovery.objectives import load_objective
+from discovery.observer import LoopObserver, SilentObserver
 from discovery.proposers.base import Proposal, Proposer
 from discovery.provenance import library_versions, new_run_id
 from discovery.records import CandidateRecord, RunRecord
@@ -55,7 +55,6 @@ def run_loop(
             ScriptedProposer(proposals),
             evaluator,
             executor,
-            JobSettings.of(evaluator),
             validator,
             SeedScoreCache(tmp_path / "cache" / "seed-scores.sqlite", "noisy", lambda line: None),
             observer or SilentObserver(),
