@@ -180,7 +180,7 @@ class ExecutorSettings(BaseModel):
         None,
         gt=0,
         description="seconds (or 30m, 2h) one training may run, in place of the evaluator's deadline "
-        "(sentiment: 10 x its baseline's measured training time, at least 60 s)",
+        "(sentiment: 10 x its baseline's measured training time, at least 30 s)",
     )
     slurm: SlurmSettings = Field(default_factory=SlurmSettings)
 

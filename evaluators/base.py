@@ -76,7 +76,7 @@ class TrainingLimits(BaseModel):
 
 # The deadline rule of `TrainingLimits.from_baseline`.
 BASELINE_FACTOR = 10.0
-BASELINE_FLOOR_S = 60.0
+BASELINE_FLOOR_S = 30.0
 
 
 class TransferVariant(BaseModel):

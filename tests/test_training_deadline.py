@@ -40,7 +40,7 @@ def test_the_deadline_is_derived_from_the_baseline_and_shown_by_the_dry_run(tiny
     assert limits.cpu_seconds(threads=2) == 3 * limits.timeout_s
     shown = plan_text(RunConfig(evaluator_options={"preset": "tiny"}), tmp_path, width=200)
     assert f"# training_deadline: {limits.timeout_s:g} s (" in shown
-    assert f"x the baseline's measured {limits.baseline_s:.3g} s, at least 60 s)" in shown
+    assert f"x the baseline's measured {limits.baseline_s:.3g} s, at least {BASELINE_FLOOR_S:g} s)" in shown
     raised = RunConfig(evaluator_options={"preset": "tiny"}, executor={"training_timeout": "30m"})
     assert "# training_deadline: 1800 s (the run's training_timeout)" in plan_text(
         raised, tmp_path, width=200
