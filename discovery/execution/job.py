@@ -42,6 +42,10 @@ _MIN_SCORE_TIMEOUT_S = 900.0
 # A private /tmp for libraries that convert data there (`datasets`); memory-backed, so capped.
 _TRAINER_TMP_MB = 4096
 _MAX_REASON_CHARS = 600
+# Only a job whose evaluator calls an endpoint (a judge) may see these: the trainers a job process
+# forks are copies of its memory, where clearing the environment leaves the key; a process that
+# never held it leaks none.
+ENDPOINT_SECRETS = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
 OUTCOME_FILE = "outcome.json"  # what a finished job leaves in its folder
 PROGRESS_FILE = "progress.json"
 

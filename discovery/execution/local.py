@@ -18,7 +18,7 @@ from pathlib import Path
 
 from discovery.errors import UserError
 from discovery.execution.executor import JobState, JobStatus
-from discovery.execution.job import CandidateJob, JobOutcome, read_outcome
+from discovery.execution.job import ENDPOINT_SECRETS, CandidateJob, JobOutcome, read_outcome
 from discovery.progress import Progress, no_progress
 from discovery.sandbox.channel import JsonLinesProcess
 
@@ -31,9 +31,6 @@ _UNLIMITED_TRAINER_GIB = 1.0
 # Variables a trusted worker passes on to what it runs: paths, locale, caches. The confined trainer
 # gets none of them (`Jail.environment` is its whole environment).
 _PASSED_ON = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")
-# Only to a worker whose evaluator calls an endpoint (a judge): the trainers it forks are copies of
-# its memory, where clearing the environment leaves the key; a worker that never held it leaks none.
-_ENDPOINT_SECRETS = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
 
 
 class WorkerLost(RuntimeError):
@@ -224,7 +221,7 @@ class LocalExecutor:
 
     def _start(self, secrets: bool) -> JsonLinesProcess:
         """A worker, given the endpoint's key only with `secrets` (its evaluator calls one)."""
-        passed = _PASSED_ON + _ENDPOINT_SECRETS if secrets else _PASSED_ON
+        passed = _PASSED_ON + ENDPOINT_SECRETS if secrets else _PASSED_ON
         environment = {name: os.environ[name] for name in passed if name in os.environ}
         environment |= {"PYTHONDONTWRITEBYTECODE": "1", "TOKENIZERS_PARALLELISM": "false"}
         environment |= {

@@ -19,7 +19,13 @@ from typing import Any
 from discovery.config import SlurmSettings
 from discovery.errors import UserError
 from discovery.execution.executor import JobState, JobStatus
-from discovery.execution.job import CandidateJob, read_outcome, read_progress, run_job_on_node
+from discovery.execution.job import (
+    ENDPOINT_SECRETS,
+    CandidateJob,
+    read_outcome,
+    read_progress,
+    run_job_on_node,
+)
 
 _QUEUED = {"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESIZING", "SUSPENDED"}
 _RUNNING = {"RUNNING", "COMPLETING", "STAGE_OUT", "SIGNALING"}
@@ -61,13 +67,20 @@ class SlurmExecutor:
     def submit(self, job: CandidateJob) -> str:
         resources = {"threads": self.settings.cpus_per_job, "gpus": list(range(self.settings.gpus_per_job))}
         job = job.model_copy(update=resources)
-        self._executor.update_parameters(job_name=f"discover-{job.workdir.name}")
+        self._executor.update_parameters(job_name=f"discover-{job.workdir.name}", setup=self._setup(job))
         try:
             submitted = self._executor.submit(run_job_on_node, job.model_dump_json())
         except Exception as error:  # submitit raises what sbatch said: a bad partition, account, ...
             message = " ".join(str(error).split())[:400]
             raise UserError(f"Slurm refused the job: {message}") from error
         return str(submitted.job_id)
+
+    def _setup(self, job: CandidateJob) -> list[str]:
+        """The user's setup lines, then, unless the job's evaluator calls an endpoint, the endpoint's
+        secrets unset: a job inherits the submitting shell's environment, and its process must never
+        hold a key the trainers it forks could find."""
+        unset = [] if job.calls_endpoint else [f"unset {' '.join(ENDPOINT_SECRETS)}"]
+        return [*self.settings.setup, *unset]
 
     def status(self, job_id: str, job: CandidateJob) -> JobStatus:
         outcome = read_outcome(job.workdir)
