@@ -21,6 +21,7 @@ def evaluator(tmp_path_factory: pytest.TempPathFactory) -> SentimentEvaluator:
     return task
 
 
+@pytest.mark.slow  # a real training of the tiny task
 def test_a_loss_without_gradient_at_the_training_size_is_named_no_change(evaluator, tmp_path):
     path = CLAIMS / "no_gradient_at_training_size.py"
     objective = Objective(name=path.stem, source=path.read_text(), origin=str(path))

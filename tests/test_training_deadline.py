@@ -47,6 +47,7 @@ def test_the_deadline_is_derived_from_the_baseline_and_shown_by_the_dry_run(tiny
     )
 
 
+@pytest.mark.slow  # two real trainings wait out the task's deadline
 def test_candidates_that_hang_or_crawl_only_in_training_time_out_within_the_tasks_deadline(tiny, tmp_path):
     with Validator() as validator:
         for path in TRAINING_SIZE:
