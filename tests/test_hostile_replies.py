@@ -23,7 +23,7 @@ from discovery.runner import start_run
 from discovery.untrusted import visible
 from tests.support import objective_sources
 from tests.support.archive_factory import run_record
-from tests.support.commands import discover_subprocess
+from tests.support.commands import discover_subprocess, finished_run_id
 from tests.support.fake_openai import MODEL, FakeOpenAI, Reply
 from tests.support.proposer_contexts import DATA_BLOCK, GOOD, context, data_blocks, scored, static_check
 
@@ -221,11 +221,7 @@ def test_a_run_fed_hostile_replies_finishes_on_the_first_attempt(tmp_path) -> No
             "-g", str(len(OBJECTIVES)), "--max-retries", "0", "--runs-dir", str(tmp_path), "--json",
             env={"OPENAI_API_KEY": ""},
         )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    document = json.loads(result.stdout)
-    assert document["status"] == "finished"
-    with Archive.open(tmp_path, document["run_id"]) as archive:
+    with Archive.open(tmp_path, finished_run_id(result)) as archive:
         proposed = [c for c in archive.candidates() if not c.is_seed]
         exchanges = archive.exchanges()
     assert len(proposed) == len(OBJECTIVES)

@@ -3,6 +3,7 @@ its output); much faster (no torch import per call), in this process through typ
 or in this process through the console entry point `main()`, as the installed script calls it, with
 pytest capturing what it prints."""
 
+import json
 import os
 import subprocess
 import sys
@@ -45,3 +46,12 @@ def discover_main(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, 
         sys.argv = argv
     captured = capsys.readouterr()
     return exit_info.value.code or 0, captured.out, captured.err
+
+
+def finished_run_id(done: subprocess.CompletedProcess) -> str:
+    """The run id a `discover run ... --json` subprocess printed, once it ended cleanly as `finished`."""
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    document = json.loads(done.stdout)
+    assert document["status"] == "finished"
+    return document["run_id"]
