@@ -149,9 +149,10 @@ def test_jobs_the_cluster_cancels_or_kills_are_submitted_again(tmp_path):
         assert process.poll() is None, process.communicate()
         jobs = queued_jobs({job for _, job in states(runs).values() if job})
         by_state = {state: job for job, state in jobs.items()}
-        if {"PENDING", "RUNNING"} <= set(by_state):
+        pids = processes_of(by_state["RUNNING"]) if {"PENDING", "RUNNING"} <= set(by_state) else []
+        if pids:
             subprocess.run(["scancel", by_state["PENDING"]], check=True)
-            kill_processes_of(by_state["RUNNING"])
+            kill(pids)
             ended.update(by_state)
         return bool(ended)
 
@@ -165,10 +166,16 @@ def test_jobs_the_cluster_cancels_or_kills_are_submitted_again(tmp_path):
     assert not {c.job.id for c in again.values()} & {ended["PENDING"], ended["RUNNING"]}
 
 
-def kill_processes_of(job: str) -> None:
-    """SIGKILL every process of a running job at once (this node is the cluster's only one)."""
-    listed = subprocess.run(["scontrol", "listpids", job], capture_output=True, text=True, check=True)
-    pids = [int(line.split()[0]) for line in listed.stdout.splitlines()[1:] if line.split()]
+def processes_of(job: str) -> list[int]:
+    """The pids of a running job on this node (the cluster's only one); none while its step starts."""
+    listed = subprocess.run(["scontrol", "listpids", job], capture_output=True, text=True)
+    if listed.returncode != 0:
+        return []
+    return [int(line.split()[0]) for line in listed.stdout.splitlines()[1:] if line.split()]
+
+
+def kill(pids: list[int]) -> None:
+    """SIGKILL every listed process at once."""
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -185,9 +192,10 @@ def test_a_requeued_job_runs_again_under_its_id(tmp_path):
         assert process.poll() is None, process.communicate()
         jobs = {job for _, job in states(runs).values() if job}
         running = [job for job, state in queued_jobs(jobs).items() if state == "RUNNING"]
-        if running and not requeued:
+        pids = processes_of(running[0]) if running and not requeued else []
+        if pids:  # listed before the requeue: once requeued, the job has no processes to list
             subprocess.run(["scontrol", "requeue", running[0]], check=True)
-            kill_processes_of(running[0])
+            kill(pids)
             requeued.append(running[0])
         return bool(requeued)
 
