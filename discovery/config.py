@@ -30,6 +30,7 @@ from pydantic import (
 from discovery.errors import UserError, validation_message
 from discovery.llm import EndpointSettings, EndpointURL
 from discovery.options import load_yaml
+from discovery.suite import DEFAULT, SINGLE, SuiteChoice
 from discovery.user_files import read_text_file
 
 MAX_SEEDS = 1000  # training seeds per candidate, in a run or `discover evaluate`
@@ -153,8 +154,16 @@ class TransferSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    top: int = Field(2, ge=0, le=100, description="best proposals re-evaluated with the baseline (0: none)")
-    seeds: int = Field(2, ge=1, le=MAX_SEEDS, description="seeds of each re-evaluation, on every variant")
+    top: int = Field(
+        2, ge=0, le=100, description="best proposals confirmed on the held-out variants (0: none)"
+    )
+    seeds: int = Field(
+        4,
+        ge=1,
+        le=MAX_SEEDS,
+        description="fresh seeds of each confirmation, on every held-out variant (with n trainings in "
+        "all, no p-value is below 2/2**n: 4 seeds on 2 variants can reach 0.008)",
+    )
 
 
 class ExecutorSettings(BaseModel):
@@ -208,6 +217,12 @@ class RunConfig(BaseModel):
     )
     evaluator_options: dict[str, Any] = Field(
         default_factory=dict, description="the evaluator's options (see `discover evaluators`)"
+    )
+    suite: SuiteChoice = Field(
+        DEFAULT,
+        description=f"task suite (`discovery.suite`): a suite the evaluator ships (`discover evaluators` "
+        f"lists them), {DEFAULT} (the evaluator's default suite), {SINGLE} (its task alone), or in a "
+        "config file a definition (meta_train: and meta_test: variants)",
     )
     seeds: SeedChoice = Field(3, description=f"training seeds an objective may get: {SEED_FORMS}")
     racing: RacingSettings = Field(

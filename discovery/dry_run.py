@@ -16,14 +16,15 @@ from discovery.config import RunConfig
 from discovery.execution.job import training_limits
 from discovery.loop import run_jobs
 from discovery.objectives import shipped_names
-from discovery.runner import build_evaluator
+from discovery.runner import build_task
 
-_PLAN_SUMMARY = ("candidates_at_most", "trainings_per_candidate", "training_deadline")
+_PLAN_SUMMARY = ("candidates_at_most", "trainings_per_candidate", "training_deadline", "held_out")
 
 
 def run_plan(config: RunConfig, runs_dir: Path) -> dict:
     """The run's configuration and the evaluator's own plan for every candidate it will score."""
-    evaluator = build_evaluator(config, runs_dir)
+    task = build_task(config, runs_dir)
+    evaluator = task.search
     seeds = len(config.seed_objectives or shipped_names())
     candidates = seeds + config.generations * config.population
     betas, seed_count = len(evaluator.betas()), len(config.seed_list)
@@ -39,6 +40,9 @@ def run_plan(config: RunConfig, runs_dir: Path) -> dict:
             "baseline": seed_count * betas,
         },
     }
+    plan["held_out"] = {variant.name: variant.description for variant in task.held_out}
+    if task.suite is not None:
+        plan["suite"] = task.suite.model_dump()
     if hasattr(evaluator, "plan"):  # evaluators that train at scale describe their jobs, offline
         plan["evaluator_plan"] = evaluator.plan(candidates=candidates, seeds=first)
     else:

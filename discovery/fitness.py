@@ -157,6 +157,20 @@ def sign_flip_p_value(differences: list[float]) -> float:
     return 2 * (1 - NormalDist().cdf(observed / spread))
 
 
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjustment of p-values from several tests at once, in their order: with k
+    tests, the smallest is multiplied by k, the next by k - 1, and so on, each at least the one
+    before it, at most 1. Rejecting where the adjusted value is below alpha keeps the chance of any
+    false discovery among the k below alpha, whatever their dependence."""
+    order = sorted(range(len(p_values)), key=p_values.__getitem__)
+    adjusted = [1.0] * len(p_values)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
+
+
 def spearman(first: list[float], second: list[float]) -> float:
     """The rank correlation of two equally long lists (ties share their mean rank); needs three
     values at least, and is undefined (raises) when either list is constant."""

@@ -28,8 +28,9 @@ from discovery.quiet import quiet_libraries
 from discovery.records import CandidateRecord, RunRecord, RunStatus
 from discovery.sandbox import Probe, Validator
 from discovery.seed_scores import SeedScoreCache, evaluator_key
-from discovery.transfer import run_transfer
-from evaluators import Evaluator, get_evaluator
+from discovery.transfer import TransferSummary, run_result, run_transfer
+from evaluators import Evaluator
+from evaluators.suite import RunTask, run_task
 
 SEED_SCORES_FILE = "seed-scores.sqlite"
 WORKER_LOG = "worker.log"  # the evaluation workers' own output: library warnings, tracebacks
@@ -51,6 +52,12 @@ class RunOutcome:
     run: RunRecord
     leaderboard: list[CandidateRecord]
     stop: Stop | None = None
+    confirmation: TransferSummary | None = None  # None: the run confirmed nothing (no generations, top 0)
+
+    @property
+    def result(self) -> str:
+        """The run's answer in one line: what held up on the held-out variants, if anything."""
+        return run_result(self.confirmation)
 
     @property
     def stopped_reason(self) -> str | None:
@@ -58,11 +65,14 @@ class RunOutcome:
         return None if self.stop is None else str(self.stop)
 
     def to_json(self) -> dict:
+        verdicts = self.confirmation.confirmations() if self.confirmation else {}
         return {
             "run_id": self.run.id,
             "status": self.run.status.value,
             "generations_done": self.run.generations_done,
             "stopped_reason": self.stopped_reason,
+            "result": self.result,
+            "confirmed": [id for id, verdict in verdicts.items() if verdict.confirmed],
             "leaderboard": [
                 {
                     "rank": rank,
@@ -71,6 +81,7 @@ class RunOutcome:
                     "generation": c.generation,
                     "is_seed": c.is_seed,
                     "parents": c.parents,
+                    "held_out": verdicts[c.id].verdict if c.id in verdicts else None,
                     **c.figures.model_dump(exclude={"objective", "seeds"}),
                 }
                 for rank, c in enumerate(self.leaderboard, start=1)
@@ -78,20 +89,21 @@ class RunOutcome:
         }
 
 
-def build_evaluator(config: RunConfig, runs_dir: Path) -> Evaluator:
-    """The run's evaluator, caching under the runs folder's cache root (`discovery.paths.cache_root`)."""
-    return get_evaluator(config.evaluator, config.evaluator_options, cache_dir=cache_root(runs_dir))
+def build_task(config: RunConfig, runs_dir: Path) -> RunTask:
+    """The run's task (its evaluator or suite, and its held-out variants), caching under the runs
+    folder's cache root (`discovery.paths.cache_root`)."""
+    return run_task(config.evaluator, config.evaluator_options, config.suite, cache_dir=cache_root(runs_dir))
 
 
 def start_run(
     runs_dir: Path,
     config: RunConfig,
     observer: LoopObserver | None = None,
-    evaluator: Evaluator | None = None,
+    task: RunTask | None = None,
 ) -> RunOutcome:
-    """Create a new run and run it to the end; `evaluator` is the config's, when the caller built it
+    """Create a new run and run it to the end; `task` is the config's, when the caller built it
     already (to check its options before showing anything)."""
-    evaluator = evaluator or build_evaluator(config, runs_dir)
+    task = task or build_task(config, runs_dir)
     proposer, notice = make_proposer(config)
     observer = observer or SilentObserver()
     if notice:
@@ -99,16 +111,16 @@ def start_run(
     run = RunRecord(
         id=new_run_id(),
         config=config,
-        evaluator_config=evaluator.config(),
+        evaluator_config=task.search.config(),
         versions=library_versions(),
         proposer=proposer.name,
     )
     # refused jobs: before any run exists
-    executor = make_executor(config.executor, runs_dir / run.id, evaluator.limits().memory_mb)
+    executor = make_executor(config.executor, runs_dir / run.id, task.search.limits().memory_mb)
     # Nobody else can know a run id before the run exists, so locking right after creating it is
     # as exclusive as locking first.
     with Archive.create(runs_dir, run) as archive, RunLock(archive.run_dir):
-        return _run_to_end(archive, config, proposer, evaluator, executor, runs_dir, observer)
+        return _run_to_end(archive, config, proposer, task, executor, runs_dir, observer)
 
 
 def resume_run(
@@ -127,17 +139,17 @@ def resume_run(
         if generations is not None:
             config = config.model_copy(update={"generations": generations})
         proposer, _ = make_proposer(config.model_copy(update={"proposer": run.proposer}))
-        evaluator = build_evaluator(config, runs_dir)
-        executor = make_executor(config.executor, archive.run_dir, evaluator.limits().memory_mb)
+        task = build_task(config, runs_dir)
+        executor = make_executor(config.executor, archive.run_dir, task.search.limits().memory_mb)
         observer = observer or SilentObserver()
-        return _run_to_end(archive, config, proposer, evaluator, executor, runs_dir, observer)
+        return _run_to_end(archive, config, proposer, task, executor, runs_dir, observer)
 
 
 def _run_to_end(
     archive: Archive,
     config: RunConfig,
     proposer: Proposer,
-    evaluator: Evaluator,
+    task: RunTask,
     executor: Executor,
     runs_dir: Path,
     observer: LoopObserver,
@@ -145,7 +157,7 @@ def _run_to_end(
     """`_loop_to_end`; a Ctrl-C while the libraries load or the sandbox starts, before the loop
     runs, ends the run the same way: interrupted, with its resume command."""
     try:
-        return _loop_to_end(archive, config, proposer, evaluator, executor, runs_dir, observer)
+        return _loop_to_end(archive, config, proposer, task, executor, runs_dir, observer)
     except RunInterrupted:
         raise
     except KeyboardInterrupt as interrupt:
@@ -157,7 +169,7 @@ def _loop_to_end(
     archive: Archive,
     config: RunConfig,
     proposer: Proposer,
-    evaluator: Evaluator,
+    task: RunTask,
     executor: Executor,
     runs_dir: Path,
     observer: LoopObserver,
@@ -165,8 +177,9 @@ def _loop_to_end(
     """Run the loop on an archive this process holds the lock of, and handle how it ends."""
     quiet_libraries()
     resume = f"continue with: discover run --resume {archive.run_dir.name}"
+    evaluator = task.search
     key = evaluator_key(evaluator.name, evaluator.version, evaluator.config())
-    stop = None
+    stop, confirmation = None, None
     with contextlib.ExitStack() as stack:
         stack.enter_context(contextlib.redirect_stdout(sys.stderr))  # stdout is for the result alone
         validator = stack.enter_context(Validator(probe=run_probe(evaluator, archive.run_dir.name)))
@@ -178,8 +191,14 @@ def _loop_to_end(
             run = loop.run()
             stop = loop.stop
             if config.transfer.top and config.generations:
-                run_transfer(
-                    archive, evaluator, executor, config.transfer.top, config.transfer.seeds, observer.notice
+                confirmation = run_transfer(
+                    archive,
+                    task.held_out,
+                    evaluator.cache_dir,
+                    executor,
+                    config.transfer.top,
+                    config.transfer.seeds,
+                    observer.notice,
                 )
         except ServiceUnavailable as error:
             loop.interrupt(cancel_jobs=executor.kind == "local")  # cluster jobs may finish meanwhile
@@ -196,7 +215,7 @@ def _loop_to_end(
             loop.interrupt(cancel_jobs=_cancel_on_interrupt(config, executor, loop, observer))
             _stop(archive)
             raise RunInterrupted(archive.run_dir.name) from interrupt
-        return RunOutcome(run=run, leaderboard=archive.leaderboard(), stop=stop)
+        return RunOutcome(run=run, leaderboard=archive.leaderboard(), stop=stop, confirmation=confirmation)
 
 
 def make_executor(

@@ -1,12 +1,19 @@
-"""Held-out transfer: do a run's discoveries survive on variants of the task the search never saw?
+"""Held-out confirmation: do a run's discoveries hold up on variants of the task the search never saw?
 
-The search picks its winners on one task, one data seed, one model size and one beta grid, so part of
-what wins is fitted to those. At the end of a run (and with `discover transfer RUN`), the top
-proposals and the baseline are trained again on each of the evaluator's held-out variants (another
-data seed, a larger model, a beta between the grid's points), on the same seeds, and each is paired
-with the baseline there. A discovery survives a variant when it still beats the baseline on it.
-The rank correlation between the search's figures and a variant's, over the objectives transferred,
-says how much of the search's ranking carries over.
+The search picks its winners among many candidates on its own task (or its suite's meta-train
+variants), so the best search figure is biased upward: part of what wins is seed noise and part is
+fitted to that task. At the end of a run (and with `discover transfer RUN`), the top proposals by
+the search's lower bound and the baseline are trained again on each held-out variant (a suite's
+meta-test variants; for a single task, the evaluator's own: another data seed, a larger model, a
+beta between the grid's points), on fresh seeds the search never used, each at the beta its search
+chose (so nothing is tuned on what it is tested on).
+
+A proposal is **confirmed** when it beats the baseline over all the held-out trainings together:
+its differences with the baseline, variant by variant and seed by seed, have a positive mean, and
+the exact sign-flip test of "no difference" gives a p-value that stays below `ALPHA` after Holm's
+correction over the k proposals confirmed at once. A survivor of one variant is a weaker claim and
+is shown as such; the rank correlation between the search's figures and a variant's says how much of
+the search's ranking carries over.
 
 Each variant's results are committed to the archive as soon as its trainings are in; running the
 transfer again does only what is missing, so an interrupted transfer loses little.
@@ -24,13 +31,52 @@ from discovery.config import RunConfig
 from discovery.execution.batch import Trainings, train_objectives
 from discovery.execution.executor import Executor
 from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
-from discovery.fitness import spearman, summarise
+from discovery.fitness import holm, sign_flip_p_value, spearman, summarise
 from discovery.objectives import Objective
 from discovery.records import CandidateRecord, EvaluationResult, TrainingPoint, TransferRecord
-from evaluators import Evaluator, get_evaluator
+from discovery.untrusted import visible
+from evaluators import get_evaluator
 from evaluators.base import TransferVariant
 
 TRANSFER_FOLDER = "transfer"
+ALPHA = 0.05  # a confirmation's Holm-corrected p-value must be below it
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A proposal against the baseline over every held-out variant and fresh seed at once."""
+
+    candidate_id: str
+    n: int  # (variant, seed) pairs both trained
+    difference: float | None  # mean over them of (proposal - baseline) fitness
+    p_value: float | None  # exact sign-flip test of "no difference"
+    adjusted_p: float | None  # Holm-corrected over the proposals confirmed together
+    complete: bool  # trained on every held-out variant
+
+    @property
+    def confirmed(self) -> bool:
+        return (
+            self.complete
+            and self.adjusted_p is not None
+            and self.adjusted_p < ALPHA
+            and (self.difference or 0.0) > 0
+        )
+
+    @property
+    def verdict(self) -> str:
+        """`confirmed`, `not confirmed`, or `incomplete` while a variant is missing."""
+        if not self.complete:
+            return "incomplete"
+        return "confirmed" if self.confirmed else "not confirmed"
+
+    def describe(self) -> str:
+        """`+0.021 vs the baseline over 12 held-out trainings, Holm p 0.008`."""
+        if self.difference is None or self.adjusted_p is None:
+            return "no held-out trainings to compare"
+        return (
+            f"{self.difference:+.3f} vs the baseline over {self.n} held-out trainings, "
+            f"Holm p {self.adjusted_p:.2g}"
+        )
 
 
 @dataclass
@@ -48,6 +94,43 @@ class TransferSummary:
         paired = record.result.paired if record and record.result else None
         return None if paired is None else paired.difference > 0
 
+    def confirmations(self) -> dict[str, Confirmation]:
+        """Each proposal's confirmation (see the module's docstring), by candidate id; Holm's
+        correction runs over the proposals that have a p-value."""
+        if not self.candidates:
+            return {}
+        baseline_id = self.candidates[0].id
+        variants = sorted({variant for variant, candidate in self.results if candidate == baseline_id})
+        found: dict[str, tuple[list[float], bool]] = {}
+        for candidate in self.candidates[1:]:
+            differences, complete = [], bool(variants)
+            for variant in variants:
+                ours, theirs = (
+                    self._seed_figures(variant, candidate.id),
+                    self._seed_figures(variant, baseline_id),
+                )
+                complete = complete and bool(ours)
+                differences += [ours[seed] - theirs[seed] for seed in sorted(ours.keys() & theirs.keys())]
+            found[candidate.id] = (differences, complete)
+        tested = [id for id, (differences, _) in found.items() if differences]
+        adjusted = dict(zip(tested, holm([sign_flip_p_value(found[id][0]) for id in tested]), strict=True))
+        return {
+            id: Confirmation(
+                candidate_id=id,
+                n=len(differences),
+                difference=sum(differences) / len(differences) if differences else None,
+                p_value=sign_flip_p_value(differences) if differences else None,
+                adjusted_p=adjusted.get(id),
+                complete=complete,
+            )
+            for id, (differences, complete) in found.items()
+        }
+
+    def _seed_figures(self, variant: str, candidate_id: str) -> dict[int, float]:
+        """The candidate's fitness on the variant, by seed (empty when it has none)."""
+        record = self.results.get((variant, candidate_id))
+        return {t.seed: t.fitness for t in record.result.seeds} if record and record.result else {}
+
     def rank_correlation(self, variant: str) -> float | None:
         """Spearman's rho between search fitness and the variant's, over what both measured."""
         pairs = [
@@ -62,6 +145,41 @@ class TransferSummary:
         return spearman([a for a, _ in pairs], [b for _, b in pairs])
 
 
+def run_result(found: "TransferSummary | None") -> str:
+    """A run's answer in one line: which proposals the held-out confirmation confirmed (each worth a
+    retrain at scale), or that none held up, with the best one's figures."""
+    if found is None:
+        return "nothing confirmed: the run held no confirmation (no generations, or transfer.top 0)"
+    if not found.candidates:
+        return "nothing confirmed: no proposal was scored beside the baseline"
+    names = {
+        candidate.id: visible(f"{candidate.id} ({candidate.name})", one_line=True)
+        for candidate in found.candidates
+    }
+    baseline = visible(found.candidates[0].name, one_line=True)
+    verdicts = found.confirmations()
+    confirmed = [verdict for verdict in verdicts.values() if verdict.confirmed]
+    if confirmed:
+        best = confirmed[0]
+        listed = ", ".join(names[verdict.candidate_id] for verdict in confirmed)
+        return (
+            f"CONFIRMED {len(confirmed)} of {len(verdicts)}: {listed} beat {baseline} on the held-out "
+            f"variants ({best.describe()}); worth a retrain at scale: "
+            f"discover retrain {found.candidates[0].run_id}/{best.candidate_id}"
+        )
+    incomplete = [verdict for verdict in verdicts.values() if not verdict.complete]
+    if incomplete:
+        return (
+            f"not confirmed: {len(incomplete)} of {len(verdicts)} proposals lack a held-out variant "
+            "(failed trainings); `discover transfer` trains what is missing"
+        )
+    best = next(iter(verdicts.values()))
+    return (
+        f"nothing confirmed: the search's best, {names[best.candidate_id]}, is {best.describe()}; "
+        "nothing here is worth a retrain at scale"
+    )
+
+
 def transfer_candidates(archive: Archive, top: int) -> list[CandidateRecord]:
     """The baseline and the `top` best-ranked proposals (seeds aside), best first; none when there
     is no scored baseline to pair them with or no scored proposal."""
@@ -72,9 +190,9 @@ def transfer_candidates(archive: Archive, top: int) -> list[CandidateRecord]:
     return baseline + proposals if baseline and proposals else []
 
 
-def summary(archive: Archive, evaluator: Evaluator, top: int) -> TransferSummary:
+def summary(archive: Archive, variants: list[TransferVariant], top: int) -> TransferSummary:
     """The transfer results the archive holds for the run's current top candidates."""
-    found = TransferSummary(evaluator.transfer_variants(), transfer_candidates(archive, top))
+    found = TransferSummary(variants, transfer_candidates(archive, top))
     for record in archive.transfers():
         found.results[(record.variant, record.candidate_id)] = record
     return found
@@ -82,20 +200,21 @@ def summary(archive: Archive, evaluator: Evaluator, top: int) -> TransferSummary
 
 def run_transfer(
     archive: Archive,
-    evaluator: Evaluator,
+    variants: list[TransferVariant],
+    cache_dir: Path,
     executor: Executor,
     top: int,
     seeds: int,
     notice=lambda message: None,
 ) -> TransferSummary:
     """Train what is missing of the transfer (every variant, the baseline and the top proposals,
-    `seeds` seeds each), committing each variant's results once its trainings are in; returns the
-    whole summary.
+    `seeds` fresh seeds each), committing each variant's results once its trainings are in; returns
+    the whole summary. The variants' tasks are built under `cache_dir`.
 
     Every variant's trainings go through one batch, so no slot idles at the end of a variant, and
     the variants whose task must be built first (another data seed, a larger model) are built in
     the background while the slots train the others: the search's own task goes first."""
-    current = summary(archive, evaluator, top)
+    current = summary(archive, variants, top)
     if not current.candidates or not current.variants:
         return current
     pending = [
@@ -126,15 +245,13 @@ def run_transfer(
         """Each variant's candidates once its task is there."""
         config = archive.run().config  # read in this thread: the archive's connection belongs to it
         builds = _in_background(
-            [
-                partial(_variant_settings, config, variant, evaluator.cache_dir, notice)
-                for variant, _ in pending
-            ]
+            [partial(_variant_settings, config, variant, cache_dir, notice) for variant, _ in pending]
         )
         for (variant, missing), built in zip(pending, builds, strict=True):
             settings = built.result()
+            fresh = fresh_seeds(config.seed_list, seeds)
             for candidate in missing:
-                yield _trainings(settings, candidate, variant, seeds, archive.run_dir / TRANSFER_FOLDER)
+                yield _trainings(settings, candidate, variant, fresh, archive.run_dir / TRANSFER_FOLDER)
 
     train_objectives(executor, objectives(), joined, on_job=ended)
     return current
@@ -173,10 +290,20 @@ def _in_background(builds: list[Callable[[], JobSettings]]) -> list[Future[JobSe
     return futures
 
 
+def fresh_seeds(searched: list[int], count: int) -> list[int]:
+    """`count` seeds the search never trained with: from one past its largest on."""
+    start = max(searched) + 1
+    return list(range(start, start + count))
+
+
 def _trainings(
-    settings: JobSettings, candidate: CandidateRecord, variant: TransferVariant, seeds: int, folder: Path
+    settings: JobSettings,
+    candidate: CandidateRecord,
+    variant: TransferVariant,
+    seeds: list[int],
+    folder: Path,
 ) -> Trainings:
-    """The candidate's trainings on the variant, `seeds` seeds at its search's best beta times the
+    """The candidate's trainings on the variant, on `seeds`, at its search's best beta times the
     variant's factor, in `folder/<variant>/<candidate>/seed<k>`."""
     metrics = candidate.figures
     assert metrics is not None
@@ -186,7 +313,7 @@ def _trainings(
         key=(variant, candidate),
         settings=settings,
         objective=objective,
-        points=[TrainingPoint(seed=seed, beta=beta) for seed in range(seeds)],
+        points=[TrainingPoint(seed=seed, beta=beta) for seed in seeds],
         folder=folder / variant.name / candidate.id,
     )
 

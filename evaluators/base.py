@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from discovery.objectives import Objective
 from discovery.progress import Progress, no_progress
 from discovery.records import SeedResult
+from discovery.suite import Suite
 
 
 class TrainingLimits(BaseModel):
@@ -110,6 +111,8 @@ class Evaluator(ABC):
     # evaluator's jobs receive the endpoint's key: a worker forks the confined trainers, whose memory
     # is a copy of its own, so a key the worker never held is one no candidate can find.
     calls_endpoint: ClassVar[bool] = False
+    # An evaluator built by the tool itself (a suite of another's variants), not named by users.
+    hidden: ClassVar[bool] = False
 
     def __init__(self, options: BaseModel, cache_dir: Path) -> None:
         self.options = options
@@ -143,6 +146,14 @@ class Evaluator(ABC):
         """Held-out variants of the task that a run's winners are re-evaluated on (none: the
         evaluator offers no transfer check)."""
         return []
+
+    def suites(self) -> dict[str, Suite]:
+        """The task suites this evaluator ships, by name (`discovery.suite`); none by default."""
+        return {}
+
+    def default_suite(self) -> str | None:
+        """The shipped suite a run uses unless it names another; None: the task alone."""
+        return None
 
     def trainer_environment(self) -> dict[str, str]:
         """Variables the confined trainer needs (where a model cache is); it gets no others."""

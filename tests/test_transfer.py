@@ -20,7 +20,8 @@ def transfer(runs: Path, top: int, notices: list[str]):
     """Run the transfer of the newest run under `runs`; its summary (the notices collected)."""
     with Archive(find_run(runs, None) / ARCHIVE_FILE, writable=True) as archive, LocalExecutor() as executor:
         evaluator = get_evaluator("noisy", {}, cache_dir=runs.parent / "cache")
-        return run_transfer(archive, evaluator, executor, top=top, seeds=2, notice=notices.append)
+        variants, cache = evaluator.transfer_variants(), evaluator.cache_dir
+        return run_transfer(archive, variants, cache, executor, top=top, seeds=2, notice=notices.append)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,8 @@ def test_the_slots_train_a_ready_variant_while_another_variant_is_built(searched
         LocalExecutor() as executor,
     ):
         evaluator = TwoVariants(NoisyEvaluator.Options(), searched.parent / "cache", built_when)
-        found = run_transfer(archive, evaluator, executor, top=2, seeds=2, notice=notice)
+        variants, cache = evaluator.transfer_variants(), evaluator.cache_dir
+        found = run_transfer(archive, variants, cache, executor, top=2, seeds=2, notice=notice)
         committed = archive.transfers()
     first_done = next(i for i, line in enumerate(notices) if line.endswith("done"))
     assert notices[first_done].startswith("transfer beta:")

@@ -53,11 +53,21 @@ def _migrate_3_to_4(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE candidates RENAME COLUMN metrics TO figures")
 
 
+def _migrate_4_to_5(db: sqlite3.Connection) -> None:
+    """Version 5 runs may train on a task suite (`RunConfig.suite`, whose default is the evaluator's
+    default suite); a run written before suites existed trained on its task alone, and resumes so."""
+    db.execute(
+        "UPDATE run SET config = json_set(config, '$.suite', 'single') "
+        "WHERE json_extract(config, '$.suite') IS NULL"
+    )
+
+
 # schema version -> the step that upgrades an archive from it to the next version
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_1_to_2,
     2: _migrate_2_to_3,
     3: _migrate_3_to_4,
+    4: _migrate_4_to_5,
 }
 SCHEMA_VERSION = max(MIGRATIONS) + 1  # what a new archive is created at and an older one migrated to
 

@@ -25,6 +25,7 @@ DECLARED = (
     Flag("population", short="-p"),
     Flag("evaluator", short="-e"),
     Flag("evaluator_options", option=EVALUATOR_OPTIONS, typed=list[str], read=parse_options),
+    Flag("suite", typed=str, metavar="NAME"),  # a definition only in a config file
     Flag("racing.first_seeds"),
     Flag("seed_objectives", typed=str),  # comma-separated, given once
     Flag("executor.kind", name="--executor"),
@@ -98,7 +99,7 @@ def run_command(
     """Let a proposer (an LLM, or the offline built-in one) discover objectives, trained and scored by an
     evaluator, with everything recorded in a resumable archive under the runs folder."""
     from discovery.config import build_config, load_config_file
-    from discovery.runner import RunInterrupted, build_evaluator, resume_run, start_run
+    from discovery.runner import RunInterrupted, build_task, resume_run, start_run
     from discovery.ui import plain_console
     from discovery.ui.log_lines import progress_logging
     from discovery.ui.observers import run_observers
@@ -118,8 +119,8 @@ def run_command(
             print_run_plan(config, runs_dir, as_json)
             return
         check_installed(config.report_to)
-        task = build_evaluator(config, runs_dir)  # a bad evaluator option is one line, before the display
-        execute = partial(start_run, runs_dir, config, evaluator=task)
+        task = build_task(config, runs_dir)  # a bad evaluator option is one line, before the display
+        execute = partial(start_run, runs_dir, config, task=task)
     live = error_console.is_terminal and not as_json
     try:
         with (
@@ -136,6 +137,7 @@ def run_command(
     else:
         title = f"Leaderboard of run {outcome.run.id} ({outcome.run.status.value})"
         plain_console().print(leaderboard_table(list(enumerate(outcome.leaderboard, start=1)), title))
+        plain_console().print(f"Result: {outcome.result}", markup=False, highlight=False)
     if outcome.stopped_reason:
         print_error("stopped", outcome.stopped_reason)
         raise typer.Exit(1)

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
@@ -38,8 +39,8 @@ def transfer(
     """
     from discovery.archive import ARCHIVE_FILE, Archive, RunLock, find_run
     from discovery.quiet import quiet_libraries
-    from discovery.runner import build_evaluator, make_executor
-    from discovery.transfer import run_transfer
+    from discovery.runner import build_task, make_executor
+    from discovery.transfer import run_result, run_transfer
     from discovery.ui.views import transfer_table
 
     error_console = plain_console(stderr=True)
@@ -48,19 +49,20 @@ def transfer(
         Archive(lock.run_dir / ARCHIVE_FILE, writable=True) as archive,
     ):
         config = archive.run().config
-        evaluator = build_evaluator(config, runs_dir)
-        if not evaluator.transfer_variants():
-            raise UserError(f"the {config.evaluator} evaluator has no held-out variants to transfer to")
+        task = build_task(config, runs_dir)
+        if not task.held_out:
+            raise UserError(f"the run's {config.evaluator} task has no held-out variants to confirm on")
         quiet_libraries()
         with (
             contextlib.redirect_stdout(sys.stderr),
             contextlib.closing(
-                make_executor(config.executor, archive.run_dir, evaluator.limits().memory_mb)
+                make_executor(config.executor, archive.run_dir, task.search.limits().memory_mb)
             ) as executor,
         ):
             found = run_transfer(
                 archive,
-                evaluator,
+                task.held_out,
+                task.search.cache_dir,
                 executor,
                 top or config.transfer.top,
                 seeds or config.transfer.seeds,
@@ -74,7 +76,12 @@ def transfer(
             "variants": [variant.model_dump() for variant in found.variants],
             "results": [record.model_dump(mode="json") for record in found.results.values()],
             "rank_correlation": {v.name: found.rank_correlation(v.name) for v in found.variants},
+            "confirmations": {
+                id: asdict(c) | {"verdict": c.verdict} for id, c in found.confirmations().items()
+            },
+            "result": run_result(found),
         }
         typer.echo(json.dumps(document, indent=2))
     else:
         plain_console().print(transfer_table(found))
+        plain_console().print(f"Result: {run_result(found)}", markup=False, highlight=False)

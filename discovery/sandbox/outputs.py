@@ -36,6 +36,18 @@ def checked_file(folder: Path, name: str, max_bytes: int) -> Path:
     return path
 
 
+def checked_folder(folder: Path, name: str) -> Path:
+    """`folder/name` if it is a directory (not a link to one elsewhere)."""
+    path = Path(folder) / name
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        raise UntrustedOutput(f"the trainer wrote no {name} folder") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise UntrustedOutput(f"{name} is not a folder")
+    return path
+
+
 def read_json(folder: Path, name: str, model: type[Model], max_bytes: int = 1024 * 1024) -> Model:
     """A small JSON file parsed into `model` (which should forbid extra fields)."""
     path = checked_file(folder, name, max_bytes)
