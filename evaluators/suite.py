@@ -37,7 +37,7 @@ class SuiteOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    evaluator: str = Field(description="the evaluator whose task the variants change")
+    evaluator: str = Field(description="the evaluator whose task the variants change, as `module:name`")
     options: dict[str, Any] = Field(default_factory=dict, description="the run's options of it")
     variants: dict[str, dict[str, Any]] = Field(min_length=1, description="meta-train variants")
 
@@ -69,7 +69,8 @@ class SuiteEvaluator(Evaluator):
         self.version = evaluator_class(options.evaluator).version
 
     def config(self) -> dict[str, Any]:
-        return {"evaluator": self.options.evaluator, **{v: m.config() for v, m in self.members.items()}}
+        variants = {variant: member.config() for variant, member in self.members.items()}
+        return {"evaluator": self.options.evaluator, "variants": variants}
 
     def figures(self) -> dict[str, str]:
         first = next(iter(self.members.values())).figures()
@@ -201,7 +202,9 @@ def run_task(name: str, options: dict[str, Any], choice: SuiteChoice, cache_dir:
     suite = chosen_suite(task, choice)
     if suite is None:
         return RunTask(task, task.transfer_variants())
-    variants = SuiteOptions(evaluator=name, options=dict(options), variants=dict(suite.meta_train))
+    # by its module too: the worker that rebuilds the suite may not have imported the evaluator yet
+    located = f"{type(task).__module__}:{task.name}"
+    variants = SuiteOptions(evaluator=located, options=dict(options), variants=dict(suite.meta_train))
     held_out = [
         TransferVariant(name=variant, description=suite.describe_variant(variant), options=changes)
         for variant, changes in suite.meta_test.items()

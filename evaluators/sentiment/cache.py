@@ -141,7 +141,9 @@ def _build(staging: Path, settings: TaskSettings, progress: Progress) -> None:
     seed, length = settings.data_seed, settings.max_new_tokens
     first = sample(reference, tokenizer, train_prompts, length, seed + 1, progress, "data")
     second = sample(reference, tokenizer, train_prompts, length, seed + 2, progress, "data")
-    pairs = bradley_terry_pairs(train_prompts, first, second, settings.bradley_terry_temperature, seed + 3)
+    pairs = bradley_terry_pairs(
+        train_prompts, first, second, settings.bradley_terry_temperature, seed + 3, settings.label_noise
+    )
     pairs.save_to_disk(str(staging / "train"))
 
     references = [

@@ -22,9 +22,12 @@ def bradley_terry_pairs(
     second: Sequence[Completion],
     temperature: float,
     seed: int,
+    label_noise: float = 0.0,
 ) -> Dataset:
-    """A `datasets.Dataset` with columns prompt / chosen / rejected (plus the oracle rewards)."""
+    """A `datasets.Dataset` with columns prompt / chosen / rejected (plus the oracle rewards); a
+    `label_noise` share of the pairs, drawn independently of the labels, have their labels swapped."""
     rng = random.Random(seed)
+    flips = random.Random(f"{seed}-flips")
     rows: dict[str, list] = {
         "prompt": [],
         "chosen": [],
@@ -35,6 +38,8 @@ def bradley_terry_pairs(
     for prompt, a, b in zip(prompts, first, second, strict=True):
         reward_a, reward_b = reward(a.text), reward(b.text)
         a_wins = rng.random() < 1 / (1 + math.exp(-(reward_a - reward_b) / temperature))
+        if flips.random() < label_noise:
+            a_wins = not a_wins
         (chosen, chosen_reward), (rejected, rejected_reward) = (
             ((a, reward_a), (b, reward_b)) if a_wins else ((b, reward_b), (a, reward_a))
         )

@@ -51,11 +51,29 @@ class TaskSettings(BaseModel):
         gt=0,
     )
     max_new_tokens: int = Field(32, description="tokens sampled per completion", gt=0)
+    label_noise: float = Field(
+        0.0,
+        ge=0,
+        lt=0.5,
+        description="share of training pairs whose labels are swapped after the Bradley-Terry draw "
+        "(a rater who clicks the wrong answer)",
+    )
 
     def digest(self) -> str:
-        """Short hash of the settings and build version: the cache folder's name."""
-        text = json.dumps({"version": BUILD_VERSION, **self.model_dump()}, sort_keys=True)
+        """Short hash of the settings and build version: the cache folder's name. A setting added
+        after the first release is left out while it holds its default, so that the folders built
+        before it existed are found again."""
+        settings = {
+            name: value
+            for name, value in self.model_dump().items()
+            if not (name in _ADDED_LATER and value == _ADDED_LATER[name])
+        }
+        text = json.dumps({"version": BUILD_VERSION, **settings}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# Settings added after caches existed, with the default under which a folder's digest leaves them out.
+_ADDED_LATER: dict[str, Any] = {"label_noise": 0.0}
 
 
 class TrainSettings(BaseModel):

@@ -83,6 +83,7 @@ class NoisyEvaluator(Evaluator):
 
 
 def quality(name: str) -> float:
-    """The quality an objective's name declares (`..._q0.75`), else that of a shipped seed."""
-    found = re.search(r"_q(\d\.\d+)$", name)
-    return float(found.group(1)) if found else SHIPPED_QUALITY
+    """The quality an objective's name declares (`..._q0.75`, or `..._q0_75` as a proposer's names are
+    normalised), else that of a shipped seed."""
+    found = re.search(r"_q(\d)[._](\d+)$", name)
+    return float(f"{found.group(1)}.{found.group(2)}") if found else SHIPPED_QUALITY
