@@ -41,8 +41,10 @@ def list_evaluators(
             "description": cls.description,
             "training_deadline": _deadline(cls.name),
             **_options(cls.Options),
+            **_suites(cls.name),
         }
         for cls in classes
+        if not cls.hidden
     ]
     if as_json:
         typer.echo(json.dumps({"evaluators": catalog}, indent=2))
@@ -60,6 +62,12 @@ def list_evaluators(
         if entry["note"]:
             console.print(entry["note"])
         console.print(Text(f"Training deadline, default options: {entry['training_deadline']}"))
+        for name, suite in entry["suites"].items():
+            default = " (the default)" if name == entry["default_suite"] else ""
+            console.print(Text(f"Suite {name}{default}: {suite['description']}"))
+            for role in ("meta_train", "meta_test"):
+                variants = "; ".join(f"{v} {json.dumps(o)}" for v, o in suite[role].items()) or "none"
+                console.print(Text(f"  {role.replace('_', '-')}: {variants}"))
         console.print()
 
 
@@ -70,6 +78,16 @@ def _deadline(name: str) -> str:
     from evaluators.registry import get_evaluator
 
     return get_evaluator(name, {}, cache_root(DEFAULT_RUNS_DIR)).limits().describe()
+
+
+def _suites(name: str) -> dict[str, Any]:
+    """The task suites the evaluator ships (`suite:` of a run) and the one a run uses by default."""
+    from discovery.paths import DEFAULT_RUNS_DIR, cache_root
+    from evaluators.registry import get_evaluator
+
+    evaluator = get_evaluator(name, {}, cache_root(DEFAULT_RUNS_DIR))
+    suites = {suite: value.model_dump() for suite, value in evaluator.suites().items()}
+    return {"suites": suites, "default_suite": evaluator.default_suite()}
 
 
 def _options(model: type[BaseModel]) -> dict[str, Any]:

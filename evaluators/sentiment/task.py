@@ -10,11 +10,13 @@ from discovery.objectives import Objective
 from discovery.progress import Progress, no_progress
 from discovery.records import SeedResult
 from discovery.sandbox.outputs import UntrustedOutput, checked_file, read_json
+from discovery.suite import Suite
 from evaluators.base import Evaluator, TrainingLimits, TransferVariant
 from evaluators.registry import register
 from evaluators.sentiment.cache import Artefacts, folder_for, load_or_build, recorded_baseline, time_baseline
 from evaluators.sentiment.scoring import score
 from evaluators.sentiment.settings import BUILD_VERSION, SentimentOptions
+from evaluators.sentiment.suites import DEFAULT_SUITE, SUITES
 from evaluators.sentiment.train import make_trainer
 
 POLICY_FILE = "policy.safetensors"
@@ -92,6 +94,13 @@ class SentimentEvaluator(Evaluator):
 
     def batch_pairs(self) -> int | None:
         return self.train_settings.batch_pairs
+
+    def suites(self) -> dict[str, Suite]:
+        return dict(SUITES)
+
+    def default_suite(self) -> str | None:
+        """The headroom suite for figures; the tiny preset, made for smoke tests, trains its task alone."""
+        return DEFAULT_SUITE if self.preset == "default" else None
 
     def transfer_variants(self) -> list[TransferVariant]:
         """Another synthetic corpus (hence another reference model and preference data), a larger
