@@ -238,7 +238,9 @@ class RunConfig(BaseModel):
         None, description="the proposer's OpenAI-compatible endpoint (vLLM, Ollama, ...)"
     )
     seed_objectives: list[str] | None = Field(
-        None, description="shipped objectives seeding the archive, comma-separated (unset: all)"
+        None,
+        description="shipped objectives seeding the archive, comma-separated (unset: the paper's "
+        "seeds and discoveries)",
     )
     context_best: int = Field(5, ge=0, le=100, description="best candidates shown to the proposer")
     context_recent: int = Field(5, ge=0, le=100, description="most recent candidates shown to the proposer")
@@ -305,7 +307,9 @@ class RunConfig(BaseModel):
         from discovery.objectives.objective import canonical_name
 
         if not names:
-            raise ValueError("name at least one shipped objective, or leave it unset for all of them")
+            raise ValueError(
+                "name at least one shipped objective, or leave it unset for the paper's seeds and discoveries"
+            )
         canonical = [canonical_name(name) for name in names]
         unknown = [name for name, found in zip(names, canonical, strict=True) if found is None]
         if unknown:
@@ -332,6 +336,18 @@ class RunConfig(BaseModel):
     def seed_list(self) -> list[int]:
         """The seeds, in the order racing hands them out."""
         return seed_list(self.seeds)
+
+    @property
+    def seed_objective_names(self) -> list[str]:
+        """The shipped objectives the run is seeded with, in the order it adds them: the baseline first
+        (every candidate is compared with it, named or not), then those named in `seed_objectives`,
+        or by default the DiscoPOP paper's seeds and discoveries (not TRL's loss types: each seed costs
+        trainings in every run)."""
+        from discovery.objectives import default_seed_names
+
+        named = self.seed_objectives or default_seed_names()
+        baseline = self.racing.baseline
+        return [baseline, *(name for name in named if name != baseline)]
 
     @property
     def best_needs(self) -> int:

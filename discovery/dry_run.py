@@ -15,7 +15,6 @@ from rich.console import Console
 from discovery.config import RunConfig
 from discovery.execution.job import training_limits
 from discovery.loop import run_jobs
-from discovery.objectives import shipped_names
 from discovery.runner import build_task
 
 _PLAN_SUMMARY = ("candidates_at_most", "trainings_per_candidate", "training_deadline", "held_out")
@@ -25,7 +24,7 @@ def run_plan(config: RunConfig, runs_dir: Path) -> dict:
     """The run's configuration and the evaluator's own plan for every candidate it will score."""
     task = build_task(config, runs_dir)
     evaluator = task.search
-    seeds = len(config.seed_objectives or shipped_names())
+    seeds = len(config.seed_objective_names)
     candidates = seeds + config.generations * config.population
     betas, seed_count = len(evaluator.betas()), len(config.seed_list)
     first = min(config.racing.first_seeds, seed_count)

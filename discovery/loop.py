@@ -33,8 +33,7 @@ from discovery.config import RunConfig
 from discovery.execution.executor import Executor, JobState, JobStatus
 from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
 from discovery.limits import Limits, Stop
-from discovery.objectives import Objective, load_objective, shipped_catalog
-from discovery.objectives.objective import reported_source
+from discovery.objectives import Objective, load_objective
 from discovery.observer import LoopObserver
 from discovery.proposers.base import Proposal, ProposalContext, Proposer
 from discovery.racing import Racing
@@ -169,11 +168,8 @@ class DiscoveryLoop:
         """Add the shipped objectives as generation-0 candidates (once per run), the baseline first
         (every candidate is compared with it) and whether or not it was named."""
         known = {c.id for c in self.archive.candidates(generation=0)}
-        catalog = shipped_catalog()
         seeds = []
-        named = self.config.seed_objectives or list(catalog)
-        baseline = self.config.racing.baseline
-        for name in [baseline, *(n for n in named if n != baseline)]:
+        for name in self.config.seed_objective_names:
             objective = load_objective(name)
             if f"seed-{objective.name}" in known:
                 continue
@@ -184,9 +180,7 @@ class DiscoveryLoop:
                     run_id=self.archive.run().id,
                     generation=0,
                     is_seed=True,
-                    reported=ReportedFigures(
-                        source=reported_source(), figures=catalog[objective.name]["reported"]
-                    ),
+                    reported=ReportedFigures.of_shipped(objective.name),
                 )
             )
         self.archive.add_candidates(seeds)

@@ -7,7 +7,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from discovery.config import RunConfig
-from discovery.objectives import Objective
+from discovery.objectives import Objective, shipped_catalog
+from discovery.objectives.objective import reported_source
 
 
 def now() -> datetime:
@@ -57,6 +58,12 @@ class ReportedFigures(BaseModel):
 
     source: str
     figures: dict[str, float]
+
+    @classmethod
+    def of_shipped(cls, name: str) -> "ReportedFigures | None":
+        """The paper's figures for the shipped objective `name`; None for one it did not report on."""
+        figures = shipped_catalog()[name]["reported"]
+        return cls(source=reported_source(), figures=figures) if figures else None
 
 
 class SeedResult(BaseModel):

@@ -14,7 +14,6 @@ from pathlib import Path
 from discovery.archive import ARCHIVE_FILE, Archive, ArchiveError
 from discovery.errors import UserError
 from discovery.objectives import PAPER_BETA, Objective, UnknownObjective, load_objective, shipped_catalog
-from discovery.objectives.objective import reported_source
 from discovery.paths import default_runs_dir
 from discovery.records import CandidateRecord, CandidateStatus, ExchangeRecord, ReportedFigures, RunRecord
 
@@ -121,7 +120,7 @@ def view_in_archive(archive: Archive, candidate: CandidateRecord) -> CandidateVi
 def shipped_view(objective: Objective) -> CandidateView:
     """A shipped objective or an objective file, outside any run (shipped ones carry the paper's figures)."""
     entry = shipped_catalog().get(objective.name) if objective.origin == "shipped" else None
-    reported = ReportedFigures(source=reported_source(), figures=entry["reported"]) if entry else None
+    reported = ReportedFigures.of_shipped(objective.name) if entry else None
     candidate = CandidateRecord.of(
         objective,
         id=objective.name,

@@ -84,6 +84,16 @@ def test_seed_objectives_are_stored_by_their_canonical_names() -> None:
     ]
 
 
+def test_a_run_is_seeded_with_the_papers_objectives_unless_it_names_others() -> None:
+    """TRL's loss types are shipped for comparison: a default run does not pay for their trainings."""
+    paper = ["dpo", "slic", "ipo", "kto", "discopop", "padll", "aqfl", "aql", "cell", "dbaql", "pfl"]
+    assert RunConfig().seed_objective_names == paper
+    named = build_config({}, {"seed_objectives": "robust,slic"})
+    assert named.seed_objective_names == ["dpo", "rdpo", "slic"]  # the baseline first, named or not
+    baseline = build_config({"racing": {"baseline": "nca_pair"}}, {})
+    assert baseline.seed_objective_names == ["nca", *paper]
+
+
 def test_options_hold_only_finite_numbers() -> None:
     reject_non_finite({"beta": 0.1, "recipe_set": {"lr": [1e-6, 2.0]}}, "option ")
     with pytest.raises(UserError, match=r"option recipe_set\.lr\.1: must be a finite number, got -inf"):

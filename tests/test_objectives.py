@@ -8,7 +8,7 @@ import torch
 from trl import DPOTrainer
 
 from discovery.errors import UserError
-from discovery.objectives import Objective, load_objective, shipped_catalog, shipped_names
+from discovery.objectives import Objective, default_seed_names, load_objective, shipped_catalog, shipped_names
 from discovery.objectives.compile import ObjectiveRejected
 
 PAPER_OBJECTIVES = {"dpo", "slic", "ipo", "kto", "discopop", "padll", "cell", "aql", "aqfl", "dbaql", "pfl"}
@@ -34,7 +34,7 @@ class _FakeModel(torch.nn.Module):
         )
 
 
-def trl_per_pair_losses(loss_type: str, beta: float, pc, pr, rc, rr) -> torch.Tensor:
+def trl_per_pair_losses(loss_type: str, beta: float, label_smoothing: float, pc, pr, rc, rr) -> torch.Tensor:
     """TRL 1.16's built-in loss for each pair, by running its `_compute_loss` on one pair at a time.
 
     TRL exposes no per-pair loss function any more, so a stand-in trainer carries exactly the
@@ -54,6 +54,7 @@ def trl_per_pair_losses(loss_type: str, beta: float, pc, pr, rc, rr) -> torch.Te
             loss_types=[loss_type],
             loss_weights=[1.0],
             beta=beta,
+            label_smoothing=label_smoothing,
             args=SimpleNamespace(discopop_tau=0.05),
             use_weighting=False,
             _metrics={"train": defaultdict(list)},
@@ -73,18 +74,31 @@ def trl_per_pair_losses(loss_type: str, beta: float, pc, pr, rc, rr) -> torch.Te
 
 @pytest.mark.parametrize("beta", [0.05, 0.3])
 @pytest.mark.parametrize(
-    ("name", "loss_type"), [("dpo", "sigmoid"), ("slic", "hinge"), ("discopop", "discopop")]
+    ("name", "loss_type", "label_smoothing"),
+    [
+        ("dpo", "sigmoid", 0.0),
+        ("slic", "hinge", 0.0),
+        ("discopop", "discopop", 0.0),
+        ("rdpo", "robust", 0.1),
+        ("exo", "exo_pair", 1e-3),
+        ("nca", "nca_pair", 0.0),
+        ("bco", "bco_pair", 0.0),
+        ("sppo", "sppo_hard", 0.0),
+        ("apo_zero", "apo_zero", 0.0),
+    ],
 )
-def test_shipped_objective_matches_trl_builtin(name: str, loss_type: str, beta: float) -> None:
+def test_shipped_objective_matches_trl_builtin(
+    name: str, loss_type: str, label_smoothing: float, beta: float
+) -> None:
     inputs = random_logps(64, seed=7)
     ours = load_objective(name).compile()(*inputs, beta)
-    theirs = trl_per_pair_losses(loss_type, beta, *inputs)
+    theirs = trl_per_pair_losses(loss_type, beta, label_smoothing, *inputs)
     assert ours.dtype == torch.float64
     torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=0)
 
 
-def test_all_paper_objectives_are_shipped_with_a_thought() -> None:
-    assert set(shipped_names()) == PAPER_OBJECTIVES
+def test_all_paper_objectives_are_shipped_and_every_shipped_one_has_a_thought() -> None:
+    assert set(default_seed_names()) == PAPER_OBJECTIVES
     for name in shipped_names():
         objective = load_objective(name)
         assert len(objective.thought) > 40, name
@@ -106,6 +120,7 @@ def test_kto_keeps_one_loss_per_pair() -> None:
 def test_aliases_resolve_to_canonical_names() -> None:
     assert load_objective("hinge").name == "slic"
     assert load_objective("LRML").name == "discopop"
+    assert load_objective("robust").name == "rdpo" and load_objective("apo-zero").name == "apo_zero"
 
 
 def test_unknown_name_is_a_user_error_listing_known_names() -> None:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from discovery.fitness import summarise
-from discovery.objectives import load_objective, shipped_names
+from discovery.objectives import default_seed_names, load_objective, shipped_names
 from discovery.objectives.compile import compile_objective
 from discovery.objectives.gate import check_source
 from discovery.proposers.base import Check, Checker, Proposal, ProposalContext
@@ -17,7 +17,7 @@ from discovery.proposers.splice import knobs, loss_function
 from discovery.records import CandidateRecord, CandidateStatus, SeedResult
 from discovery.sandbox import Validator
 
-PARENT_CODES = {load_objective(name).source for name in shipped_names()}
+PARENT_CODES = {load_objective(name).source for name in default_seed_names()}
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +57,8 @@ def record(
 
 
 def seeds(fitness: dict[str, float] | None = None) -> list[CandidateRecord]:
-    """The shipped objectives as scored seeds, best first (fitness rising in catalog order by default)."""
-    fitness = fitness or {name: 0.5 + 0.01 * index for index, name in enumerate(shipped_names())}
+    """A default run's seeds, scored, best first (fitness rising in catalog order by default)."""
+    fitness = fitness or {name: 0.5 + 0.01 * index for index, name in enumerate(default_seed_names())}
     records = []
     for name, value in fitness.items():
         objective = load_objective(name)
@@ -151,7 +151,7 @@ def test_names_are_unique_and_parents_come_from_the_archive(sandbox) -> None:
 
 
 def test_parents_are_drawn_mostly_from_the_fittest(sandbox) -> None:
-    names = shipped_names()
+    names = default_seed_names()
     archive = seeds({name: 0.1 * index for index, name in enumerate(names)})
     proposer = BuiltinProposer(seed=0)
     parents = [

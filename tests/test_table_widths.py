@@ -44,8 +44,9 @@ def test_runs_and_archive_show_whole_ids_and_names_at_80_columns(tmp_path) -> No
     assert {"blend_0", "blend_2", "blend_4"} <= board
 
 
-def test_the_shipped_objectives_keep_their_names_at_80_columns() -> None:
-    assert set(shipped_names()) <= words(shown("objectives"))
+def test_the_shipped_objectives_keep_their_names_and_roles_at_80_columns() -> None:
+    listed = words(shown("objectives"))
+    assert set(shipped_names()) <= listed and {"seed", "discovered", "trl"} <= listed
 
 
 def printed(table: FittedTable, width: int) -> str:

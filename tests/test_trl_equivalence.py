@@ -9,7 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from discovery.objectives import load_objective
+from discovery.objectives import load_objective, shipped_catalog
+from discovery.objectives.objective import canonical_name
 from discovery.sandbox import Validator
 from discovery.training.trainer import TRL_PRIVATE_NAMES, dpo_config, trl_builtin_loss
 from discovery.training.trl_losses import compute_table, load_table, match
@@ -82,6 +83,27 @@ def test_shipped_seeds_match_their_trl_loss_types_and_others_match_none(validato
     assert (scaled.loss_type, scaled.factor) == ("hinge", pytest.approx(2.0))
     # CELL matches nothing; KTO's batch KL makes it half of apo_zero only where both averages are negative
     assert found(load_objective("cell").source) is None and found(load_objective("kto").source) is None
+
+
+def test_trls_loss_types_shipped_for_comparison_are_trls_own(validator):
+    """Each objective of role `trl` is its TRL configuration exactly (the same training, not a multiple
+    of it), and answers to TRL's name for it."""
+    configurations = {
+        "rdpo": "DPOConfig(loss_type='robust', label_smoothing=0.1)",
+        "exo": "DPOConfig(loss_type='exo_pair', label_smoothing=0.001)",
+        "nca": "DPOConfig(loss_type='nca_pair')",
+        "bco": "DPOConfig(loss_type='bco_pair')",
+        "sppo": "DPOConfig(loss_type='sppo_hard')",
+        "apo_zero": "DPOConfig(loss_type='apo_zero')",
+    }
+    assert [name for name, entry in shipped_catalog().items() if entry["role"] == "trl"] == list(
+        configurations
+    )
+    for name, call in configurations.items():
+        found = match(validator.comparison(load_objective(name).source))
+        assert found is not None, name
+        assert (found.call, found.factor, found.per_token_only) == (call, 1.0, False), name
+        assert canonical_name(found.loss_type) == name
 
 
 def test_show_prints_the_trl_line_and_json_carries_it(tmp_path: Path):

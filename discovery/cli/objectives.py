@@ -6,6 +6,7 @@ import typer
 
 from discovery.cli import app
 from discovery.objectives import shipped_catalog
+from discovery.objectives.objective import DEFAULT_SEED_ROLES, ROLES
 from discovery.ui import plain_console
 from discovery.ui.fitted import Column, FittedTable
 
@@ -14,7 +15,8 @@ from discovery.ui.fitted import Column, FittedTable
 def list_objectives(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
-    """List the shipped objectives (names usable wherever an OBJECTIVE is asked for)."""
+    """List the shipped objectives (names usable wherever an OBJECTIVE is asked for), with their role:
+    the DiscoPOP paper's seeds and discoveries, which seed a run by default, and TRL's loss types."""
     catalog = shipped_catalog()
     if as_json:
         typer.echo(json.dumps({"objectives": catalog}, indent=2))
@@ -27,7 +29,12 @@ def list_objectives(
         Column("MT-Bench"),
         Column("AlpacaEval LC vs SFT"),
     ]
-    table = FittedTable(columns, title="Shipped objectives (figures as reported in the DiscoPOP paper)")
+    roles = "; ".join(f"{role}: {meaning}" for role, meaning in ROLES.items())
+    seeded = " and ".join(DEFAULT_SEED_ROLES)
+    caption = f"{roles}. A run is seeded with the {seeded} ones unless --seed-objectives names others."
+    table = FittedTable(
+        columns, title="Shipped objectives (figures as reported in the DiscoPOP paper)", caption=caption
+    )
     for name, entry in catalog.items():
         reported = entry["reported"]
         table.add_row(

@@ -78,9 +78,22 @@ def _is_docstring(statement: ast.stmt) -> bool:
     )
 
 
+# What each shipped objective is there for (the catalog's "role").
+ROLES = {
+    "seed": "a seed of the DiscoPOP paper's search",
+    "discovered": "discovered in the DiscoPOP paper",
+    "trl": "one of TRL's built-in loss types, shipped for comparison",
+}
+# The roles a run is seeded with unless it names its seeds: the paper's seeds and discoveries. The
+# others are there to be named (`--seed-objectives dpo,rdpo`, `discover evaluate`): seeding them by
+# default would add their trainings to every run.
+DEFAULT_SEED_ROLES = ("seed", "discovered")
+
+
 @cache
 def shipped_catalog() -> dict[str, dict]:
-    """Name -> {title, aliases, role (seed | discovered), reported paper figures} for shipped objectives."""
+    """Name -> {title, aliases, role (one of `ROLES`), reported paper figures (none for `trl`)} for
+    shipped objectives."""
     text = resources.files(_LIBRARY).joinpath("catalog.json").read_text()
     return {name: entry for name, entry in json.loads(text).items() if not name.startswith("_")}
 
@@ -91,8 +104,14 @@ def reported_source() -> str:
 
 
 def shipped_names() -> list[str]:
-    """Canonical names of the shipped objectives, seeds first, in the paper's order."""
+    """Canonical names of the shipped objectives: the paper's seeds and discoveries in its order, then
+    TRL's loss types."""
     return list(shipped_catalog())
+
+
+def default_seed_names() -> list[str]:
+    """The shipped objectives a run is seeded with when it names none: the paper's, in its order."""
+    return [name for name, entry in shipped_catalog().items() if entry["role"] in DEFAULT_SEED_ROLES]
 
 
 def canonical_name(name: str) -> str | None:

@@ -14,7 +14,7 @@ It lets the whole product run offline, and it is the baseline an LLM proposer ha
 import math
 import random
 
-from discovery.objectives import load_objective, shipped_names
+from discovery.objectives import default_seed_names, load_objective, shipped_names
 from discovery.proposers.base import Checker, Proposal, ProposalContext, Proposer
 from discovery.proposers.mutations import MOVES, Draft, Parent
 from discovery.proposers.naming import unique_name
@@ -95,7 +95,9 @@ def same_behaviour(first: list[float], second: list[float]) -> bool:
 
 
 def _parents(context: ProposalContext) -> list[Parent]:
-    """Scored archive objectives a move can start from; the shipped ones if the archive has none."""
+    """Scored archive objectives a move can start from; if the archive has none, the shipped objectives a
+    run is seeded with by default (the paper's: adding TRL's loss types would change what every seed
+    proposes)."""
     seen: set[str] = set()
     pool = []
     for candidate in [*context.best, *context.recent]:
@@ -107,7 +109,7 @@ def _parents(context: ProposalContext) -> list[Parent]:
             )
     if pool:
         return pool
-    shipped = [load_objective(name) for name in shipped_names()]
+    shipped = [load_objective(name) for name in default_seed_names()]
     return [Parent(None, o.name, o.source, o.thought, None) for o in shipped if spliceable(o.source)]
 
 

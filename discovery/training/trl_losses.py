@@ -40,7 +40,8 @@ TABLE_PATH = Path(__file__).with_name(TABLE_FILE)
 
 # The configurations compared, in the order a match is reported: TRL 1.16's loss types at their
 # defaults (exo_pair needs label smoothing: the EXO paper's 1e-3; robust's default 0 is sigmoid),
-# then f-DPO's divergences with the sigmoid loss.
+# then f-DPO's divergences with the sigmoid loss. TRL 1.16's sigmoid ignores label_smoothing, so
+# conservative DPO (cDPO) is no configuration of it and has no row here.
 CONFIGURATIONS: tuple[dict[str, Any], ...] = (
     {"loss_type": "sigmoid"},
     {"loss_type": "hinge"},

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from discovery.archive import run_best
-from discovery.objectives import shipped_names
 from discovery.records import CandidateRecord, CandidateStatus, RunRecord
 
 _UNDECIDED = (CandidateStatus.PROPOSED, CandidateStatus.VALIDATED, CandidateStatus.RUNNING)
@@ -39,7 +38,7 @@ class RunTally:
         self.run = run
         self.generations = run.config.generations
         self.best_needs = run.config.best_needs
-        self.seeds_total = len(run.config.seed_objectives or shipped_names())
+        self.seeds_total = len(run.config.seed_objective_names)
 
     def generation_started(self, generation: int, total: int) -> None:
         """A new generation: the time the generations this process ran took gives the ETA."""

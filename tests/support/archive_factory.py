@@ -1,8 +1,8 @@
 """Archives built through the `Archive` API, for tests and benchmarks (the loop is not needed).
 
-A sample run is seeded with the shipped objectives (their paper figures attached, as the loop
-does), then holds generations of proposals of every status, with parents, metrics per seed and
-LLM exchanges, so browsing code meets what a real run writes.
+A sample run is seeded with the objectives a default run seeds (their paper figures attached, as
+the loop does), then holds generations of proposals of every status, with parents, metrics per seed
+and LLM exchanges, so browsing code meets what a real run writes.
 """
 
 from datetime import timedelta
@@ -11,8 +11,7 @@ from pathlib import Path
 from discovery.archive import Archive
 from discovery.config import RunConfig
 from discovery.fitness import summarise
-from discovery.objectives import load_objective, shipped_catalog
-from discovery.objectives.objective import reported_source
+from discovery.objectives import default_seed_names, load_objective
 from discovery.records import (
     CandidateRecord,
     CandidateStatus,
@@ -71,9 +70,10 @@ def run_record(run_id: str, status: RunStatus = RunStatus.FINISHED, minutes_ago:
 
 
 def seed_candidates(run_id: str, fitness_base: float = 0.6) -> list[CandidateRecord]:
-    """Every shipped objective as a scored generation-0 seed carrying its reported paper figures."""
+    """The objectives a default run seeds, each scored at generation 0 and carrying its reported paper
+    figures."""
     seeds = []
-    for index, (name, entry) in enumerate(shipped_catalog().items()):
+    for index, name in enumerate(default_seed_names()):
         objective = load_objective(name)
         seeds.append(
             CandidateRecord.of(
@@ -84,7 +84,7 @@ def seed_candidates(run_id: str, fitness_base: float = 0.6) -> list[CandidateRec
                 is_seed=True,
                 status=CandidateStatus.SCORED,
                 figures=metrics(name, fitness_base + 0.01 * index),
-                reported=ReportedFigures(source=reported_source(), figures=entry["reported"]),
+                reported=ReportedFigures.of_shipped(name),
             )
         )
     return seeds
