@@ -45,7 +45,7 @@ def run_plan(config: RunConfig, runs_dir: Path) -> dict:
     if hasattr(evaluator, "plan"):  # evaluators that train at scale describe their jobs, offline
         plan["evaluator_plan"] = evaluator.plan(candidates=candidates, seeds=first)
     else:
-        plan["evaluator_config"] = evaluator.config()
+        plan["evaluator_config"] = task.configured.config()
     return plan
 
 
@@ -58,6 +58,9 @@ def plan_text(config: RunConfig, runs_dir: Path, width: int) -> str:
         _yaml(plan["run"]),
         _commented(_yaml({key: plan[key] for key in _PLAN_SUMMARY})),
     ]
+    if "suite" in plan:
+        lines.append("# the suite: the search trains on meta_train, the best are confirmed on meta_test")
+        lines.append(_commented(_yaml({"suite": plan["suite"]})))
     if "evaluator_config" in plan:
         lines.append(
             f"# {config.evaluator} settings (each can be set: --set KEY=VALUE, or evaluator_options:)"

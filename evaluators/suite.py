@@ -191,6 +191,7 @@ class RunTask:
     and the held-out variants its best are confirmed on (the suite's meta-test, or the task's own
     transfer variants)."""
 
+    configured: Evaluator  # the evaluator the run's options build: what `--set` changes
     search: Evaluator
     held_out: list[TransferVariant]
     suite: Suite | None = None
@@ -201,7 +202,7 @@ def run_task(name: str, options: dict[str, Any], choice: SuiteChoice, cache_dir:
     task = get_evaluator(name, options, cache_dir)
     suite = chosen_suite(task, choice)
     if suite is None:
-        return RunTask(task, task.transfer_variants())
+        return RunTask(task, task, task.transfer_variants())
     # by its module too: the worker that rebuilds the suite may not have imported the evaluator yet
     located = f"{type(task).__module__}:{task.name}"
     variants = SuiteOptions(evaluator=located, options=dict(options), variants=dict(suite.meta_train))
@@ -209,4 +210,4 @@ def run_task(name: str, options: dict[str, Any], choice: SuiteChoice, cache_dir:
         TransferVariant(name=variant, description=suite.describe_variant(variant), options=changes)
         for variant, changes in suite.meta_test.items()
     ]
-    return RunTask(SuiteEvaluator(variants, cache_dir), held_out, suite)
+    return RunTask(task, SuiteEvaluator(variants, cache_dir), held_out, suite)

@@ -96,7 +96,7 @@ def _outcome(config: RunConfig, run_id: str = "stub-run") -> RunOutcome:
     return RunOutcome(run=run, leaderboard=[])
 
 
-def _start_run(runs_dir: Path, config: RunConfig, observer: object = None, evaluator: object = None):
+def _start_run(runs_dir: Path, config: RunConfig, observer: object = None, task: object = None):
     return _outcome(config)
 
 
