@@ -28,7 +28,7 @@ from discovery.quiet import quiet_libraries
 from discovery.records import CandidateRecord, RunRecord, RunStatus
 from discovery.sandbox import Probe, Validator
 from discovery.seed_scores import SeedScoreCache, evaluator_key
-from discovery.transfer import TransferSummary, run_result, run_transfer
+from discovery.transfer import Confirmation, TransferSummary, run_result, run_transfer
 from evaluators import Evaluator
 from evaluators.suite import RunTask, run_task
 
@@ -52,7 +52,8 @@ class RunOutcome:
     run: RunRecord
     leaderboard: list[CandidateRecord]
     stop: Stop | None = None
-    confirmation: TransferSummary | None = None  # None: the run confirmed nothing (no generations, top 0)
+    # None: the run confirmed nothing (no generations, no held-out variants, or transfer.top 0)
+    confirmation: TransferSummary | None = None
 
     @property
     def result(self) -> str:
@@ -60,12 +61,17 @@ class RunOutcome:
         return run_result(self.confirmation)
 
     @property
+    def verdicts(self) -> dict[str, Confirmation]:
+        """Each proposal confirmed on, by candidate id (none without a confirmation)."""
+        return self.confirmation.confirmations() if self.confirmation else {}
+
+    @property
     def stopped_reason(self) -> str | None:
         """The line that says why the run stopped, as printed and in the JSON."""
         return None if self.stop is None else str(self.stop)
 
     def to_json(self) -> dict:
-        verdicts = self.confirmation.confirmations() if self.confirmation else {}
+        verdicts = self.verdicts
         return {
             "run_id": self.run.id,
             "status": self.run.status.value,
@@ -190,7 +196,7 @@ def _loop_to_end(
         try:
             run = loop.run()
             stop = loop.stop
-            if config.transfer.top and config.generations:
+            if config.transfer.top and config.generations and task.held_out:
                 confirmation = run_transfer(
                     archive,
                     task.held_out,
@@ -200,6 +206,7 @@ def _loop_to_end(
                     config.transfer.seeds,
                     observer.notice,
                 )
+                observer.notice(f"result: {run_result(confirmation)}")  # into --log-file too
         except ServiceUnavailable as error:
             loop.interrupt(cancel_jobs=executor.kind == "local")  # cluster jobs may finish meanwhile
             stop = Stop(f"{error} — the archive is intact; {resume}")

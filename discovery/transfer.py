@@ -149,7 +149,10 @@ def run_result(found: "TransferSummary | None") -> str:
     """A run's answer in one line: which proposals the held-out confirmation confirmed (each worth a
     retrain at scale), or that none held up, with the best one's figures."""
     if found is None:
-        return "nothing confirmed: the run held no confirmation (no generations, or transfer.top 0)"
+        return (
+            "nothing confirmed: the run holds no held-out confirmation (none ran yet, the task has no "
+            "held-out variants, or transfer.top is 0)"
+        )
     if not found.candidates:
         return "nothing confirmed: no proposal was scored beside the baseline"
     names = {
