@@ -15,7 +15,7 @@ import pytest
 from discovery.archive import Archive
 from discovery.records import CandidateStatus, EvaluationResult
 from discovery.ui.curves import CurveSource
-from discovery.ui.figures import Scored, best_so_far, frontier, lineage, ranked, transfers
+from discovery.ui.figures import Scored, best_so_far, confirmation_of, frontier, lineage, ranked, transfers
 from discovery.ui.report import output
 from discovery.ui.report.page import run_page
 from discovery.ui.views import paired_text
@@ -141,9 +141,9 @@ def test_ranking_follows_the_lower_end_of_the_interval_as_the_archive_does(grid_
 
 def test_transfer_rows_put_the_baseline_first_and_rank_correlate_each_variant(grid_run: Path) -> None:
     with Archive.open(grid_run, "run-g") as archive:
-        found = transfers(archive.candidates(), archive.transfers())
+        found = transfers(confirmation_of(archive.candidates(), archive.transfers()))
         board = [c.id for c in archive.leaderboard() if not c.is_seed]
-        assert transfers(archive.candidates(), []) is None
+        assert confirmation_of(archive.candidates(), []) is None and transfers(None) is None
     assert found is not None and found.variants == ["data", "model"]
     assert [row.candidate.id for row in found.rows] == ["seed-dpo", *board]
     assert found.correlations["data"] == pytest.approx(1.0)  # the search's order, kept

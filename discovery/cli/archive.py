@@ -66,11 +66,15 @@ def archive(
 
     Ranked by the lower end of each candidate's fitness interval (a lucky seed ranks nothing).
     Columns: rank, id, name, generation, fitness [interval] at the best beta, seeds (n) and beta behind
-    it, the difference with the baseline (DPO) at comparable KL and its p-value, reward, KL, status,
+    it, the difference with the baseline (DPO) at comparable KL and its p-value, the held-out verdict
+    (confirmed or not on variants the search never saw, Holm-corrected p), reward, KL, status,
     parents. Seeds are marked;
     the figures the paper reported for them are shown in a table of their own, never mixed with measured ones.
+    Under the table, the run's result in one line: what its held-out confirmation confirmed.
     """
     from discovery.archive import Archive, summarize
+    from discovery.transfer import run_result
+    from discovery.ui.figures import confirmation_of
     from discovery.ui.views import leaderboard_table, reported_table
 
     if status not in STATUSES:
@@ -89,12 +93,23 @@ def archive(
             rows = [(None, c) for c in store.candidates(status=status)]
         rows = rows[:top]
         prompt_tokens, completion_tokens = store.tokens_spent()
+        confirmation = confirmation_of(store.candidates(), store.transfers())
+    verdicts = confirmation.confirmations() if confirmation else {}
+    result = run_result(confirmation)
     if as_json:
         document = {
             "run": summary.model_dump(mode="json"),
             "tokens": {"prompt": prompt_tokens, "completion": completion_tokens},
+            "result": result,
+            "confirmed": [id for id, verdict in verdicts.items() if verdict.confirmed],
             "candidates": [
-                {"rank": rank, "fitness": c.fitness, **c.model_dump(mode="json")} for rank, c in rows
+                {
+                    "rank": rank,
+                    "fitness": c.fitness,
+                    "held_out": verdicts[c.id].verdict if c.id in verdicts else None,
+                    **c.model_dump(mode="json"),
+                }
+                for rank, c in rows
             ],
         }
         typer.echo(json.dumps(document, indent=2))
@@ -114,7 +129,8 @@ def archive(
         console.print(visible(f"no {status} candidates in run {summary.id}"))
         return
     title = "Leaderboard (measured)" if status == "scored" else f"Candidates: {status}"
-    console.print(leaderboard_table(rows, title))
+    console.print(leaderboard_table(rows, title, verdicts))
+    console.print(f"Result: {result}", markup=False, highlight=False)
     reported = reported_table([c for _, c in rows if c.is_seed])
     if reported is not None:
         console.print(reported)

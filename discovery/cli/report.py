@@ -46,9 +46,10 @@ def report(
     plane with its frontier and DPO's path across betas, fitness against beta, the lineage graph,
     the loss and gradient of the best candidates next to DPO, the leaderboard (interval, seeds, best
     beta, difference with DPO and its p-value, collapse rate) with each candidate's code and its
-    diff against its parents, the held-out transfer when the run has one, and the run's
-    configuration, versions, cost and timings. Two candidates get their figures, seeds, curves and
-    a side-by-side diff of their code. The page needs no network and runs no script.
+    diff against its parents, the held-out confirmation when the run has one (its one-line result
+    opens the page), and the run's configuration, versions, cost and timings. Two candidates get
+    their figures, seeds, curves and a side-by-side diff of their code. The page needs no network
+    and runs no script.
     """
     from discovery.ui.curves import CurveSource
     from discovery.ui.report.output import REPORT_FILE, write_page

@@ -136,7 +136,8 @@ def run_command(
         typer.echo(json.dumps(outcome.to_json(), indent=2))
     else:
         title = f"Leaderboard of run {outcome.run.id} ({outcome.run.status.value})"
-        plain_console().print(leaderboard_table(list(enumerate(outcome.leaderboard, start=1)), title))
+        rows = list(enumerate(outcome.leaderboard, start=1))
+        plain_console().print(leaderboard_table(rows, title, outcome.verdicts))
         plain_console().print(f"Result: {outcome.result}", markup=False, highlight=False)
     if outcome.stopped_reason:
         print_error("stopped", outcome.stopped_reason)

@@ -31,7 +31,8 @@ def transfer(
 ) -> None:
     """Train the run's best proposals and its baseline (DPO) again on held-out variants of the task
     the search never saw (another data seed, a larger model, a beta between the grid's points), on
-    the same seeds, and show which discoveries still beat the baseline there.
+    fresh seeds, and show which discoveries still beat the baseline there and which are confirmed:
+    better over all of them at once, p Holm-corrected over the proposals confirmed together.
 
     A run does this itself when it ends (its `transfer:` settings); this command does what is
     missing (a longer --top, say), keeps what is done, and shows the result. It writes to the run,

@@ -29,16 +29,18 @@ from discovery.archive import Archive, ArchiveError, RunSummary, list_runs, summ
 from discovery.errors import UserError
 from discovery.records import CandidateRecord, CandidateStatus
 from discovery.resolve import view_in_archive
+from discovery.transfer import Confirmation, run_result
 from discovery.ui import shown
 from discovery.ui.charts import fitness_chart
 from discovery.ui.curves import CurveSource
-from discovery.ui.figures import ranked
+from discovery.ui.figures import confirmation_of, ranked
 from discovery.ui.views import (
     RUN_STYLES,
     STATUS_STYLES,
     candidate_detail,
     curves_panel,
     display_name,
+    held_out_text,
     number,
     paired_text,
 )
@@ -57,7 +59,7 @@ FILTERS: tuple[CandidateStatus | None, ...] = (
     CandidateStatus.DUPLICATE,
     CandidateStatus.FAILED,
 )
-COLUMNS = (  # key, label, width (None: as wide as the widest value)
+COLUMNS = (  # key, label, width (None: as wide as the widest value); `held out` as `_columns` says
     ("rank", "#", None),
     ("id", "id", None),
     ("name", "name", 18),
@@ -68,6 +70,7 @@ COLUMNS = (  # key, label, width (None: as wide as the widest value)
     ("kl", "KL", None),
     ("n", "n", None),
     ("versus", "vs base", None),
+    ("held_out", "held out", None),
     ("parents", "parents", None),
 )
 RUNS_EVERY = 5  # polls between re-reads of the runs list (new runs appear without a key press)
@@ -88,6 +91,12 @@ def _sort_key(sort: str, ranks: dict[str, int]) -> Callable[[CandidateRecord], o
     return lambda c: c.status.value
 
 
+def _columns(view: "RunView") -> list[tuple[str, str, int | None]]:
+    """The table's columns: `held out` only for a run that holds a held-out confirmation, so that a
+    run without one keeps the room for the others."""
+    return [column for column in COLUMNS if column[0] != "held_out" or view.verdicts]
+
+
 def _measure(candidate: CandidateRecord, name: str) -> float | None:
     return getattr(candidate.figures, name) if candidate.figures else None
 
@@ -102,13 +111,18 @@ class RunView:
     candidates: list[CandidateRecord]
     ranks: dict[str, int]  # candidate id -> rank on the leaderboard
     tokens: int  # LLM tokens, prompt and completion
+    verdicts: dict[str, Confirmation]  # candidate id -> its held-out verdict, for those confirmed on
+    result: str  # the run's one-line result (`run_result`)
 
     @classmethod
     def read(cls, archive: Archive) -> "RunView":
         version = archive.data_version()
         candidates = archive.candidates()
         ranks = {c.id: rank for rank, c in enumerate(ranked(candidates), start=1)}
-        return cls(version, summarize(archive), candidates, ranks, sum(archive.tokens_spent()))
+        confirmation = confirmation_of(candidates, archive.transfers())
+        verdicts = confirmation.confirmations() if confirmation else {}
+        tokens = sum(archive.tokens_spent())
+        return cls(version, summarize(archive), candidates, ranks, tokens, verdicts, run_result(confirmation))
 
 
 class CandidateTable(DataTable):
@@ -187,8 +201,6 @@ class Browser(App[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#candidates", DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
         self.query_one("#runs", OptionList).border_title = "runs"
         self._load_runs()
         self._draw_view()
@@ -281,6 +293,8 @@ class Browser(App[None]):
         text.append(summary.status.value, style=RUN_STYLES.get(summary.status, ""))
         text.append(f" · {summary.generations_done} generations · {self.view.tokens} LLM tokens")
         text.append(f"\n{counts or 'no candidates yet'}")
+        confirmed = any(verdict.confirmed for verdict in self.view.verdicts.values())
+        text.append(visible(f"\nresult: {self.view.result}"), style="green" if confirmed else "")
         status = self.status_filter.value if self.status_filter else "all"
         text.append(f"\nsort: {self.sort} · status: {status}", style="dim")
         if self.search:
@@ -303,22 +317,29 @@ class Browser(App[None]):
         if self.search:
             rows = [c for c in rows if self.search.lower() in c.name.lower()]
         self.rows = sorted(rows, key=_sort_key(self.sort, self.view.ranks))
-        table.clear()
+        columns = _columns(self.view)
+        if [key.value for key in table.columns] == [key for key, _, _ in columns]:
+            table.clear()
+        else:  # another run, with a held-out confirmation or without
+            table.clear(columns=True)
+            for key, label, width in columns:
+                table.add_column(label, key=key, width=width)
         for candidate in self.rows:
-            cells = (
-                str(self.view.ranks.get(candidate.id, "")),
-                candidate.id,
-                display_name(candidate),
-                str(candidate.generation),
-                Text(candidate.status.value, style=STATUS_STYLES.get(candidate.status, "")),
-                number(candidate.fitness),
-                number(_measure(candidate, "reward")),
-                number(_measure(candidate, "kl")),
-                str(candidate.figures.n) if candidate.figures else "",
-                paired_text(candidate),
-                ", ".join(candidate.parents),
-            )
-            table.add_row(*(shown(cell) for cell in cells), key=candidate.id)
+            cells = {
+                "rank": str(self.view.ranks.get(candidate.id, "")),
+                "id": candidate.id,
+                "name": display_name(candidate),
+                "generation": str(candidate.generation),
+                "status": Text(candidate.status.value, style=STATUS_STYLES.get(candidate.status, "")),
+                "fitness": number(candidate.fitness),
+                "reward": number(_measure(candidate, "reward")),
+                "kl": number(_measure(candidate, "kl")),
+                "n": str(candidate.figures.n) if candidate.figures else "",
+                "versus": paired_text(candidate),
+                "held_out": held_out_text(self.view.verdicts.get(candidate.id)),
+                "parents": ", ".join(candidate.parents),
+            }
+            table.add_row(*(shown(cells[key]) for key, _, _ in columns), key=candidate.id)
         ids = [c.id for c in self.rows]
         if keep in ids:
             table.move_cursor(row=ids.index(keep))

@@ -3,8 +3,8 @@
 The terminal chart, the browser and the HTML report all read a run through these functions, so
 that what a figure shows is decided once: which candidates count as scored (as the archive's
 leaderboard: with figures, ranked by the lower end of their interval), what "best so far" means,
-which candidates form the reward-KL frontier, how the lineage is wired, what the held-out transfer
-found. New fitness fields of the records are read here, and only here.
+which candidates form the reward-KL frontier, how the lineage is wired, what the held-out
+confirmation found. New fitness fields of the records are read here, and only here.
 """
 
 import math
@@ -21,7 +21,7 @@ from discovery.records import (
     TransferRecord,
     now,
 )
-from discovery.transfer import TransferSummary
+from discovery.transfer import Confirmation, TransferSummary
 
 # Statuses whose candidates have figures: scored, or racing for more seeds (as on the leaderboard).
 MEASURED = (CandidateStatus.SCORED, CandidateStatus.RUNNING)
@@ -233,6 +233,7 @@ class TransferRow:
     candidate: CandidateRecord
     is_baseline: bool
     cells: list[TransferCell]  # one per variant, in `Transfers.variants` order
+    confirmation: Confirmation | None  # over every variant and seed at once; None for the baseline
 
     @property
     def survived(self) -> int:
@@ -241,29 +242,43 @@ class TransferRow:
 
 @dataclass(frozen=True)
 class Transfers:
-    """The run's held-out transfer: per candidate and variant its figures, and per variant the rank
-    correlation (Spearman) of the search's fitness with the variant's."""
+    """The run's held-out confirmation: per candidate and variant its figures, each proposal's
+    verdict, and per variant the rank correlation (Spearman) of the search's fitness with the
+    variant's."""
 
     variants: list[str]
     rows: list[TransferRow]  # the baseline first, then the proposals in leaderboard order
     correlations: dict[str, float | None]  # None: fewer than three distinct figures to rank
 
 
-def transfers(candidates: list[CandidateRecord], records: list[TransferRecord]) -> Transfers | None:
-    """What the run's transfer records say (None when it has none), judged as `discover transfer`
-    judges them (`TransferSummary`)."""
+def confirmation_of(
+    candidates: list[CandidateRecord], records: list[TransferRecord]
+) -> TransferSummary | None:
+    """The run's held-out confirmation as its archive holds it (None when it holds none): the
+    baseline, then every proposal confirmed on, in leaderboard order. Every surface that shows a
+    run's best (leaderboards, browser, report) reads its verdicts (`TransferSummary.confirmations`,
+    Holm's correction over all of those proposals) and `run_result` from this, so none of them
+    judges a run differently from another, nor only at the end of a live run."""
     if not records:
         return None
-    variants = list(dict.fromkeys(r.variant for r in records))
     transferred = {r.candidate_id for r in records}
     order = {c.id: index for index, c in enumerate(ranked(candidates))}
     chosen = sorted(
         (c for c in candidates if c.id in transferred),
         key=lambda c: (not c.is_seed, order.get(c.id, len(order))),
     )
-    summary = TransferSummary([], chosen, {(r.variant, r.candidate_id): r for r in records})
+    return TransferSummary([], chosen, {(r.variant, r.candidate_id): r for r in records})
+
+
+def transfers(summary: TransferSummary | None) -> Transfers | None:
+    """The rows of a confirmation (`confirmation_of`; None when there is none), judged as
+    `discover transfer` judges them (`TransferSummary`)."""
+    if summary is None:
+        return None
+    variants = list(dict.fromkeys(variant for variant, _ in summary.results))
+    verdicts = summary.confirmations()
     rows = []
-    for candidate in chosen:
+    for candidate in summary.candidates:
         cells = []
         for variant in variants:
             record = summary.results.get((variant, candidate.id))
@@ -278,7 +293,7 @@ def transfers(candidates: list[CandidateRecord], records: list[TransferRecord]) 
                     failure=(record.failure or "failed") if record and not result else None,
                 )
             )
-        rows.append(TransferRow(candidate, candidate.is_seed, cells))
+        rows.append(TransferRow(candidate, candidate.is_seed, cells, verdicts.get(candidate.id)))
     correlations = {variant: summary.rank_correlation(variant) for variant in variants}
     return Transfers(variants, rows, correlations)
 

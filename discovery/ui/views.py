@@ -20,7 +20,7 @@ from discovery.objectives.gate import check_source
 from discovery.records import CandidateRecord, CandidateStatus, EvaluationResult, RunStatus
 from discovery.resolve import CandidateView
 from discovery.sandbox import CurvesUnavailable
-from discovery.transfer import TransferSummary
+from discovery.transfer import Confirmation, TransferSummary
 from discovery.ui.curves import CurveSource, plot
 from discovery.ui.fitted import Column, FittedTable
 from discovery.untrusted import visible
@@ -71,6 +71,15 @@ def paired_text(candidate: CandidateRecord) -> str:
     return "" if paired is None else f"{paired.difference:+.3f} p={paired.p_value:.2g}"
 
 
+def held_out_text(confirmation: Confirmation | None) -> Text:
+    """`confirmed (p 0.016)` in green, `not confirmed (p 0.62)`, or `incomplete`: the verdict of the
+    held-out confirmation with its Holm-corrected p-value; empty for a candidate not confirmed on."""
+    if confirmation is None:
+        return Text("")
+    p_value = "" if confirmation.adjusted_p is None else f" (p {confirmation.adjusted_p:.2g})"
+    return Text(confirmation.verdict + p_value, style="green" if confirmation.confirmed else "")
+
+
 def display_name(candidate: CandidateRecord) -> Text:
     """The name, with seeds marked so they are never mistaken for discoveries."""
     text = Text(visible(candidate.name), style="bold" if candidate.is_seed else "")
@@ -119,29 +128,37 @@ def runs_table(summaries: list[RunSummary]) -> FittedTable:
     return table
 
 
-def leaderboard_table(rows: list[tuple[int | None, CandidateRecord]], title: str) -> FittedTable:
+def leaderboard_table(
+    rows: list[tuple[int | None, CandidateRecord]],
+    title: str,
+    verdicts: dict[str, Confirmation] | None = None,
+) -> FittedTable:
     """Rank, id, name, generation, fitness [interval], seeds and beta behind it, the difference with
-    the baseline, reward, KL, status, parents: measured figures only, ranked by the interval's low end.
-    Ids and names are whole; on a narrow terminal the less useful columns go (parents first)."""
-    table = FittedTable(
-        [
-            Column("#", justify="right", drop=3),
-            Column("id", whole=True),
-            Column("name", whole=True),
-            Column("gen", justify="right", drop=6),
-            Column("fitness [interval]"),
-            Column("n", justify="right", drop=1),
-            Column("beta", justify="right", drop=4),
-            Column("vs baseline", drop=2),
-            Column("reward", justify="right", drop=8),
-            Column("KL", justify="right", drop=5),
-            Column("status", drop=7),
-            Column("parents", whole=True, drop=9),
-        ],
-        title=title,
-    )
+    the baseline, the held-out verdict (`verdicts`, by candidate id: the run's confirmation; the
+    column only when it has one), reward, KL, status, parents: measured figures only, ranked by the
+    interval's low end. Ids and names are whole; on a narrow terminal the less useful columns go
+    (parents first)."""
+    verdicts = verdicts or {}
+    verdict_column = [Column("held out", drop=1)] if verdicts else []
+    columns = [
+        Column("#", justify="right", drop=4),
+        Column("id", whole=True),
+        Column("name", whole=True),
+        Column("gen", justify="right", drop=7),
+        Column("fitness [interval]"),
+        Column("n", justify="right", drop=2),
+        Column("beta", justify="right", drop=5),
+        Column("vs baseline", drop=3),
+        *verdict_column,
+        Column("reward", justify="right", drop=9),
+        Column("KL", justify="right", drop=6),
+        Column("status", drop=8),
+        Column("parents", whole=True, drop=10),
+    ]
+    table = FittedTable(columns, title=title)
     for rank, candidate in rows:
         metrics = candidate.figures
+        held_out = [held_out_text(verdicts.get(candidate.id))] if verdicts else []
         table.add_row(
             "" if rank is None else str(rank),
             candidate.id,
@@ -151,6 +168,7 @@ def leaderboard_table(rows: list[tuple[int | None, CandidateRecord]], title: str
             str(metrics.n) if metrics else "",
             number(metrics.best_beta if metrics else None, 2),
             paired_text(candidate),
+            *held_out,
             number(metrics.reward if metrics else None),
             number(metrics.kl if metrics else None),
             status_text(candidate.status),
@@ -335,17 +353,34 @@ def _clip(content: str) -> str:
     return "\n".join([*lines[:EXCHANGE_LINES], f"… {hidden} more lines (--json shows everything)"])
 
 
-def transfer_table(found: TransferSummary) -> Table:
-    """Each transferred candidate: its search figure, then per held-out variant its figure and the
-    difference with the baseline there (green where it still beats it), and how many it survives."""
-    table = Table(title="Held-out transfer (fitness, and vs the baseline on the same variant)")
-    table.add_column("id", no_wrap=True)
-    table.add_column("name", no_wrap=True)
-    table.add_column("search", justify="right")
-    for variant in found.variants:
-        table.add_column(variant.name, justify="right")
-    table.add_column("survives", justify="right")
+def transfer_table(found: TransferSummary) -> FittedTable:
+    """Each candidate confirmed on: its search figure, then per held-out variant its figure and the
+    difference with the baseline there (green where it still beats it), how many it survives, and
+    the verdict over every variant and seed at once (`held_out_text`). Ids, names and the verdict
+    always stay; on a narrow terminal the survivals, the search figure, then the variants go."""
+    correlations = [
+        f"{variant.name} {rho:+.2f}"
+        if (rho := found.rank_correlation(variant.name)) is not None
+        else f"{variant.name} n/a"
+        for variant in found.variants
+    ]
+    table = FittedTable(
+        [
+            Column("id", whole=True),
+            Column("name", whole=True),
+            Column("search", justify="right", drop=2),
+            *(Column(variant.name, justify="right", drop=3) for variant in found.variants),
+            Column("survives", justify="right", drop=1),
+            Column("held out"),
+        ],
+        title="Held-out confirmation (fitness, and vs the baseline on the same variant)",
+        caption="held out: beats the baseline over every variant and fresh seed at once, p Holm-corrected "
+        "over the proposals confirmed together; rank correlation of search and held-out fitness: "
+        + ", ".join(correlations),
+        caption_justify="left",
+    )
     baseline_id = found.candidates[0].id if found.candidates else None
+    verdicts = found.confirmations()
     for candidate in found.candidates:
         cells, survived = [], 0
         for variant in found.variants:
@@ -358,14 +393,9 @@ def transfer_table(found: TransferSummary) -> Table:
             survived += bool(kept)
             versus = "" if paired is None else f" ({paired.difference:+.3f})"
             cells.append(Text(f"{record.result.fitness:.3f}{versus}", style="green" if kept else ""))
-        tally = "baseline" if candidate.id == baseline_id else f"{survived}/{len(found.variants)}"
-        table.add_row(visible(candidate.id), display_name(candidate), fitness_text(candidate), *cells, tally)
-    correlations = [
-        f"{variant.name} {rho:+.2f}"
-        if (rho := found.rank_correlation(variant.name)) is not None
-        else f"{variant.name} n/a"
-        for variant in found.variants
-    ]
-    table.caption = "rank correlation of search and held-out fitness: " + ", ".join(correlations)
-    table.caption_justify = "left"
+        if candidate.id == baseline_id:
+            tally, verdict = "baseline", Text("baseline")
+        else:
+            tally, verdict = f"{survived}/{len(found.variants)}", held_out_text(verdicts.get(candidate.id))
+        table.add_row(candidate.id, display_name(candidate), fitness_text(candidate), *cells, tally, verdict)
     return table

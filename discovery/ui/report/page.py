@@ -24,10 +24,12 @@ from discovery.objectives import load_objective
 from discovery.records import CandidateRecord, now
 from discovery.resolve import CandidateView, run_beta
 from discovery.sandbox import Curves, CurvesUnavailable
+from discovery.transfer import ALPHA, run_result
 from discovery.ui.curves import CurveSource
 from discovery.ui.figures import (
     Scored,
     best_so_far,
+    confirmation_of,
     frontier,
     lineage,
     ranked,
@@ -37,7 +39,7 @@ from discovery.ui.figures import (
 )
 from discovery.ui.report import plots
 from discovery.ui.report.code import code_css, code_html, diff_html, side_by_side
-from discovery.ui.views import fitness_text, number, paired_text
+from discovery.ui.views import fitness_text, held_out_text, number, paired_text
 from discovery.untrusted import visible
 
 GENERATOR = "discover report"  # the page's <meta name="generator">: how a report is recognised
@@ -64,6 +66,8 @@ _templates = Environment(
 _templates.globals.update(
     fitness_text=fitness_text,
     paired_text=paired_text,
+    held_out_text=held_out_text,
+    alpha=ALPHA,
     number=number,
     beta_text=lambda beta: "" if beta is None else f"{beta:g}",  # 0.025 stays 0.025
     generator=GENERATOR,
@@ -122,6 +126,8 @@ def run_page(archive: Archive, curves: CurveSource) -> str:
     ]
     by_id = {c.id: c for c in candidates}
     others = [c for c in candidates if c.id not in ranks]
+    confirmation = confirmation_of(candidates, archive.transfers())
+    verdicts = confirmation.confirmations() if confirmation else {}
     entries = [
         _entry(c, ranks.get(c.id), by_id, index < OPEN_ENTRIES) for index, c in enumerate([*board, *others])
     ]
@@ -133,7 +139,10 @@ def run_page(archive: Archive, curves: CurveSource) -> str:
         config=_yaml(run.config.model_dump(mode="json")),
         evaluator_config=_yaml(run.evaluator_config),
         plots=plots_shown,
-        transfers=transfers(candidates, archive.transfers()),
+        result=run_result(confirmation),
+        confirmed=any(verdict.confirmed for verdict in verdicts.values()),
+        verdicts=verdicts,
+        transfers=transfers(confirmation),
         board=board,
         ranks=ranks,
         others=others,
