@@ -4,7 +4,9 @@ An objective named `..._q0.75` has quality 0.75 (the shipped seeds 0.6); every t
 quality plus a small seed-dependent wobble, and one named `lucky_...` scores 0.35 more on seed 0 only,
 the way a heavy-tailed seed makes a mediocre candidate look best. Training only writes the name.
 Its one held-out variant, `reversed`, turns the order of qualities around (1 - quality): what wins
-the search loses there, which a transfer check must report.
+the search loses there, which a transfer check must report. `noisy_kept` is the same task with two
+held-out variants that keep every quality (two other betas, on which its figures do not depend): a
+truly better objective is confirmed there, a lucky one is not (fresh seeds never include seed 0).
 """
 
 import json
@@ -87,3 +89,15 @@ def quality(name: str) -> float:
     normalised), else that of a shipped seed."""
     found = re.search(r"_q(\d)[._](\d+)$", name)
     return float(f"{found.group(1)}.{found.group(2)}") if found else SHIPPED_QUALITY
+
+
+@register
+class KeptNoisyEvaluator(NoisyEvaluator):
+    name = "noisy_kept"
+    description = "test double: the noisy task, with held-out variants that keep its qualities"
+
+    def transfer_variants(self) -> list[TransferVariant]:
+        return [
+            TransferVariant(name="half_beta", description="half the beta", beta_factor=0.5),
+            TransferVariant(name="double_beta", description="twice the beta", beta_factor=2.0),
+        ]

@@ -35,14 +35,15 @@ def run_loop(
     proposals: list[Proposal],
     seeds: int = 5,
     observer: LoopObserver | None = None,
+    evaluator_name: str = "noisy",
     **config: object,
 ) -> dict[str, CandidateRecord]:
-    """A whole run on the noisy task with the scripted proposals, followed by `observer`; its
-    candidates by name."""
+    """A whole run on the noisy task (or `evaluator_name`, another of `noisy_evaluator`'s) with the
+    scripted proposals, followed by `observer`; its candidates by name."""
     settings = RunConfig(
-        evaluator="noisy", generations=len(proposals), seed_objectives=["dpo"], seeds=seeds, **config
+        evaluator=evaluator_name, generations=len(proposals), seed_objectives=["dpo"], seeds=seeds, **config
     )
-    evaluator = get_evaluator("noisy", {}, cache_dir=tmp_path / "cache")
+    evaluator = get_evaluator(evaluator_name, {}, cache_dir=tmp_path / "cache")
     run = RunRecord(id=new_run_id(), config=settings, versions=library_versions(), proposer="scripted")
     with (
         Archive.create(tmp_path / "runs", run) as archive,
@@ -56,7 +57,7 @@ def run_loop(
             evaluator,
             executor,
             validator,
-            SeedScoreCache(tmp_path / "cache" / "seed-scores.sqlite", "noisy", lambda line: None),
+            SeedScoreCache(tmp_path / "cache" / "seed-scores.sqlite", evaluator_name, lambda line: None),
             observer or SilentObserver(),
         )
         loop.run()
