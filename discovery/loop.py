@@ -418,6 +418,7 @@ class DiscoveryLoop:
             figures=self.evaluator.figures(),
             best=self.archive.leaderboard(top=self.config.context_best),
             recent=self.archive.recent_proposals(self.config.context_recent),
+            seeds=self.archive.candidates(generation=0),
         )
 
     def _record_of(self, generation: int, index: int, proposal: Proposal, shown: dict) -> CandidateRecord:

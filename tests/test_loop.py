@@ -38,6 +38,23 @@ def test_builtin_run_scores_seeds_and_new_candidates(tmp_path) -> None:
         assert rankings == sorted(rankings, reverse=True)
 
 
+def test_a_run_seeded_with_dpo_alone_proposes_from_dpo_while_it_trains(tmp_path, monkeypatch) -> None:
+    """With a free slot the first generation is proposed before DPO is scored: the built-in proposer
+    starts from the run's seed then, never from a shipped objective the run did not seed."""
+    monkeypatch.setenv("DISCOVER_CACHE", str(tmp_path / "cache"))  # DPO's scores cached nowhere yet
+    config = probe_config(generations=3, executor={"workers": 2}).model_copy(
+        update={"seed_objectives": ["dpo"]}
+    )
+    outcome = start_run(tmp_path, config)
+    with Archive.open(tmp_path, outcome.run.id) as archive:
+        candidates = archive.candidates()
+    ids = {c.id for c in candidates}
+    proposals = [c for c in candidates if not c.is_seed]
+    assert proposals[0].context["best"] == []  # proposed while DPO trained
+    assert proposals[0].parents == ["seed-dpo"]
+    assert all(c.parents and set(c.parents) <= ids for c in proposals)
+
+
 @pytest.mark.slow
 def test_seed_scores_are_reused_by_later_runs_with_the_same_evaluator(tmp_path, monkeypatch) -> None:
     cache = tmp_path / "cache"

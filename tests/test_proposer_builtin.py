@@ -192,10 +192,33 @@ def test_a_draft_is_still_returned_when_check_rejects_everything(sandbox) -> Non
     assert len(seen) == 4 and proposal.code == seen[-1] and proposal.error is None
 
 
-def test_an_empty_archive_falls_back_to_the_shipped_objectives(sandbox) -> None:
-    empty = ProposalContext(run_id="run", generation=1, evaluator="sentiment", figures={}, best=[], recent=[])
-    (proposal,) = BuiltinProposer(seed=0).propose(empty, 1, checker(sandbox))
-    assert proposal.parents == [] and check_source(proposal.code) == []
+def test_before_anything_is_scored_it_starts_from_the_run_s_seeds_and_no_other_shipped_objective(
+    sandbox,
+) -> None:
+    """A run seeded with DPO alone proposes while DPO still trains: from DPO, not from the shipped
+    objectives the run left out (a rediscovery benchmark removes the known winners that way)."""
+    dpo = load_objective("dpo")
+    unscored = CandidateRecord(
+        id="seed-dpo",
+        run_id="run",
+        generation=0,
+        name="dpo",
+        thought=dpo.thought,
+        code=dpo.source,
+        code_hash=dpo.code_hash,
+        is_seed=True,
+        status=CandidateStatus.RUNNING,
+    )
+    waiting = ProposalContext(
+        run_id="run", generation=1, evaluator="sentiment", figures={}, best=[], recent=[], seeds=[unscored]
+    )
+    proposals = BuiltinProposer(seed=0).propose(waiting, 3, checker(sandbox))
+    assert all(p.error is None and p.parents == ["seed-dpo"] for p in proposals)
+    assert all(check_source(p.code) == [] for p in proposals)
+
+    no_seeds = waiting.model_copy(update={"seeds": []})
+    (nothing,) = BuiltinProposer(seed=0).propose(no_seeds, 1, checker(sandbox))
+    assert nothing.error is not None and nothing.code == ""
 
 
 def test_unusual_archive_code_is_not_used_as_a_parent(sandbox) -> None:

@@ -23,7 +23,9 @@ Checker = Callable[[str], Check]
 
 
 class ProposalContext(BaseModel):
-    """What a proposer is shown: the archive's best and most recent candidates with their figures."""
+    """What a proposer is shown: the archive's best and most recent candidates with their figures,
+    and the run's seeds. A proposer knows the objectives its run seeded and nothing else shipped, so
+    that a run seeded without the losses known to win (`benchmarks/rediscovery.py`) must find them."""
 
     run_id: str
     generation: int
@@ -31,6 +33,7 @@ class ProposalContext(BaseModel):
     figures: dict[str, str]  # what fitness and the other figures mean, from the evaluator
     best: list[CandidateRecord]  # scored, best first
     recent: list[CandidateRecord]  # the latest proposals of any status, newest last (feedback)
+    seeds: list[CandidateRecord] = Field(default_factory=list)  # the run's seeds, scored or not yet
 
 
 class Proposal(BaseModel):

@@ -14,7 +14,7 @@ It lets the whole product run offline, and it is the baseline an LLM proposer ha
 import math
 import random
 
-from discovery.objectives import default_seed_names, load_objective, shipped_names
+from discovery.objectives import shipped_names
 from discovery.proposers.base import Checker, Proposal, ProposalContext, Proposer
 from discovery.proposers.mutations import MOVES, Draft, Parent
 from discovery.proposers.naming import unique_name
@@ -95,9 +95,9 @@ def same_behaviour(first: list[float], second: list[float]) -> bool:
 
 
 def _parents(context: ProposalContext) -> list[Parent]:
-    """Scored archive objectives a move can start from; if the archive has none, the shipped objectives a
-    run is seeded with by default (the paper's: adding TRL's loss types would change what every seed
-    proposes)."""
+    """Scored archive objectives a move can start from; while none is scored (the first generations
+    of a run with several workers), the run's own seeds: never a shipped objective the run did not
+    seed, which a run seeded with DPO alone must find by itself."""
     seen: set[str] = set()
     pool = []
     for candidate in [*context.best, *context.recent]:
@@ -109,8 +109,11 @@ def _parents(context: ProposalContext) -> list[Parent]:
             )
     if pool:
         return pool
-    shipped = [load_objective(name) for name in default_seed_names()]
-    return [Parent(None, o.name, o.source, o.thought, None) for o in shipped if spliceable(o.source)]
+    return [
+        Parent(seed.id, seed.name, seed.code, seed.thought, seed.fitness)
+        for seed in context.seeds
+        if spliceable(seed.code)
+    ]
 
 
 def _draft(rng: random.Random, pool: list[Parent]) -> Draft | None:
@@ -136,5 +139,5 @@ def _select(rng: random.Random, options: list[Parent]) -> Parent:
 
 
 def _proposal(draft: Draft) -> Proposal:
-    parents = [parent.id for parent in draft.parents if parent.id is not None]
+    parents = [parent.id for parent in draft.parents]
     return Proposal(name=draft.name, thought=draft.thought, code=draft.code, parents=parents)

@@ -42,9 +42,9 @@ _MOVE_WORDS = {
 
 @dataclass(frozen=True)
 class Parent:
-    """An archive objective a move may start from (`id` is None for a shipped file used directly)."""
+    """An archive objective a move may start from."""
 
-    id: str | None
+    id: str
     name: str
     code: str
     thought: str
