@@ -263,6 +263,12 @@ class RunConfig(BaseModel):
         default_factory=TransferSettings, description="held-out variants the best are re-evaluated on"
     )
     max_candidates: int | None = Field(None, ge=0, description="stop proposing after this many candidates")
+    max_trainings: int | None = Field(
+        None,
+        ge=0,
+        description="stop proposing once the run's candidates hold this many trainings (seeds' included; "
+        "those racing finish their rounds)",
+    )
     max_cost_usd: float | None = Field(None, ge=0, description="stop proposing once the LLM spend reaches it")
     time_limit: float | None = Field(
         None, gt=0, description="seconds (or 90m, 2h) this invocation may run; then nothing new starts"

@@ -95,7 +95,9 @@ class DiscoveryLoop:
         self.jobs = run_jobs(config, evaluator)
         self.screening = Screening(validator)
         self.standings = Standings(config.racing.baseline, config.racing.confidence, config.best_needs)
-        self.limits = Limits(config, spent=archive.cost_spent, notice=observer.notice)
+        self.limits = Limits(
+            config, spent=archive.cost_spent, trainings=self.standings.trainings, notice=observer.notice
+        )
         seeds = config.seed_list
         self.racing = Racing(
             seeds=seeds,

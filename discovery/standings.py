@@ -36,6 +36,10 @@ class Standings:
         self._scored.pop(candidate_id, None)
         self._noise_shares.pop(candidate_id, None)
 
+    def trainings(self) -> int:
+        """The trainings the candidates with figures hold: what the run has spent on them."""
+        return sum(len(candidate.figures.seeds) for candidate in self._scored.values() if candidate.figures)
+
     def noise(self) -> float | None:
         """The run's seed-to-seed noise, pooled over everything measured so far."""
         return combined_noise(self._noise_shares.values())

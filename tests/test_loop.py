@@ -55,6 +55,17 @@ def test_a_run_seeded_with_dpo_alone_proposes_from_dpo_while_it_trains(tmp_path,
     assert all(c.parents and set(c.parents) <= ids for c in proposals)
 
 
+def test_a_training_budget_ends_the_run_with_what_its_candidates_hold(tmp_path) -> None:
+    outcome = start_run(tmp_path, probe_config(generations=100, max_trainings=8))
+    with Archive.open(tmp_path, outcome.run.id) as archive:
+        held = sum(len(c.figures.seeds) for c in archive.candidates() if c.figures)
+    assert outcome.run.status == RunStatus.FINISHED and outcome.run.generations_done < 100
+    assert outcome.stopped_reason is not None and outcome.stopped_reason.startswith(
+        "reached --max-trainings 8"
+    )
+    assert held >= 8
+
+
 @pytest.mark.slow
 def test_seed_scores_are_reused_by_later_runs_with_the_same_evaluator(tmp_path, monkeypatch) -> None:
     cache = tmp_path / "cache"
