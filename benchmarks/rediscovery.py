@@ -24,9 +24,13 @@ the meta-test variants, on fresh seeds, with Holm-corrected p-values. Per run, r
 
 It prints figures and asserts nothing. The median of the gap closed over the runs is the headline.
 
-    python benchmarks/rediscovery.py --known NAME,... --known-gain X
+    python benchmarks/rediscovery.py --known NAME,... (--known-gain X | --separation FILE.json)
         (--budget-trainings K | --time-limit 1h) [--runs 3] [--proposer builtin] [--output DIR]
         [--json] [discover run options: --suite S, --set KEY=VALUE, --config FILE, --workers N, ...]
+
+`--separation` reads the known gain from `discover separation --json` on the same suite: the largest,
+over the known objectives, of the mean over the meta-test variants of each one's paired difference
+with DPO.
 
 Tasks and DPO's seed scores come from the usual cache (`$DISCOVER_CACHE`, else the runs folder's),
 so a suite built once (by `discover separation`, say) is not built again; DPO's cached trainings
@@ -84,7 +88,8 @@ class RunFigures:
     gap_closed: float | None  # gain / known gain, at least 0
     confirmed: int | None  # proposals confirmed
     trainings_to_first: int | None  # trainings up to the first confirmed proposal's (None: none confirmed)
-    trainings: int | None  # every training the run's candidates hold
+    trainings: int | None  # every training the run's candidates hold (the search's)
+    held_out_trainings: int | None  # the confirmation's, on the meta-test variants
     wall_s: float
     stopped_reason: str | None = None
     error: str | None = None  # the run gave no result: why
@@ -136,7 +141,31 @@ def measure(archive: Archive, known_gain: float) -> dict:
         "confirmed": len(confirmed),
         "trainings_to_first": trainings_to_first(candidates, confirmed),
         "trainings": sum(trainings(c) for c in candidates),
+        "held_out_trainings": sum(len(r.result.seeds) for r in archive.transfers() if r.result),
     }
+
+
+def separation_gain(separation: dict, known: list[str]) -> tuple[str, float]:
+    """The best known objective and its mean paired gain over DPO on the meta-test variants, from the
+    document `discover separation --json` printed; ValueError when it cannot say."""
+    variants = [variant for variant in separation.get("variants", []) if variant.get("role") == "meta-test"]
+    if not variants:
+        raise ValueError("the separation has no meta-test variant: run it on the benchmark's suite")
+    if any(variant.get("baseline") != BASELINE for variant in variants):
+        raise ValueError(f"the separation's baseline is not {BASELINE}")
+    gains = {}
+    for name in known:
+        differences = [
+            figures.get("difference")
+            for variant in variants
+            for figures in variant.get("objectives", [])
+            if figures.get("objective") == name
+        ]
+        if len(differences) != len(variants) or None in differences:
+            raise ValueError(f"the separation did not pair {name} with {BASELINE} on every meta-test variant")
+        gains[name] = statistics.fmean(differences)
+    best = max(gains, key=lambda name: gains[name])
+    return best, gains[best]
 
 
 def median_gap_closed(runs: list[RunFigures]) -> float | None:
@@ -180,7 +209,7 @@ def run_once(
     except json.JSONDecodeError:
         lines = log.read_text().strip().splitlines()
         reason = lines[-1] if lines else f"discover run exited with {finished.returncode}"
-        return RunFigures(random_seed, None, [], None, None, None, None, None, wall_s, error=reason)
+        return RunFigures(random_seed, None, [], None, None, None, None, None, None, wall_s, error=reason)
     with Archive.open(folder, result["run_id"]) as archive:
         figures = measure(archive, known_gain)
     return RunFigures(
@@ -197,11 +226,12 @@ def _optional(value: float | int | None, form: str) -> str:
     return "-" if value is None else format(value, form)
 
 
-def print_table(runs: list[RunFigures], known: list[str], known_gain: float, note: str) -> None:
+def print_table(runs: list[RunFigures], known: list[str], known_gain: float, note: str, output: Path) -> None:
     """The runs one line each, then the median of the gap closed."""
     print(f"known winners: {', '.join(known)}; their gain over DPO on the meta-test: {known_gain:+.4f}")
     print(f"proposer knowledge: {note}")
-    header = ("seed", "run", "confirmed", "gain", "gap closed", "to first", "trainings", "wall")
+    print(f"runs under {output}; trainings: the search's (DPO's included), held out: the confirmation's")
+    header = ("seed", "run", "confirmed", "gain", "gap closed", "to first", "trainings", "held out", "wall")
     rows = [header]
     for run in runs:
         rows.append(
@@ -213,6 +243,7 @@ def print_table(runs: list[RunFigures], known: list[str], known_gain: float, not
                 _optional(run.gap_closed, ".0%"),
                 _optional(run.trainings_to_first, "d"),
                 _optional(run.trainings, "d"),
+                _optional(run.held_out_trainings, "d"),
                 _clock(run.wall_s),
             )
         )
@@ -253,11 +284,14 @@ def main() -> None:
         epilog="Other options are passed to discover run (--suite, --set, --config, --workers, ...).",
     )
     parser.add_argument("--known", type=_known_names, required=True, help="objectives known to beat DPO")
-    parser.add_argument(
+    gap = parser.add_mutually_exclusive_group(required=True)
+    gap.add_argument(
         "--known-gain",
         type=_positive,
-        required=True,
         help="the best known objective's mean paired gain over DPO on the meta-test variants",
+    )
+    gap.add_argument(
+        "--separation", type=Path, help="the JSON of discover separation on the suite, to read it from"
     )
     budget = parser.add_mutually_exclusive_group(required=True)
     budget.add_argument("--budget-trainings", type=int, help="trainings per run (--max-trainings)")
@@ -277,6 +311,14 @@ def main() -> None:
             duration(args.time_limit)
         except ValueError as error:
             parser.error(str(error))
+    gain = args.known_gain
+    if args.separation is not None:
+        try:
+            best, gain = separation_gain(json.loads(args.separation.read_text()), args.known)
+        except (OSError, ValueError) as error:
+            parser.error(f"--separation {args.separation}: {error}")
+        if gain <= 0:
+            parser.error(f"--separation {args.separation}: {best} does not beat DPO on the meta-test")
     limit = (
         ["--max-trainings", str(args.budget_trainings)]
         if args.budget_trainings is not None
@@ -287,24 +329,24 @@ def main() -> None:
     os.environ.setdefault(CACHE_ENV, str(cache_root(default_runs_dir()).resolve()))  # shared by the runs
 
     runs = [
-        run_once(seed, output / f"run{seed}", limit, args.proposer, extra, args.known_gain)
-        for seed in range(args.runs)
+        run_once(seed, output / f"run{seed}", limit, args.proposer, extra, gain) for seed in range(args.runs)
     ]
     note = knowledge(args.proposer, args.known)
     if args.json:
         document = {
             "known": args.known,
-            "known_gain": args.known_gain,
+            "known_gain": gain,
             "proposer": args.proposer,
             "budget": {"trainings": args.budget_trainings, "time_limit": args.time_limit},
             "run_options": extra,
+            "output": str(output),
             "knowledge": note,
             "runs": [asdict(run) for run in runs],
             "median_gap_closed": median_gap_closed(runs),
         }
         print(json.dumps(document, indent=2))
     else:
-        print_table(runs, args.known, args.known_gain, note)
+        print_table(runs, args.known, gain, note, output)
 
 
 if __name__ == "__main__":

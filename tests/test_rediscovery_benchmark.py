@@ -83,7 +83,7 @@ def test_trainings_to_first_count_every_candidate_in_creation_order_up_to_the_fi
 
 def test_the_median_gap_closed_leaves_out_runs_without_a_result() -> None:
     def run(closed: float | None) -> object:
-        return rediscovery.RunFigures(0, None, [], None, closed, None, None, None, 1.0)
+        return rediscovery.RunFigures(0, None, [], None, closed, None, None, None, None, 1.0)
 
     assert rediscovery.median_gap_closed([run(0.2), run(None), run(1.4), run(0.5)]) == 0.5
     assert rediscovery.median_gap_closed([run(None)]) is None
@@ -114,9 +114,56 @@ def test_a_run_s_figures_come_from_its_archive_as_its_confirmation_decided(tmp_p
         figures = rediscovery.measure(archive, known_gain=0.4)
         spent = [len(c.figures.seeds) if c.figures else 0 for c in archive.candidates()]
         order = [c.id for c in archive.candidates()]
+        held_out = sum(len(record.result.seeds) for record in archive.transfers())
 
     assert figures["seeds"] == ["dpo"] and figures["confirmed"] == 1
     assert figures["gain"] == expected == pytest.approx(0.2)
     assert figures["gap_closed"] == pytest.approx(0.5)
     assert figures["trainings_to_first"] == sum(spent[: order.index(good.id) + 1])
     assert figures["trainings"] == sum(spent)
+    assert figures["held_out_trainings"] == held_out == 3 * 8  # DPO and the two proposals, 8 seeds each
+
+
+def separation(variants: list[tuple[str, dict[str, float | None]]], baseline: str = "dpo") -> dict:
+    """A document as `discover separation --json` prints it: per variant its role and the objectives'
+    paired differences with the baseline (the fields the benchmark reads)."""
+    return {
+        "variants": [
+            {
+                "variant": f"{role}-{index}",
+                "role": role,
+                "baseline": baseline,
+                "objectives": [
+                    {"objective": name, "difference": difference, "is_baseline": name == baseline}
+                    for name, difference in differences.items()
+                ],
+            }
+            for index, (role, differences) in enumerate(variants)
+        ]
+    }
+
+
+def test_the_known_gain_is_the_best_known_objective_s_mean_over_the_meta_test_variants_only() -> None:
+    document = separation(
+        [
+            ("meta-train", {"dpo": 0.0, "ipo": 0.5, "slic": 0.5}),  # the search's variants do not count
+            ("meta-test", {"dpo": 0.0, "ipo": 0.04, "slic": 0.01, "kto": 0.09}),
+            ("meta-test", {"dpo": 0.0, "ipo": 0.00, "slic": 0.05, "kto": 0.09}),
+        ]
+    )
+    best, gain = rediscovery.separation_gain(document, ["ipo", "slic"])  # kto is not a known winner
+    assert best == "slic" and gain == pytest.approx(0.03)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (separation([("meta-train", {"ipo": 0.1})]), "no meta-test variant"),
+        (separation([("meta-test", {"dpo": 0.0})]), "did not pair ipo"),
+        (separation([("meta-test", {"ipo": None})]), "did not pair ipo"),
+        (separation([("meta-test", {"ipo": 0.1})], baseline="slic"), "baseline is not dpo"),
+    ],
+)
+def test_a_separation_that_cannot_say_the_known_gain_is_refused(document: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        rediscovery.separation_gain(document, ["ipo"])
