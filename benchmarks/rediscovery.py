@@ -56,7 +56,8 @@ from discovery.objectives import shipped_names
 from discovery.objectives.objective import canonical_name
 from discovery.paths import CACHE_ENV, cache_root, default_runs_dir
 from discovery.records import CandidateRecord
-from discovery.transfer import Confirmation, summary
+from discovery.transfer import Confirmation
+from discovery.ui.figures import confirmation_of
 
 BASELINE = "dpo"
 GENERATIONS = 100_000  # as many as a run may have: the budget ends it, not a generation count
@@ -128,10 +129,10 @@ def trainings_to_first(candidates: list[CandidateRecord], confirmed: set[str]) -
 
 def measure(archive: Archive, known_gain: float) -> dict:
     """A finished run's figures (the `RunFigures` fields an archive decides), from its archive alone:
-    the confirmation its end of run trained, recomputed from the stored transfer results."""
-    config = archive.run().config
+    its held-out confirmation judged as every view of the run judges it (`confirmation_of`)."""
     candidates = archive.candidates()
-    verdicts = summary(archive, [], config.transfer.top).confirmations()  # the verdicts need no variant
+    confirmation = confirmation_of(candidates, archive.transfers())
+    verdicts = confirmation.confirmations() if confirmation else {}
     confirmed = {id for id, verdict in verdicts.items() if verdict.confirmed}
     gain = best_confirmed_gain(verdicts)
     return {
