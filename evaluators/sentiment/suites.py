@@ -1,28 +1,34 @@
 """The sentiment task's shipped suites: variants where the choice of loss is measured to matter.
 
 A variant earns its place only when it separates known objectives: at their own best beta, some
-objective beats DPO on it with a paired p < 0.05 over six seeds (`discover separation`; the README
-has the tables and the commands). Every variant is half the default preset's size (1000 training
-pairs, 1000 held-out prompts), so that a candidate trains on the whole meta-train set in about the
-time the single default task took.
+objective beats DPO on it with a paired p < 0.05 over the seeds (`discover separation`; the README
+has the tables and the commands). Of the stresses measured, scarce data trained for many epochs
+separates: DPO's logistic loss keeps growing the margin on 250 pairs seen 12 times, its likelihoods
+fall away from the data and the policy degrades below low beta, while losses that anchor each
+answer to the reference on its own (NCA, SPPO, APO-zero, BCO) hold up. Noisy labels (30 % swapped,
+or a warm Bradley-Terry draw) did not separate: there, DPO at its best beta equals or beats every
+known objective measured.
+
+Scoring uses 1,000 held-out prompts, half the default preset's, so that a candidate trains and is
+scored on both meta-train variants in about the time one default-size training took.
 """
 
 from typing import Any
 
 from discovery.suite import Suite
 
-HALF_SIZE: dict[str, Any] = {"train_pairs": 1000, "heldout_prompts": 1000}
+SCARCE: dict[str, Any] = {"train_pairs": 250, "epochs": 12, "heldout_prompts": 1000}
 
 HEADROOM = Suite(
-    description="noisy and scarce preference data, where robust and bounded losses are known to differ "
-    "from DPO",
+    description="scarce preference data trained for many epochs, in four synthetic worlds (corpus, "
+    "reference model and pairs from another data seed): the search sees two, the confirmation two others",
     meta_train={
-        "flipped": {**HALF_SIZE, "label_noise": 0.3},
-        "hot": {**HALF_SIZE, "learning_rate": 5e-3},
+        "scarce": dict(SCARCE),
+        "scarce_world2": {**SCARCE, "data_seed": 2},
     },
     meta_test={
-        "flipped_other": {**HALF_SIZE, "label_noise": 0.3, "data_seed": 4321},
-        "hot_other": {**HALF_SIZE, "learning_rate": 5e-3, "data_seed": 4321},
+        "scarce_world3": {**SCARCE, "data_seed": 3},
+        "scarce_world4": {**SCARCE, "data_seed": 4},
     },
 )
 
