@@ -8,6 +8,7 @@ import pytest
 
 import tests.support.separating_evaluator  # noqa: F401  (registers the "separating" evaluator)
 from discovery.fitness import summarise
+from discovery.objectives.objective import shipped_names
 from discovery.records import SeedResult
 from discovery.separation import best_beta, lowest_p_value, separation
 from tests.support.commands import discover_cli_runner
@@ -111,6 +112,13 @@ def test_too_few_seeds_are_warned_of_and_separate_nothing(workspace: Path) -> No
     assert "warning: with 3 seeds no p-value is below 0.25" in done.stderr
     (variant,) = json.loads(done.stdout)["variants"]
     assert variant["variant"] == "clear" and not variant["separates"]
+
+
+def test_without_objectives_every_shipped_one_is_measured(workspace: Path) -> None:
+    done = separation_command("--variant", "flat", "--seeds", "1", "--json")
+    assert done.exit_code == 0, done.output
+    (variant,) = json.loads(done.stdout)["variants"]
+    assert sorted(o["objective"] for o in variant["objectives"]) == sorted(shipped_names())
 
 
 def test_a_suite_from_a_file_and_the_task_alone(workspace: Path) -> None:
