@@ -94,12 +94,12 @@ def lowest_p_value(seeds: int) -> float:
 
 
 def separation(
-    variant: str, role: str, trainings: dict[str, list[SeedResult]], baseline: str | None
+    variant: str, role: str, trainings: dict[str, list[SeedResult]], baseline: str
 ) -> VariantSeparation:
     """The figures of every objective's `trainings` (by name) on the variant, each paired with those
-    of `baseline` (the name among them of the baseline; None when it has no trainings)."""
-    if baseline is None or baseline not in trainings:
-        return VariantSeparation(variant, role, baseline or "the baseline", [])
+    of `baseline` (none when the baseline has no trainings: its training failed)."""
+    if baseline not in trainings:
+        return VariantSeparation(variant, role, baseline, [])
     theirs = _at_best_beta(trainings[baseline])
     found = [_figures(name, runs, theirs, is_baseline=name == baseline) for name, runs in trainings.items()]
     found.sort(key=lambda figures: -(figures.difference if figures.difference is not None else -math.inf))

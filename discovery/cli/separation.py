@@ -190,52 +190,43 @@ def separation_command(
         specs.insert(0, baseline)
     resolved = checked_objectives(specs, runs_dir, lambda note: _console.print(visible(note)))
     baseline_name = resolved[next(index for index, spec in enumerate(specs) if _same(spec, baseline))].name
-    if len(chosen_seeds) < SEEDS_TO_SEPARATE:
+    count, lowest = len(chosen_seeds), lowest_p_value(len(chosen_seeds))
+    if count < SEEDS_TO_SEPARATE:
         _console.print(
-            visible(
-                f"warning: with {len(chosen_seeds)} seeds no p-value is below "
-                f"{lowest_p_value(len(chosen_seeds)):.2g}: no variant can separate at p < {ALPHA:g} "
-                f"(use --seeds {SEEDS_TO_SEPARATE} or more)"
-            ),
+            f"warning: with {count} seeds no p-value is below {lowest:.2g}: no variant can separate at "
+            f"p < {ALPHA:g} (use --seeds {SEEDS_TO_SEPARATE} or more)",
             markup=False,
         )
     found = measured(tasks, resolved, chosen_seeds, cache)
     results = {
-        name: separation(
-            name,
-            variant.role,
-            found[name].trainings,
-            baseline_name if baseline_name in found[name].trainings else None,
-        )
+        name: separation(name, variant.role, found[name].trainings, baseline_name)
         for name, variant in chosen.items()
     }
-    floor = f"with {len(chosen_seeds)} seeds no p-value is below 2/2**{len(chosen_seeds)} = "
-    floor += f"{lowest_p_value(len(chosen_seeds)):.2g}"
     if as_json:
         document = {
             "evaluator": task.name,
             "seeds": chosen_seeds,
             "alpha": ALPHA,
-            "lowest_p_value": lowest_p_value(len(chosen_seeds)),
+            "lowest_p_value": lowest,
             "variants": [_document(results[name], found[name].failures) for name in chosen],
         }
         typer.echo(json.dumps(document))
     else:
-        console = plain_console()
         for name, result in results.items():
-            console.print(_table(result, chosen[name].description))
-            console.print(visible(result.verdict(), one_line=True), markup=False, highlight=False)
+            plain_console().print(_table(result, chosen[name].description))
+            _say(result.verdict())
             for objective, reason in found[name].failures.items():
-                console.print(visible(f"{objective} failed on {name}: {reason}"), markup=False)
-        console.print(f"note: {floor}", markup=False, highlight=False)
+                _console.print(visible(f"{objective} failed on {name}: {reason}"), markup=False)
+        _say(f"note: with {count} seeds no p-value is below 2/2**{count} = {lowest:.2g}")
         for name, result in results.items():
-            console.print(
-                visible(f"{name} ({result.role}): {result.verdict()}", one_line=True),
-                markup=False,
-                highlight=False,
-            )
+            _say(f"{name} ({result.role}): {result.verdict()}")
     if any(outcome.failures for outcome in found.values()):
         raise typer.Exit(1)
+
+
+def _say(line: str) -> None:
+    """A line of the result on stdout, as typed (objective names are the user's, or an LLM's)."""
+    plain_console().print(visible(line, one_line=True), markup=False, highlight=False)
 
 
 def _same(spec: str, baseline: str) -> bool:
