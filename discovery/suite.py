@@ -21,9 +21,15 @@ before suites existed), or defines one in its YAML:
 """
 
 import re
+from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from discovery.errors import UserError, validation_message
+from discovery.options import load_yaml
+from discovery.user_files import read_text_file
 
 DEFAULT = "default"  # the evaluator's default suite (its single task when it ships none)
 SINGLE = "single"  # the evaluator's task alone
@@ -66,6 +72,10 @@ class Suite(BaseModel):
             raise ValueError(f"{', '.join(both)} is both a meta-train and a meta-test variant")
         return self
 
+    def roles(self) -> dict[str, str]:
+        """Each variant's role, `meta-train` or `meta-test`, by name, meta-train first."""
+        return {**dict.fromkeys(self.meta_train, "meta-train"), **dict.fromkeys(self.meta_test, "meta-test")}
+
     def describe_variant(self, name: str) -> str:
         """`noisy (bradley_terry_temperature=0.3)`: a variant as a person reads it."""
         options = {**self.meta_train, **self.meta_test}[name]
@@ -74,3 +84,17 @@ class Suite(BaseModel):
 
 
 SuiteChoice = str | Suite  # a shipped suite's name, `default`, `single`, or a definition
+
+
+def read_suite_file(path: Path) -> Suite:
+    """The suite a YAML file defines (what a run's config holds under `suite:`); an unreadable or
+    invalid file is one `UserError` line."""
+    text = read_text_file(path, "suite file")
+    try:
+        data = load_yaml(text)
+    except yaml.YAMLError as error:
+        raise UserError(f"suite file {path} is not valid YAML: {error}".splitlines()[0]) from error
+    try:
+        return Suite.model_validate(data)
+    except ValidationError as error:
+        raise UserError(f"suite file {path}: {validation_message(error)}") from None

@@ -19,16 +19,14 @@ Each variant's results are committed to the archive as soon as its trainings are
 transfer again does only what is missing, so an interrupted transfer loses little.
 """
 
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from discovery.archive import Archive
 from discovery.config import RunConfig
-from discovery.execution.batch import Trainings, train_objectives
+from discovery.execution.batch import Trainings, in_background, train_objectives
 from discovery.execution.executor import Executor
 from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
 from discovery.fitness import holm, sign_flip_p_value, spearman, summarise
@@ -247,7 +245,7 @@ def run_transfer(
     def objectives() -> Iterator[Trainings]:
         """Each variant's candidates once its task is there."""
         config = archive.run().config  # read in this thread: the archive's connection belongs to it
-        builds = _in_background(
+        builds = in_background(
             [partial(_variant_settings, config, variant, cache_dir, notice) for variant, _ in pending]
         )
         for (variant, missing), built in zip(pending, builds, strict=True):
@@ -275,22 +273,6 @@ def _variant_settings(config: RunConfig, variant: TransferVariant, cache_dir: Pa
 
     variant_evaluator.prepare(progress)
     return JobSettings.of(variant_evaluator)
-
-
-def _in_background(builds: list[Callable[[], JobSettings]]) -> list[Future[JobSettings]]:
-    """Run `builds` one after another in a daemon thread: an interrupted transfer does not wait for
-    a build (a task's cache is renamed into place only when complete, so none is left half-built)."""
-    futures: list[Future[JobSettings]] = [Future() for _ in builds]
-
-    def work() -> None:
-        for build, future in zip(builds, futures, strict=True):
-            try:
-                future.set_result(build())
-            except BaseException as error:  # raised again where the jobs are taken, in the caller
-                future.set_exception(error)
-
-    threading.Thread(target=work, name="transfer-builds", daemon=True).start()
-    return futures
 
 
 def fresh_seeds(searched: list[int], count: int) -> list[int]:

@@ -17,6 +17,7 @@ from tests.support.commands import discover_main, discover_subprocess
 RUNS_DIR_COMMANDS = {
     "run": ["run", "-e", "probe", "--proposer", "builtin", "--seed-objectives", "dpo", "-g", "0", "--json"],
     "evaluate": ["evaluate", "run-a/blend_2", "-e", "probe", "--json"],
+    "separation": ["separation", "run-a/blend_2", "-e", "probe", "--seeds", "1", "--json"],
     "retrain": ["retrain", "run-a/blend_2", "--num-gpus", "1", "--dry-run", "--json"],
     "runs": ["runs", "--json"],
     "archive": ["archive", "run-a", "--json"],
@@ -62,6 +63,7 @@ def test_every_command_reads_and_writes_the_runs_folder_it_is_given(
     ("command", "flags"),
     [
         ("evaluate", ["--beta", "--preset", "--cache-dir"]),
+        ("separation", ["--beta", "--preset", "--cache-dir"]),
         ("run", ["--judge-model", "--judge-base-url", "--run-dir"]),
     ],
 )

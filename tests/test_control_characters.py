@@ -21,8 +21,11 @@ from textual.pilot import Pilot
 
 import tests.support.probe_evaluator  # noqa: F401  (registers the "probe" evaluator `evaluate` uses here)
 from discovery.archive import Archive
+from discovery.execution.batch import Trainings
+from discovery.execution.grid import GridKey
+from discovery.execution.job import JobSettings
 from discovery.objectives import load_objective
-from discovery.records import CandidateStatus, ExchangeRecord, TransferRecord
+from discovery.records import CandidateStatus, ExchangeRecord, TrainingPoint, TransferRecord
 from discovery.resolve import resolve_candidate
 from discovery.sandbox import Curves
 from discovery.ui.browser import Browser
@@ -217,8 +220,12 @@ def test_the_live_display_carries_no_control_character(runs: Path) -> None:
 def test_evaluate_s_bar_on_a_terminal_names_the_objective_visibly() -> None:
     """On a terminal the bar's own sequences are there; the text it draws (`export_text`) has none."""
     console = Console(file=io.StringIO(), width=400, force_terminal=True, record=True)
-    with EvaluationBar(console, trainings=2) as bar:
-        bar.job(0, NAME + SURROGATE, "seed 0", "training", 0.5)
+    points = [TrainingPoint(seed=0, beta=0.1), TrainingPoint(seed=0, beta=1.0)]
+    settings = JobSettings(evaluator="probe", cache_dir=Path("cache"))
+    key = GridKey(task="probe", position=0, shown=NAME + SURROGATE)
+    trainings = Trainings(key, settings, load_objective("dpo"), points, Path("work"))
+    with EvaluationBar(console) as bar:
+        bar.job(trainings, trainings.job(0), "training", 0.5)
         bar.bar.refresh()
     drawn = console.export_text()
     assert leaks(drawn) == [] and all(escape in drawn for escape in SHOWN) and "\\ud800" in drawn

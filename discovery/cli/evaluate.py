@@ -11,19 +11,18 @@ import typer
 from discovery.cli import app
 from discovery.cli.common import EVALUATOR_OPTIONS, RUNS_DIR
 from discovery.config import SEED_FORMS, RacingSettings, RunConfig, read_seeds
-from discovery.errors import UserError
-from discovery.execution.batch import Trainings, train_objectives
-from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
+from discovery.execution.grid import GridOutcome, checked_objectives, train_grid
 from discovery.fitness import summarise
+from discovery.objectives import Objective
 from discovery.objectives.objective import canonical_name
 from discovery.options import parse_options
 from discovery.paths import cache_root
 from discovery.quiet import quiet_libraries
-from discovery.records import EvaluationResult, SeedResult, TrainingPoint
-from discovery.resolve import resolve_objective
+from discovery.records import EvaluationResult, SeedResult
 from discovery.ui import plain_console
 from discovery.ui.fitted import Column, FittedTable
 from discovery.untrusted import visible
+from evaluators import Evaluator
 
 _console = plain_console(stderr=True)
 WORKER_LOG = "evaluate-worker.log"  # the evaluation worker's own output, beside the built tasks
@@ -95,11 +94,6 @@ def _beta_table(results: list[EvaluationResult]) -> FittedTable:
     return table
 
 
-def _seed_label(job: CandidateJob) -> str:
-    """`seed 3`: what a job trains of its objective (every beta of one seed)."""
-    return f"seed {job.points[0].seed}"
-
-
 def _summaries(trainings: dict[str, list[SeedResult]], baseline_name: str) -> list[EvaluationResult]:
     """Each objective's figures, paired with the baseline's when it was evaluated (by canonical name,
     so `sigmoid` counts as `dpo`)."""
@@ -110,6 +104,30 @@ def _summaries(trainings: dict[str, list[SeedResult]], baseline_name: str) -> li
         baseline if name == baseline_key else summarise(name, runs, baseline=baseline)
         for name, runs in trainings.items()
     ]
+
+
+def measured(
+    tasks: dict[str, Evaluator], objectives: list[Objective], seeds: list[int], cache: Path
+) -> dict[str, GridOutcome]:
+    """Train `objectives` on `tasks` (`discovery.execution.grid.train_grid`) with a run's local
+    workers (one per core as memory allows, or per GPU), their output in a log beside the built
+    tasks, and progress on stderr: a bar on a terminal, else a line per job's phase."""
+    from discovery.execution.local import LocalExecutor, default_slots
+    from discovery.ui.evaluation import EvaluationBar, EvaluationLines
+    from discovery.ui.log_lines import progress_logging
+
+    quiet_libraries()
+    terminal = _console.is_terminal
+    display = EvaluationBar(_console) if terminal else EvaluationLines(len(tasks) * len(objectives))
+    # Libraries may print to stdout; with --json stdout carries the JSON document only
+    with (
+        contextlib.redirect_stdout(sys.stderr),
+        progress_logging(lines_on_stderr=not terminal),
+        display,
+        LocalExecutor(slots=default_slots(), log=cache / WORKER_LOG) as executor,
+        tempfile.TemporaryDirectory(prefix="discover-evaluate-") as work,
+    ):
+        return train_grid(executor, tasks, objectives, seeds, Path(work), display)
 
 
 @app.command("evaluate")
@@ -149,70 +167,15 @@ def evaluate(
     sandbox first; training runs in a confined process, scoring in one that never ran the objective's
     code. An objective whose training fails is reported as failed (exit code 1); the others are still
     scored."""
-    from discovery.execution.local import LocalExecutor, default_slots
-    from discovery.sandbox import Validator
-    from discovery.ui.evaluation import EvaluationBar, EvaluationLines
-    from discovery.ui.log_lines import progress_logging
     from evaluators.registry import get_evaluator
 
     chosen_seeds = read_seeds(seeds)
-    resolved = [resolve_objective(spec, runs_dir) for spec in objectives]
     options = parse_options(evaluator_options)
     cache = cache_root(runs_dir)
     task = get_evaluator(evaluator, options, cache)
-    with Validator() as validator:  # a verdict the loop would act on is a note here: users measure
-        for objective in resolved:
-            verdict = validator.validate(objective.source)
-            if verdict.stage == "static":
-                raise UserError(f"objective {objective.name} rejected by the static gate: {verdict.reason}")
-            if not verdict.ok:
-                note = f"note: {objective.name} fails the sandbox's {verdict.stage} check ({verdict.reason})"
-                _console.print(visible(f"{note}; training it anyway"))
-    quiet_libraries()
-    settings = JobSettings.of(task)
-    points = [TrainingPoint(seed=seed, beta=beta) for beta in task.betas() for seed in chosen_seeds]
-    terminal = _console.is_terminal
-    display = (
-        EvaluationBar(_console, len(task.betas()))
-        if terminal
-        else EvaluationLines(len(resolved), len(points))
-    )
-    outcomes: dict[int, JobOutcome] = {}
-
-    def joined(trainings: Trainings, outcome: JobOutcome) -> None:
-        outcomes[trainings.key] = outcome
-        name = trainings.objective.name
-        display.finished(
-            name, summarise(name, outcome.trainings) if outcome.trainings else None, outcome.failure
-        )
-
-    def ended(trainings: Trainings, job: CandidateJob, outcome: JobOutcome) -> None:
-        display.job_ended(trainings.key, trainings.objective.name, _seed_label(job))
-
-    def progress(trainings: Trainings, job: CandidateJob, phase: str, fraction: float | None) -> None:
-        display.job(trainings.key, trainings.objective.name, _seed_label(job), phase, fraction)
-
-    # Libraries may print to stdout; with --json stdout carries the JSON document only
-    with (
-        contextlib.redirect_stdout(sys.stderr),
-        progress_logging(lines_on_stderr=not terminal),
-        display,
-        LocalExecutor(slots=default_slots(), log=cache / WORKER_LOG) as executor,
-        tempfile.TemporaryDirectory(prefix="discover-evaluate-") as work,
-    ):
-        task.prepare(display.preparing)
-        everything = [
-            Trainings(index, settings, objective, points, Path(work) / str(index))
-            for index, objective in enumerate(resolved)
-        ]
-        train_objectives(executor, everything, joined, on_job=ended, on_progress=progress)
-    trainings: dict[str, list[SeedResult]] = {}
-    failures: dict[str, str | None] = {}
-    for index, objective in enumerate(resolved):  # in the order given, whichever ended first
-        if (outcome := outcomes[index]).trainings is None:
-            failures[objective.name] = outcome.failure
-        else:
-            trainings[objective.name] = outcome.trainings
+    resolved = checked_objectives(objectives, runs_dir, lambda note: _console.print(visible(note)))
+    found = measured({task.name: task}, resolved, chosen_seeds, cache)[task.name]
+    trainings, failures = found.trainings, found.failures
     results = _summaries(trainings, baseline)
     if as_json:
         document = {"results": [result.model_dump() for result in results], "failures": failures}

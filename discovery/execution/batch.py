@@ -8,10 +8,12 @@ one job per objective and seed, so that every slot stays busy however the seeds 
 divide, and each objective's outcome joined from its jobs' as if one job had trained them all.
 """
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from discovery.execution.executor import Executor, JobState
 from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
@@ -19,6 +21,7 @@ from discovery.objectives import Objective
 from discovery.records import SeedResult, TrainingPoint
 
 _POLL_SECONDS = 1.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -143,3 +146,20 @@ def _take(fresh: Iterator[CandidateJob], waiting: list[tuple[CandidateJob, int]]
     if job is not None:
         waiting.append((job, 0))
     return job is not None
+
+
+def in_background(builds: list[Callable[[], T]]) -> list[Future[T]]:
+    """Run `builds` (tasks to prepare while the slots train those that are ready) one after another
+    in a daemon thread: an interrupted batch does not wait for a build (a task's cache is renamed
+    into place only when complete, so none is left half-built)."""
+    futures: list[Future[T]] = [Future() for _ in builds]
+
+    def work() -> None:
+        for build, future in zip(builds, futures, strict=True):
+            try:
+                future.set_result(build())
+            except BaseException as error:  # raised again where the jobs are taken, in the caller
+                future.set_exception(error)
+
+    threading.Thread(target=work, name="task-builds", daemon=True).start()
+    return futures

@@ -1,10 +1,15 @@
-"""How `discover evaluate` shows its progress: a bar on a terminal, plain lines elsewhere (a pipe, a
-batch log), both told the same things: the task's preparation, the phase of each job in flight (an
-objective's trainings of one seed; several run at once, one per slot), each objective's end."""
+"""How `discover evaluate` and `discover separation` show their progress: a bar on a terminal, plain
+lines elsewhere (a pipe, a batch log), both told the same things (`discovery.execution.grid`): the
+tasks' preparation, the phase of each job in flight (an objective's trainings of one seed on a task;
+several run at once, one per slot), each objective's end."""
+
+import threading
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from discovery.execution.batch import Trainings
+from discovery.execution.job import CandidateJob
 from discovery.progress import progress_log
 from discovery.records import EvaluationResult
 from discovery.ui.log_lines import ProgressLines, figures_text
@@ -13,10 +18,10 @@ from discovery.untrusted import visible
 
 class EvaluationBar:
     """Transient bars on the terminal: the task's preparation, then one per job in flight, naming
-    its objective and seed and showing its phase."""
+    its objective and seed and showing its phase. Tasks after the first are prepared while jobs run,
+    in another thread: their phases are not shown (the bar of the preparation is gone by then)."""
 
-    def __init__(self, console: Console, trainings: int) -> None:
-        """`trainings`: a job's, the evaluator's betas."""
+    def __init__(self, console: Console) -> None:
         columns = (
             TextColumn("{task.description}", markup=False),  # objective names are the user's
             BarColumn(),
@@ -24,9 +29,9 @@ class EvaluationBar:
             TimeElapsedColumn(),
         )
         self.bar = Progress(*columns, console=console, transient=True)
-        self.trainings = trainings
         self.preparation: TaskID | None = None
-        self.jobs: dict[tuple[int, str], TaskID] = {}  # by objective and seed label
+        self.lock = threading.Lock()  # the preparation's bar is updated by one thread, removed by another
+        self.jobs: dict[tuple[int, int], TaskID] = {}  # by the objective's position and the seed
 
     def __enter__(self) -> "EvaluationBar":
         self.bar.__enter__()
@@ -37,26 +42,28 @@ class EvaluationBar:
         self.bar.__exit__(*exc_info)
 
     def preparing(self, phase: str, fraction: float | None) -> None:
-        if self.preparation is not None:
-            self.bar.update(self.preparation, completed=fraction or 0.0, phase=phase)
+        with self.lock:
+            if self.preparation is not None:
+                self.bar.update(self.preparation, completed=fraction or 0.0, phase=phase)
 
-    def job(self, index: int, name: str, label: str, phase: str, fraction: float | None) -> None:
-        """The phase of the job `label` (`seed 0`) of the objective `index` (0-based)."""
-        if self.preparation is not None:  # the task is ready once a job runs
-            self.bar.remove_task(self.preparation)
-            self.preparation = None
-        row = self.jobs.get((index, label))
+    def job(self, trainings: Trainings, job: CandidateJob, phase: str, fraction: float | None) -> None:
+        """The phase of one seed's job of an objective."""
+        with self.lock:
+            if self.preparation is not None:  # the first task is ready once a job runs
+                self.bar.remove_task(self.preparation)
+                self.preparation = None
+        row = self.jobs.get(_job_key(trainings, job))
         if row is None:
-            described = f"{name} {label} ({_trainings(self.trainings)})"
+            described = f"{trainings.key.shown} {_seed(job)} ({_trainings(len(job.points))})"
             row = self.bar.add_task(visible(described), total=1.0, phase="")  # an archived candidate's name
-            self.jobs[(index, label)] = row
+            self.jobs[_job_key(trainings, job)] = row
         self.bar.update(row, completed=fraction or 0.0, phase=phase)
 
-    def job_ended(self, index: int, name: str, label: str) -> None:
-        if (row := self.jobs.pop((index, label), None)) is not None:
+    def job_ended(self, trainings: Trainings, job: CandidateJob) -> None:
+        if (row := self.jobs.pop(_job_key(trainings, job), None)) is not None:
             self.bar.remove_task(row)
 
-    def finished(self, name: str, result: EvaluationResult | None, failure: str | None) -> None:
+    def finished(self, trainings: Trainings, result: EvaluationResult | None, failure: str | None) -> None:
         """Nothing to say now: the table after the bar says it."""
 
 
@@ -64,10 +71,9 @@ class EvaluationLines:
     """A line as each objective starts, throttled lines (`ProgressLines`) of each job's phases through
     `progress_log`, then one line of figures per objective."""
 
-    def __init__(self, count: int, trainings: int) -> None:
-        """`count` objectives of `trainings` trainings each (seeds times betas)."""
+    def __init__(self, count: int) -> None:
+        """`count` objectives to train (on every task)."""
         self.count = count
-        self.trainings = trainings
         self.lines = ProgressLines()
         self.started: set[int] = set()
 
@@ -80,17 +86,20 @@ class EvaluationLines:
     def preparing(self, phase: str, fraction: float | None) -> None:
         self.lines.report("preparing task", phase, fraction)
 
-    def job(self, index: int, name: str, label: str, phase: str, fraction: float | None) -> None:
-        """The phase of the job `label` (`seed 0`) of the objective `index` (0-based)."""
-        if index not in self.started:
-            self.started.add(index)
-            progress_log.info(f"objective {index + 1}/{self.count}: {name}, {_trainings(self.trainings)}")
-        self.lines.report(f"{name} {label}", phase, fraction)
+    def job(self, trainings: Trainings, job: CandidateJob, phase: str, fraction: float | None) -> None:
+        """The phase of one seed's job of an objective."""
+        key = trainings.key
+        if key.position not in self.started:
+            self.started.add(key.position)
+            counted = _trainings(len(trainings.points))
+            progress_log.info(f"objective {key.position + 1}/{self.count}: {key.shown}, {counted}")
+        self.lines.report(f"{key.shown} {_seed(job)}", phase, fraction)
 
-    def job_ended(self, index: int, name: str, label: str) -> None:
-        self.lines.forget(f"{name} {label}")
+    def job_ended(self, trainings: Trainings, job: CandidateJob) -> None:
+        self.lines.forget(f"{trainings.key.shown} {_seed(job)}")
 
-    def finished(self, name: str, result: EvaluationResult | None, failure: str | None) -> None:
+    def finished(self, trainings: Trainings, result: EvaluationResult | None, failure: str | None) -> None:
+        name = trainings.key.shown
         progress_log.info(
             f"{name}: {figures_text(result)}" if result is not None else f"{name} failed: {failure}"
         )
@@ -99,3 +108,12 @@ class EvaluationLines:
 def _trainings(count: int) -> str:
     """`1 training`, `6 trainings`."""
     return f"{count} training{'s' * (count > 1)}"
+
+
+def _seed(job: CandidateJob) -> str:
+    """`seed 3`: what a job trains of its objective (every beta of one seed)."""
+    return f"seed {job.points[0].seed}"
+
+
+def _job_key(trainings: Trainings, job: CandidateJob) -> tuple[int, int]:
+    return trainings.key.position, job.points[0].seed
