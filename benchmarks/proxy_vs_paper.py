@@ -7,8 +7,11 @@ Spearman rank correlation of the two. The table is a yardstick read from the shi
 an input of the task. Two sanity rows come with it: DPO must beat an untrained policy clearly, and
 DPO with its sign flipped (it pushes the chosen answer down) must fall clearly below it.
 
-    python benchmarks/proxy_vs_paper.py [--seeds 3] [--workers 2] [--set learning_rate=3e-4 ...]
-    python benchmarks/proxy_vs_paper.py --sweep        # the documented regimes, one line each
+    python benchmarks/proxy_vs_paper.py [--seeds 3] [--workers 2] [--suite default] [--set KEY=VALUE ...]
+    python benchmarks/proxy_vs_paper.py --suite single --sweep   # the documented regimes, one line each
+
+On a suite (`--suite`, the run's default: the evaluator's default suite) each figure is the mean over
+its meta-train variants, as a run's search sees it.
 
 The regime a sweep picks becomes the `default` preset of evaluators/sentiment/settings.py; the README
 gives the result whatever it is.
@@ -32,7 +35,7 @@ from discovery.options import parse_options
 from discovery.paths import cache_root, default_runs_dir
 from discovery.quiet import quiet_libraries
 from discovery.records import EvaluationResult, SeedResult, TrainingPoint
-from evaluators.registry import get_evaluator
+from evaluators.suite import run_task
 
 PAPER_FIGURE = "alpaca_lc_vs_sft"
 FLIPPED = "flipped_dpo"
@@ -64,10 +67,10 @@ def flipped_dpo() -> Objective:
 
 
 def train_all(
-    objectives: list[Objective], options: dict, seeds: int, workers: int
+    objectives: list[Objective], options: dict, suite: str, seeds: int, workers: int
 ) -> dict[str, list[SeedResult] | str]:
     """Every objective trained at every (seed, beta), `workers` at once: trainings, or the failure."""
-    evaluator = get_evaluator("sentiment", options, cache_dir=cache_root(default_runs_dir()))
+    evaluator = run_task("sentiment", options, suite, cache_dir=cache_root(default_runs_dir())).search
     evaluator.prepare()
     points = [TrainingPoint(seed=seed, beta=beta) for beta in evaluator.betas() for seed in range(seeds)]
     settings = JobSettings.of(evaluator)
@@ -82,12 +85,12 @@ def train_all(
     return done
 
 
-def measure(options: dict, seeds: int, workers: int) -> dict:
+def measure(options: dict, suite: str, seeds: int, workers: int) -> dict:
     """Figures of one regime: per objective, the sanity rows, the rank correlation, the time."""
     paper = yardstick()
     objectives = [load_objective(name) for name in paper] + [flipped_dpo()]
     started = time.perf_counter()
-    trained = train_all(objectives, options, seeds, workers)
+    trained = train_all(objectives, options, suite, seeds, workers)
     seconds = time.perf_counter() - started
     baseline = summarise("dpo", trained["dpo"]) if isinstance(trained["dpo"], list) else None
     results: dict[str, EvaluationResult | str] = {
@@ -96,8 +99,10 @@ def measure(options: dict, seeds: int, workers: int) -> dict:
         else runs
         for name, runs in trained.items()
     }
-    evaluator = get_evaluator("sentiment", options, cache_dir=cache_root(default_runs_dir()))
-    evaluator.prepare()
+    unchanged = next(
+        (t.unchanged_fitness for runs in trained.values() if isinstance(runs, list) for t in runs),
+        None,
+    )
     scored = [name for name in paper if isinstance(results[name], EvaluationResult)]
     rho = (
         spearman([results[n].fitness for n in scored], [paper[n] for n in scored])
@@ -107,7 +112,7 @@ def measure(options: dict, seeds: int, workers: int) -> dict:
     return {
         "results": results,
         "paper": paper,
-        "unchanged": evaluator.artefacts.manifest["unchanged_policy_fitness"],
+        "unchanged": unchanged,
         "spearman": rho,
         "seconds": seconds,
     }
@@ -156,6 +161,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--suite", default="default", help="a suite name, default, or single (the task alone)"
+    )
     parser.add_argument("--sweep", action="store_true", help="every regime of the documented sweep")
     arguments = parser.parse_args()
     quiet_libraries()
@@ -163,11 +171,11 @@ def main() -> None:
     cores, load = len(os.sched_getaffinity(0)), os.getloadavg()[0]
     print(f"cores: {cores}, load average {load:.1f}, seeds {arguments.seeds}")
     if not arguments.sweep:
-        print_regime(measure(options, arguments.seeds, arguments.workers))
+        print_regime(measure(options, arguments.suite, arguments.seeds, arguments.workers))
         return
     lines = []
     for label, regime in SWEEP.items():
-        figures = measure({**options, **regime}, arguments.seeds, arguments.workers)
+        figures = measure({**options, **regime}, arguments.suite, arguments.seeds, arguments.workers)
         print(f"\n## {label}")
         print_regime(figures)
         lines.append(summary_line(label, figures))
