@@ -19,6 +19,7 @@ Each variant's results are committed to the archive as soon as its trainings are
 transfer again does only what is missing, so an interrupted transfer loses little.
 """
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -205,12 +206,13 @@ def run_transfer(
     cache_dir: Path,
     executor: Executor,
     top: int,
-    seeds: int,
+    seeds: int | None,
     notice=lambda message: None,
 ) -> TransferSummary:
     """Train what is missing of the transfer (every variant, the baseline and the top proposals,
-    `seeds` fresh seeds each), committing each variant's results once its trainings are in; returns
-    the whole summary. The variants' tasks are built under `cache_dir`.
+    `seeds` fresh seeds each, by default `confirmation_seeds`), committing each variant's results
+    once its trainings are in; returns the whole summary. The variants' tasks are built under
+    `cache_dir`.
 
     Every variant's trainings go through one batch, so no slot idles at the end of a variant, and
     the variants whose task must be built first (another data seed, a larger model) are built in
@@ -250,7 +252,7 @@ def run_transfer(
         )
         for (variant, missing), built in zip(pending, builds, strict=True):
             settings = built.result()
-            fresh = fresh_seeds(config.seed_list, seeds)
+            fresh = fresh_seeds(config.seed_list, confirmation_seeds(seeds, len(variants), top))
             for candidate in missing:
                 yield _trainings(settings, candidate, variant, fresh, archive.run_dir / TRANSFER_FOLDER)
 
@@ -273,6 +275,17 @@ def _variant_settings(config: RunConfig, variant: TransferVariant, cache_dir: Pa
 
     variant_evaluator.prepare(progress)
     return JobSettings.of(variant_evaluator)
+
+
+def confirmation_seeds(chosen: int | None, variants: int, top: int) -> int:
+    """Fresh seeds per held-out variant: those `chosen`, or the fewest with which a confirmation can
+    succeed at all. With n pairs in all the sign-flip p-value is never below 2/2**n and Holm's
+    correction multiplies the smallest by `top`, so n needs 2**n > 2 x top / ALPHA; one pair more
+    leaves room for one seed that goes the other way."""
+    if chosen is not None:
+        return chosen
+    pairs = math.floor(math.log2(2 * max(top, 1) / ALPHA)) + 2
+    return math.ceil(pairs / max(variants, 1))
 
 
 def fresh_seeds(searched: list[int], count: int) -> list[int]:

@@ -60,7 +60,9 @@ def metrics(name: str, fitness: float, seeds: int = 2) -> EvaluationResult:
 def run_record(run_id: str, status: RunStatus = RunStatus.FINISHED, minutes_ago: int = 0) -> RunRecord:
     return RunRecord(
         id=run_id,
-        config=RunConfig(generations=10, seeds=2),
+        config=RunConfig(
+            generations=10, seeds=2, suite="single"
+        ),  # a single-task run: data, model, beta held out
         evaluator_config={"evaluator": "sentiment", "beta": 0.1},
         versions={"discover": "0.1.0"},
         proposer="builtin",
