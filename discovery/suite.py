@@ -76,11 +76,14 @@ class Suite(BaseModel):
         """Each variant's role, `meta-train` or `meta-test`, by name, meta-train first."""
         return {**dict.fromkeys(self.meta_train, "meta-train"), **dict.fromkeys(self.meta_test, "meta-test")}
 
-    def describe_variant(self, name: str) -> str:
-        """`noisy (bradley_terry_temperature=0.3)`: a variant as a person reads it."""
+    def changes(self, name: str) -> str:
+        """`bradley_terry_temperature=0.3`: what a variant changes, as a person reads it."""
         options = {**self.meta_train, **self.meta_test}[name]
-        changes = ", ".join(f"{key}={value}" for key, value in options.items())
-        return f"{name} ({changes or 'the task as configured'})"
+        return ", ".join(f"{key}={value}" for key, value in options.items()) or "the task as configured"
+
+    def describe_variant(self, name: str) -> str:
+        """`noisy (bradley_terry_temperature=0.3)`: a variant by name and changes."""
+        return f"{name} ({self.changes(name)})"
 
 
 SuiteChoice = str | Suite  # a shipped suite's name, `default`, `single`, or a definition

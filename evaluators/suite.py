@@ -207,7 +207,7 @@ def run_task(name: str, options: dict[str, Any], choice: SuiteChoice, cache_dir:
     located = f"{type(task).__module__}:{task.name}"
     variants = SuiteOptions(evaluator=located, options=dict(options), variants=dict(suite.meta_train))
     held_out = [
-        TransferVariant(name=variant, description=suite.describe_variant(variant), options=changes)
+        TransferVariant(name=variant, description=suite.changes(variant), options=changes)
         for variant, changes in suite.meta_test.items()
     ]
     return RunTask(task, SuiteEvaluator(variants, cache_dir), held_out, suite)
