@@ -23,31 +23,34 @@ SUITE = Suite(
 )
 
 
-def test_meta_test_variants_never_reach_the_proposer_or_the_search_figures(tmp_path, monkeypatch):
-    replies = [
-        Reply.proposal("good_q0_8", SQUARED_HINGE),
-        Reply.proposal("fair_q0_7", SMOOTH_HINGE),
-    ]
+def scripted_suite_run(tmp_path, monkeypatch, replies: list[Reply], **config: object):
+    """A run of the noisy task on a suite, its proposals scripted (one generation each, in order):
+    its outcome and what the proposer was sent."""
     with FakeOpenAI(replies) as server:
         monkeypatch.setattr(
             "discovery.runner.make_proposer",
             lambda *args: (OpenAIProposer(EndpointSettings(model=MODEL, base_url=server.base_url)), None),
         )
-        config = RunConfig(
-            generations=2,
+        settings = RunConfig(
+            generations=len(replies),
             evaluator="noisy",
-            suite=SUITE,
             proposer="openai",
             seed_objectives=["dpo"],
-            seeds=3,
             executor={"workers": 1},
-            transfer={"top": 2, "seeds": 4},
+            **config,
         )
-        outcome = start_run(tmp_path, config)
-        prompts = json.dumps([request.messages for request in server.requests])
+        return start_run(tmp_path, settings), server.requests
+
+
+def test_meta_test_variants_never_reach_the_proposer_or_the_search_figures(tmp_path, monkeypatch):
+    replies = [Reply.proposal("good_q0_8", SQUARED_HINGE), Reply.proposal("fair_q0_7", SMOOTH_HINGE)]
+    outcome, requests = scripted_suite_run(
+        tmp_path, monkeypatch, replies, suite=SUITE, seeds=3, transfer={"top": 2, "seeds": 4}
+    )
+    prompts = json.dumps([request.messages for request in requests])
 
     assert outcome.run.status is RunStatus.FINISHED
-    assert len(server.requests) == 2 and SECRET not in prompts and "reversed" not in prompts
+    assert len(requests) == 2 and SECRET not in prompts and "reversed" not in prompts
     with Archive.open(tmp_path, outcome.run.id) as archive:
         scored = [c for c in archive.candidates() if c.figures]
         transfers = archive.transfers()
@@ -67,23 +70,15 @@ def test_a_search_winner_by_one_lucky_seed_is_not_confirmed_and_a_real_one_is(tm
     """`lucky_...` scores 0.35 more on seed 0 only: searched on that seed alone it tops the
     leaderboard, but on the held-out copy of the task, on fresh seeds, it is DPO's equal."""
     replies = [Reply.proposal("lucky_q0_6", SQUARED_HINGE), Reply.proposal("good_q0_8", SMOOTH_HINGE)]
-    with FakeOpenAI(replies) as server:
-        monkeypatch.setattr(
-            "discovery.runner.make_proposer",
-            lambda *args: (OpenAIProposer(EndpointSettings(model=MODEL, base_url=server.base_url)), None),
-        )
-        config = RunConfig(
-            generations=2,
-            evaluator="noisy",
-            suite=Suite(meta_train={"main": {}}, meta_test={"fresh": {}}),
-            proposer="openai",
-            seed_objectives=["dpo"],
-            seeds=1,
-            racing={"best_needs": 1},
-            executor={"workers": 1},
-            transfer={"top": 2, "seeds": 8},
-        )
-        outcome = start_run(tmp_path, config)
+    outcome, _ = scripted_suite_run(
+        tmp_path,
+        monkeypatch,
+        replies,
+        suite=Suite(meta_train={"main": {}}, meta_test={"fresh": {}}),
+        seeds=1,
+        racing={"best_needs": 1},
+        transfer={"top": 2, "seeds": 8},
+    )
 
     board = [c.name for c in outcome.leaderboard]
     assert board.index("lucky_q0_6") < board.index("good_q0_8")  # the search fell for the lucky seed
