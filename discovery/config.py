@@ -167,6 +167,34 @@ class TransferSettings(BaseModel):
     )
 
 
+class SearchSettings(BaseModel):
+    """How the population is structured and varied (`discovery.population`, the built-in proposer's
+    operators); the YAML keys under `search:`. `islands: 1, behaviour_map: false, operators: classic`
+    is the search before islands, the map and program mutations (one list, tournament, blends)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    islands: int = Field(2, ge=1, le=64, description="islands the population is split into")
+    migration_interval: int = Field(
+        3, ge=1, le=10_000, description="generations between migrations (each island's best to the next)"
+    )
+    migration_size: int = Field(1, ge=0, le=100, description="candidates each island sends at a migration")
+    stall_generations: int = Field(
+        4,
+        ge=1,
+        le=10_000,
+        description="generations an island may go without improving its best before it is reseeded",
+    )
+    behaviour_map: bool = Field(
+        True, description="draw parents and examples from the elites of the behaviour map's cells too"
+    )
+    operators: Literal["all", "classic"] = Field(
+        "all",
+        description="the built-in proposer's operators: all (program mutations and the classic moves) "
+        "or classic (blends, modulations, margins, tails, retuning only)",
+    )
+
+
 class ExecutorSettings(BaseModel):
     """Where candidates train; the YAML section `executor:` (flags for the common fields)."""
 
@@ -259,6 +287,9 @@ class RunConfig(BaseModel):
     )
     executor: ExecutorSettings = Field(
         default_factory=ExecutorSettings, description="where candidates train: local workers or Slurm"
+    )
+    search: SearchSettings = Field(
+        default_factory=SearchSettings, description="population structure, the built-in proposer's operators"
     )
     transfer: TransferSettings = Field(
         default_factory=TransferSettings, description="held-out variants the best are re-evaluated on"

@@ -30,6 +30,8 @@ DECLARED = (
     Flag("seed_objectives", typed=str),  # comma-separated, given once
     Flag("executor.kind", name="--executor"),
     Flag("executor.workers"),
+    Flag("search.islands"),
+    Flag("search.operators"),
     Flag("time_limit", typed=str),  # 90m, 2h
     Flag("report_to", metavar="TRACKER"),
 )

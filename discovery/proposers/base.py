@@ -34,6 +34,9 @@ class ProposalContext(BaseModel):
     best: list[CandidateRecord]  # scored, best first
     recent: list[CandidateRecord]  # the latest proposals of any status, newest last (feedback)
     seeds: list[CandidateRecord] = Field(default_factory=list)  # the run's seeds, scored or not yet
+    island: int | None = None  # the island the requested proposals will belong to (None: no islands)
+    elites: list[CandidateRecord] = Field(default_factory=list)  # best of other behaviour cells/islands
+    summary: str | None = None  # the run's latest meta-summary of what worked and what did not
 
 
 class Proposal(BaseModel):
