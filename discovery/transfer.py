@@ -173,7 +173,7 @@ def run_result(found: "TransferSummary | None") -> str:
     if incomplete:
         return (
             f"not confirmed: {len(incomplete)} of {len(verdicts)} proposals lack a held-out variant "
-            "(failed trainings); `discover transfer` trains what is missing"
+            "(failed trainings); `discover transfer RUN --train` trains what is missing"
         )
     best = next(iter(verdicts.values()))
     return (
@@ -200,6 +200,22 @@ def summary(archive: Archive, variants: list[TransferVariant], top: int) -> Tran
     return found
 
 
+def missing_of(current: TransferSummary) -> list[tuple[TransferVariant, list[CandidateRecord]]]:
+    """Each held-out variant with the candidates it lacks results of, the search's own task first
+    (a variant without options of its own needs no task built)."""
+    return [
+        (variant, missing)
+        for variant in sorted(current.variants, key=lambda variant: bool(variant.options))
+        if (missing := [c for c in current.candidates if (variant.name, c.id) not in current.results])
+    ]
+
+
+def trainings_missing(current: TransferSummary, seeds: int | None, top: int) -> int:
+    """How many trainings `run_transfer` with these `seeds` and `top` would start."""
+    each = confirmation_seeds(seeds, len(current.variants), top)
+    return each * sum(len(missing) for _, missing in missing_of(current))
+
+
 def run_transfer(
     archive: Archive,
     variants: list[TransferVariant],
@@ -218,17 +234,13 @@ def run_transfer(
     the variants whose task must be built first (another data seed, a larger model) are built in
     the background while the slots train the others: the search's own task goes first."""
     current = summary(archive, variants, top)
-    if not current.candidates or not current.variants:
+    pending = missing_of(current)
+    if not pending:
         return current
-    pending = [
-        (variant, missing)
-        for variant in sorted(current.variants, key=lambda variant: bool(variant.options))
-        if (missing := [c for c in current.candidates if (variant.name, c.id) not in current.results])
-    ]
     for variant, missing in pending:
         notice(f"transfer: {variant.name} ({variant.description}): {len(missing)} objective(s)")
-    missing_of = {variant.name: missing for variant, missing in pending}
-    joined_of: dict[str, dict[str, JobOutcome]] = {name: {} for name in missing_of}  # by candidate id
+    lacking = {variant.name: missing for variant, missing in pending}
+    joined_of: dict[str, dict[str, JobOutcome]] = {name: {} for name in lacking}  # by candidate id
 
     def ended(trainings: Trainings, job: CandidateJob, outcome: JobOutcome) -> None:
         """One seed of a candidate on a variant."""
@@ -241,8 +253,8 @@ def run_transfer(
         variant, candidate = trainings.key
         outcomes = joined_of[variant.name]
         outcomes[candidate.id] = outcome
-        if len(outcomes) == len(missing_of[variant.name]):
-            _record(archive, current, variant, missing_of[variant.name], outcomes)
+        if len(outcomes) == len(lacking[variant.name]):
+            _record(archive, current, variant, lacking[variant.name], outcomes)
 
     def objectives() -> Iterator[Trainings]:
         """Each variant's candidates once its task is there."""

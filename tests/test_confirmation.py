@@ -3,8 +3,10 @@ one that won the search by a lucky seed is not, and `discover transfer`, `discov
 report say so, read from the archive; Holm's correction and the run's one-line result, on figures
 chosen by hand."""
 
+import contextlib
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -33,7 +35,7 @@ def confirmed(tmp_path_factory) -> tuple[Path, dict]:
     folder = tmp_path_factory.mktemp("confirmed")
     run_loop(folder, [proposal(SHARP, "ipo"), proposal(LUCKY, "slic")], seeds=1, evaluator_name="noisy_kept")
     runs = folder / "runs"
-    done = discover_cli_runner("transfer", "--json", "--runs-dir", str(runs))
+    done = discover_cli_runner("transfer", "--train", "--json", "--runs-dir", str(runs))
     assert done.exit_code == 0, done.output
     return runs, json.loads(done.stdout)
 
@@ -63,6 +65,46 @@ def test_the_truly_better_proposal_is_confirmed_and_the_lucky_winner_is_not(conf
     assert sharp["p_value"] == pytest.approx(2 / 256) and sharp["adjusted_p"] == pytest.approx(4 / 256)
     assert lucky["verdict"] == "not confirmed" and lucky["difference"] == pytest.approx(0.0)
     assert document["result"].startswith(f"CONFIRMED 1 of 2: {by_name[SHARP]} ({SHARP}) beat dpo")
+
+
+def folder_state(folder: Path) -> dict[str, object]:
+    """Every file under `folder` and its bytes, an archive as its rows (SQLite folds its write-ahead
+    log into the file when the last reader closes, which changes bytes but not content)."""
+    state: dict[str, object] = {}
+    for path in folder.rglob("*"):
+        if path.name.endswith(("-wal", "-shm")) or not path.is_file():
+            continue
+        if path.suffix == ".sqlite":
+            with contextlib.closing(sqlite3.connect(path)) as db:
+                state[str(path.relative_to(folder))] = list(db.iterdump())
+        else:
+            state[str(path.relative_to(folder))] = path.read_bytes()
+    return state
+
+
+def test_reading_the_confirmation_trains_and_writes_nothing_and_says_what_is_missing(tmp_path) -> None:
+    """A search without its confirmation (transfer.top 0): `discover transfer` shows the proposals
+    without held-out figures, names the trainings missing and the command that trains them, and
+    leaves the run's folder as it was (no lock taken, no training)."""
+    run_loop(tmp_path, [proposal(SHARP, "ipo")], seeds=1, evaluator_name="noisy_kept", transfer={"top": 0})
+    runs = tmp_path / "runs"
+    before = folder_state(runs)
+    done = discover_cli_runner("transfer", "--top", "1", "--seeds", "2", "--runs-dir", str(runs))
+    assert done.exit_code == 0, done.output
+    assert folder_state(runs) == before
+    assert "Held-out confirmation" in done.stdout
+    # DPO and the best proposal, 2 seeds on each of the 2 held-out variants
+    assert "8 training(s) of the confirmation are missing" in done.stderr
+    assert "--top 1 --seeds 2 --train` trains them" in done.stderr
+
+    trained = discover_cli_runner(
+        "transfer", "--top", "1", "--seeds", "2", "--train", "--runs-dir", str(runs)
+    )
+    assert trained.exit_code == 0, trained.output
+    assert trained.stderr.splitlines()[0] == "8 training(s) to run"
+    assert "missing" not in trained.stderr
+    # 4 held-out trainings, all 0.2 better, cannot give a p below 2/2**4: too few seeds to confirm
+    assert "+0.200 vs the baseline over 4 held-out trainings, Holm p 0.12" in " ".join(trained.stdout.split())
 
 
 def test_discover_transfer_shows_each_verdict_with_its_holm_p_value(runs) -> None:
