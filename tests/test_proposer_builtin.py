@@ -107,12 +107,11 @@ def gradients(code: str, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
     chosen = (reference_chosen + 4 * torch.randn(512, generator=generator)).requires_grad_(True)
     rejected = (reference_rejected + 4 * torch.randn(512, generator=generator)).requires_grad_(True)
     losses = compile_objective(code)(chosen, rejected, reference_chosen, reference_rejected, beta)
+    chosen_grad, rejected_grad = torch.autograd.grad(losses.sum(), (chosen, rejected), allow_unused=True)
     # An objective may act on one answer alone: the other's gradient is then zero, as the sandbox counts it.
-    return tuple(  # type: ignore[return-value]
-        torch.zeros_like(inputs) if grad is None else grad
-        for inputs, grad in zip(
-            (chosen, rejected), torch.autograd.grad(losses.sum(), (chosen, rejected), allow_unused=True)
-        )
+    return (
+        torch.zeros_like(chosen) if chosen_grad is None else chosen_grad,
+        torch.zeros_like(rejected) if rejected_grad is None else rejected_grad,
     )
 
 
