@@ -193,6 +193,8 @@ def crossover(rng: random.Random, a: Parent, b: Parent) -> Draft:
     structural = [site for site in donor.sites() if not isinstance(site, ast.Name) and number(site) is None]
     given = _choice(rng, structural, "take from the second parent")
     site = _choice(rng, recipient.sites(), "replace in the first parent")
+    if ast.dump(given) == ast.dump(site):
+        raise ValueError("the donated subexpression is what was there")
     program = Program(splicer.statements, recipient.result)
     thought = f"Crossover: {a.name} with `{shown(site)}` replaced by `{shown(given)}` from {b.name}."
     program.replace(site, build("X", X=given))
