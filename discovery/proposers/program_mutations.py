@@ -10,9 +10,11 @@ what changed, in code.
 """
 
 import ast
+import copy
 import math
 import random
 from dataclasses import replace
+from typing import TypeVar
 
 from discovery.proposers.expressions import (
     KINDS,
@@ -33,6 +35,7 @@ from discovery.proposers.expressions import (
 from discovery.proposers.mutations import MOVES, Draft, Move, Parent, root
 from discovery.proposers.splice import Splicer, constant, number, render
 
+T = TypeVar("T")
 _CLASSIC_SHARE = 0.3  # of the draws under `operators: all`, those that go to the classic moves
 _ROOT_INSERTION = 0.5  # share of insertions that add a term to the whole loss rather than inside it
 
@@ -59,7 +62,7 @@ def _draft(name: str, thought: str, program: Program, *parents: Parent) -> Draft
     return Draft(name, thought, render(thought, program.statements, program.result), parents)
 
 
-def _choice(rng: random.Random, options: list, what: str):
+def _choice(rng: random.Random, options: list[T], what: str) -> T:
     if not options:
         raise ValueError(f"nothing to {what}")
     return rng.choice(options)
@@ -197,7 +200,7 @@ def crossover(rng: random.Random, a: Parent, b: Parent) -> Draft:
         raise ValueError("the donated subexpression is what was there")
     program = Program(splicer.statements, recipient.result)
     thought = f"Crossover: {a.name} with `{shown(site)}` replaced by `{shown(given)}` from {b.name}."
-    program.replace(site, build("X", X=given))
+    program.replace(site, copy.deepcopy(given))
     return _draft(f"cross_{root(a.name)}_{root(b.name)}", thought, program, a, b)
 
 
