@@ -6,6 +6,7 @@ from discovery.config import RunConfig
 from discovery.errors import UserError
 from discovery.proposers.builtin import BuiltinProposer
 from discovery.proposers.llm import OpenAIProposer
+from discovery.proposers.mutations import MOVES
 from discovery.proposers.registry import DEFAULT_OPENAI_MODEL, make_proposer
 
 
@@ -65,3 +66,10 @@ def test_bad_choices_are_user_errors(
     with pytest.raises(UserError) as raised:
         make_proposer(RunConfig(proposer=kind, model=model, base_url=base_url, random_seed=0))
     assert str(raised.value).startswith(message)
+
+
+def test_the_builtin_proposer_gets_the_run_s_operator_set(no_key: None) -> None:
+    classic = RunConfig(proposer="builtin", random_seed=0, search={"operators": "classic"})
+    assert make_proposer(classic)[0].moves == MOVES
+    every = make_proposer(RunConfig(proposer="builtin", random_seed=0))[0].moves  # the default: all
+    assert {move.name for move in MOVES} < {move.name for move in every}

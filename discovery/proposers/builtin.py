@@ -1,9 +1,12 @@
 """The `builtin` proposer: new objectives from the archive's own, with no LLM and no network.
 
-Each proposal applies one move from `mutations` (blend two objectives, modulate their mix by the
-margin, add a margin, a tail or a temperature, retune named constants) to parents drawn by
-tournament on fitness, with some purely random draws for exploration. Drafts are screened in the
-sandbox through the loop's `check` (they must pass it, and train differently from every known
+Each proposal applies one move to parents drawn by tournament on fitness, with some purely random
+draws for exploration. Under `operators: all` the move is mostly a mutation of the program itself
+from `program_mutations` (replace, insert or delete a subexpression, perturb a constant, swap an
+operator, cross two parents over, simplify), otherwise one of the classic moves from `mutations`
+(blend two objectives, modulate their mix by the margin, add a margin, a tail or a temperature,
+retune named constants); under `operators: classic`, the classic moves alone. Drafts are screened
+in the sandbox through the loop's `check` (they must pass it, and train differently from every known
 objective: the sandbox measures each draft's gradient signature); a draft the archive already has
 is replaced by another, up to a few times. Everything is drawn from a generator seeded by (seed,
 generation), so a run with the same seed and the same archive proposes the same objectives.
@@ -13,11 +16,13 @@ It lets the whole product run offline, and it is the baseline an LLM proposer ha
 
 import math
 import random
+from typing import Literal
 
 from discovery.objectives import shipped_names
 from discovery.proposers.base import Checker, Proposal, ProposalContext, Proposer
-from discovery.proposers.mutations import MOVES, Draft, Parent
+from discovery.proposers.mutations import Draft, Move, Parent
 from discovery.proposers.naming import unique_name
+from discovery.proposers.program_mutations import OPERATOR_SETS
 from discovery.proposers.splice import spliceable
 from discovery.records import CandidateStatus
 
@@ -32,10 +37,17 @@ class BuiltinProposer(Proposer):
 
     name = "builtin"
 
-    def __init__(self, seed: int = 0, max_checks: int = 4, max_drafts: int = 60) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        max_checks: int = 4,
+        max_drafts: int = 60,
+        operators: Literal["all", "classic"] = "all",
+    ) -> None:
         """`max_checks` bounds the drafts offered per proposal that the sandbox passes but the archive
-        already has; `max_drafts` bounds the drafts tried."""
+        already has; `max_drafts` bounds the drafts tried; `operators` is `search.operators`."""
         self.seed = seed
+        self.moves = OPERATOR_SETS[operators]
         self.max_checks = max_checks
         self.max_drafts = max_drafts
 
@@ -64,7 +76,7 @@ class BuiltinProposer(Proposer):
         rejected: Draft | None = None
         checks = 0
         for _ in range(self.max_drafts):
-            draft = _draft(rng, pool)
+            draft = _draft(rng, pool, self.moves)
             if draft is None:
                 continue
             verdict = check(draft.code)
@@ -116,9 +128,9 @@ def _parents(context: ProposalContext) -> list[Parent]:
     ]
 
 
-def _draft(rng: random.Random, pool: list[Parent]) -> Draft | None:
-    """One move applied to parents drawn from the pool, or None when the move does not apply."""
-    move = rng.choices(MOVES, weights=[move.weight for move in MOVES])[0]
+def _draft(rng: random.Random, pool: list[Parent], moves: tuple[Move, ...]) -> Draft | None:
+    """One of `moves` applied to parents drawn from the pool, or None when the move does not apply."""
+    move = rng.choices(moves, weights=[move.weight for move in moves])[0]
     if move.arity > len(pool):
         return None
     parents: list[Parent] = []

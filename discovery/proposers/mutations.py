@@ -1,4 +1,4 @@
-"""The built-in proposer's moves: each turns one or two archive objectives into new objective source.
+"""The built-in proposer's classic moves: each turns one or two archive objectives into new objective source.
 
 Every move keeps the new loss a positive combination of losses that fall as the chosen answer
 gains on the rejected one, so the child stays pointed the right way (the proposer still screens
@@ -37,6 +37,12 @@ _MOVE_WORDS = {
     "hinge",
     "logistic",
     "squared",
+    # and the program mutations' (`program_mutations`)
+    "cross",
+    "pruned",
+    "perturbed",
+    "swapped",
+    "simplified",
 }
 
 

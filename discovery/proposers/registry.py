@@ -26,7 +26,7 @@ def make_proposer(config: RunConfig) -> tuple[Proposer, str | None]:
             notice = "no LLM endpoint configured (OPENAI_API_KEY or --base-url): using the built-in proposer"
         elif model is not None or base_url is not None:
             notice = "the built-in proposer uses no LLM: --model and --base-url are ignored"
-        return BuiltinProposer(seed=config.random_seed), notice
+        return BuiltinProposer(seed=config.random_seed, operators=config.search.operators), notice
     if not configured:
         raise UserError("the openai proposer needs OPENAI_API_KEY, or --base-url for a local server")
     if model is None and base_url is not None:

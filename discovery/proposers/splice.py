@@ -38,7 +38,7 @@ def knobs(function: ast.FunctionDef) -> dict[str, float]:
     found: dict[str, float] = {}
     for statement in function.body:
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
-            target, value = statement.targets[0], _number(statement.value)
+            target, value = statement.targets[0], number(statement.value)
             if isinstance(target, ast.Name) and value is not None and target.id not in found:
                 found[target.id] = value
     return found
@@ -62,9 +62,10 @@ def constant(value: float) -> ast.expr:
     return ast.UnaryOp(ast.USub(), literal) if rounded < 0 else literal
 
 
-def _number(node: ast.expr) -> float | None:
+def number(node: ast.expr) -> float | None:
+    """The value of a numeric literal (`0.5`, `-2`), or None for anything else."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _number(node.operand)
+        inner = number(node.operand)
         return None if inner is None else -inner
     if (
         isinstance(node, ast.Constant)
@@ -102,7 +103,7 @@ class Splicer:
         shareable = loads <= self._stable
         # A bare number is a knob: shared only with a knob of the same name (the same lineage), so that
         # two constants that merely happen to be equal stay two knobs.
-        key = f"{base} = {ast.dump(value)}" if _number(value) is not None else ast.dump(value)
+        key = f"{base} = {ast.dump(value)}" if number(value) is not None else ast.dump(value)
         if shareable and key in self._shared:
             return self._shared[key]
         name = self.fresh(base)
