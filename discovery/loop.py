@@ -22,8 +22,9 @@ interval uses the run's pooled seed noise and every candidate is paired with the
 
 The loop only schedules; what it asks along the way lives beside it: `discovery.screening` (is a
 proposal valid and new?), `discovery.standings` (the figures with the run's noise, and who leads),
-`discovery.limits` (may another generation be proposed, may anything start?) and
-`discovery.observer` (what a display is told).
+`discovery.limits` (may another generation be proposed, may anything start?),
+`discovery.population` (which island each proposal belongs to, what each island holds and is shown,
+the behaviour map's elites) and `discovery.observer` (what a display is told).
 """
 
 from dataclasses import dataclass
@@ -35,11 +36,15 @@ from discovery.execution.job import CandidateJob, JobOutcome, JobSettings
 from discovery.limits import Limits, Stop
 from discovery.objectives import Objective, load_objective
 from discovery.observer import LoopObserver
+from discovery.population.behaviour import elites
+from discovery.population.islands import events_before, island_best, island_of_slot
 from discovery.proposers.base import Proposal, ProposalContext, Proposer
 from discovery.racing import Racing
 from discovery.records import (
     CandidateRecord,
     CandidateStatus,
+    IslandEvent,
+    IslandEventKind,
     JobRef,
     ReportedFigures,
     RunRecord,
@@ -396,34 +401,90 @@ class DiscoveryLoop:
     # -- proposing ---------------------------------------------------------------------------
 
     def _propose_generation(self) -> None:
-        """Ask the proposer for one more generation and record it whole (one transaction)."""
+        """Ask the proposer for one more generation, once per island with slots in it, and record it
+        whole (one transaction), after the islands' migrations and reseeds that precede it."""
         generation = self._generation + 1
         self.observer.generation_started(generation, self.config.generations)
         self.observer.notice(f"generation {generation}: asking the {self.proposer.name} proposer")
-        context = self._context(generation)
-        proposals = self.proposer.propose(context, self.config.population, self.screening.check)
-        shown = _shown(context, list(self._in_flight))
-        records = [
-            self._record_of(generation, index, proposal, shown) for index, proposal in enumerate(proposals)
-        ]
-        self.archive.add_candidates(records)  # one transaction: a generation is recorded whole or not
-        for record in records:
+        seeds = self.archive.candidates(generation=0)
+        ranked = self.archive.leaderboard()
+        events = self._island_events(generation, [seed.id for seed in seeds], ranked)
+        slots = self._slots(generation)
+        records: list[CandidateRecord | None] = [None] * self.config.population
+        for island, indexes in slots.items():
+            context = self._context(generation, island, seeds, ranked, events)
+            shown = _shown(context, list(self._in_flight))
+            proposals = self.proposer.propose(context, len(indexes), self.screening.check)
+            for index, proposal in zip(indexes, proposals, strict=False):
+                records[index] = self._record_of(generation, index, proposal, shown, island)
+        recorded = [record for record in records if record is not None]
+        self.archive.add_candidates(recorded)  # one transaction: a generation is recorded whole or not
+        for record in recorded:
             self._track(record)
             if record.status is CandidateStatus.INVALID:
                 self._finished(record)
 
-    def _context(self, generation: int) -> ProposalContext:
+    def _slots(self, generation: int) -> dict[int | None, list[int]]:
+        """The proposals of `generation` by island (None: the run has no islands), in slot order."""
+        search, population = self.config.search, self.config.population
+        if search.islands < 2:
+            return {None: list(range(population))}
+        slots: dict[int | None, list[int]] = {}
+        for slot in range(population):
+            slots.setdefault(island_of_slot(generation, slot, population, search.islands), []).append(slot)
+        return dict(sorted(slots.items()))
+
+    def _island_events(
+        self, generation: int, seeds: list[str], ranked: list[CandidateRecord]
+    ) -> list[IslandEvent]:
+        """Every island event up to `generation`: those before it as recorded, and its own, decided
+        now and committed unless a run killed before recording this generation already did."""
+        events = self.archive.island_events()
+        if any(event.generation == generation for event in events):
+            return events
+        new = events_before(generation, self.archive.run().id, self.config.search, seeds, ranked, events)
+        self.archive.add_island_events(new)
+        for event in new:
+            kind = "reseeded from the seeds" if event.kind is IslandEventKind.RESEED else "received"
+            self.observer.notice(f"island {event.island} {kind}: {', '.join(event.candidates)}")
+        return [*events, *new]
+
+    def _context(
+        self,
+        generation: int,
+        island: int | None,
+        seeds: list[CandidateRecord],
+        ranked: list[CandidateRecord],
+        events: list[IslandEvent],
+    ) -> ProposalContext:
+        """What the proposer is shown for `island`: that island's best (the whole leaderboard's
+        without islands) and, with the behaviour map, the elites of cells those best do not reach."""
+        top = self.config.context_best
+        if island is None:
+            best = ranked[:top]
+        else:
+            best = island_best(island, [seed.id for seed in seeds], ranked, events)[:top]
         return ProposalContext(
             run_id=self.archive.run().id,
             generation=generation,
             evaluator=self.evaluator.name,
             figures=self.evaluator.figures(),
-            best=self.archive.leaderboard(top=self.config.context_best),
+            best=best,
             recent=self.archive.recent_proposals(self.config.context_recent),
-            seeds=self.archive.candidates(generation=0),
+            seeds=seeds,
+            island=island,
+            elites=self._elites(best, ranked) if self.config.search.behaviour_map else [],
         )
 
-    def _record_of(self, generation: int, index: int, proposal: Proposal, shown: dict) -> CandidateRecord:
+    def _elites(self, best: list[CandidateRecord], ranked: list[CandidateRecord]) -> list[CandidateRecord]:
+        """The best candidate of each occupied cell that `best` does not reach, best cell first."""
+        reached = {candidate.cell for candidate in best}
+        others = [elite for cell, elite in elites(ranked).items() if cell not in reached]
+        return others[: self.config.context_best]
+
+    def _record_of(
+        self, generation: int, index: int, proposal: Proposal, shown: dict, island: int | None
+    ) -> CandidateRecord:
         """The candidate record of a proposal, after storing the LLM exchanges that produced it."""
         exchange_id = None
         for exchange in proposal.exchanges:
@@ -439,6 +500,7 @@ class DiscoveryLoop:
             parents=proposal.parents,
             exchange_id=exchange_id,
             context=shown,
+            island=island,
         )
         if proposal.error:
             candidate.status = CandidateStatus.INVALID
@@ -447,9 +509,13 @@ class DiscoveryLoop:
 
 
 def _shown(context: ProposalContext, in_flight: list[str]) -> dict:
-    """What a proposal was made from: ids and fitness of the candidates shown, and those in flight."""
-    return {
+    """What a proposal was made from: ids and fitness of the candidates shown, and those in flight
+    (and the elites of other cells, when the behaviour map showed any)."""
+    shown: dict = {
         "best": [[c.id, c.fitness] for c in context.best],
         "recent": [c.id for c in context.recent],
         "in_flight": in_flight,
     }
+    if context.elites:
+        shown["elites"] = [[c.id, c.cell, c.fitness] for c in context.elites]
+    return shown

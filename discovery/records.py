@@ -179,6 +179,11 @@ class CandidateRecord(BaseModel):
     reason: str | None = None  # rejection, duplicate or failure text, fed back to the proposer
     fingerprint: list[float] | None = None
     beta_profile: list[float] | None = None  # gradient directions across betas (`sandbox.profiles`)
+    descriptors: list[float] | None = None  # where the sandbox placed it: ahead, behind, sides
+    cell: str | None = None  # its behaviour map cell, e.g. falls·bounded·margin (`population.behaviour`)
+    island: int | None = (
+        None  # the island it was proposed on; null: a seed (on every island) or before islands
+    )
     figures: EvaluationResult | None = None
     reported: ReportedFigures | None = None
     exchange_id: int | None = None  # the LLM exchange that produced it
@@ -221,6 +226,25 @@ class TransferRecord(BaseModel):
     result: EvaluationResult | None = None  # paired with the baseline on the same variant
     failure: str | None = None
     created: datetime = Field(default_factory=now)
+
+
+class IslandEventKind(str, Enum):
+    MIGRATION = "migration"  # the best of the previous island in the ring arrive
+    RESEED = "reseed"  # a stalled island restarts from the seeds and the map's best elite
+
+
+class IslandEvent(BaseModel):
+    """A change of an island's population at the start of a generation (`discovery.population.islands`):
+    a migration brings the best of the previous island in the ring, a reseed restarts a stalled
+    island from the run's seeds and the best elite of the behaviour map."""
+
+    run_id: str  # the run it belongs to
+    generation: int  # the generation it took effect before
+    island: int  # the island that received the candidates
+    kind: IslandEventKind  # migration or reseed
+    candidates: list[str]  # ids of the candidates it received (a reseed: its whole new population)
+    source: int | None = None  # a migration's sending island
+    created: datetime = Field(default_factory=now)  # when it was recorded
 
 
 class ExchangeRecord(BaseModel):

@@ -10,6 +10,7 @@ the proposer checked is not validated again when it arrives as a proposal.
 
 from discovery.novelty import NoveltyIndex
 from discovery.objectives import Objective
+from discovery.population.behaviour import cell_of
 from discovery.proposers.base import Check
 from discovery.records import CandidateRecord, CandidateStatus
 from discovery.sandbox import Validator, Verdict
@@ -30,10 +31,12 @@ class Screening:
         self._novelty.add(candidate)
 
     def screen(self, candidate: CandidateRecord) -> None:
-        """Validate a proposed candidate and set what the sandbox measured and its status: invalid
+        """Validate a proposed candidate and set what the sandbox measured (its behaviour map cell
+        among it) and its status: invalid
         (with the stage and reason), duplicate (with the reason) or validated, and then an original."""
         verdict = self._verdict(candidate.code)
         candidate.fingerprint, candidate.beta_profile = verdict.fingerprint, verdict.beta_profile
+        candidate.descriptors, candidate.cell = verdict.descriptors, cell_of(verdict.descriptors)
         if not verdict.ok:
             candidate.status, candidate.stage, candidate.reason = (
                 CandidateStatus.INVALID,

@@ -18,11 +18,11 @@ from tests.support.old_archives import downgrade_to_version_1
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("discovery", "evaluators", "prompts")
-ISLAND = "    island: int | None = None  # the island it was proposed on\n"
+DEPTH = "    depth: int | None = None  # generations since its oldest ancestor\n"
 
-# Run in a copy of the packages whose CandidateRecord has an `island` field: a new run stores and
+# Run in a copy of the packages whose CandidateRecord has a `depth` field: a new run stores and
 # reads it back, and the run the unmodified code wrote is read (migrated in memory), then migrated.
-WITH_AN_ISLAND = textwrap.dedent("""
+WITH_A_DEPTH = textwrap.dedent("""
     import json
     import sys
     from pathlib import Path
@@ -40,10 +40,10 @@ WITH_AN_ISLAND = textwrap.dedent("""
 
     run = RunRecord(id="new", config=RunConfig(), versions={}, proposer="builtin")
     with Archive.create(runs, run) as archive:
-        archive.add_candidates([candidate("c1", island=3), candidate("c2")])
-        added = {c.id: c.island for c in archive.candidates()}
-        archive.update_candidate(candidate("c2", island=5))
-        updated = archive.candidate("c2").island
+        archive.add_candidates([candidate("c1", depth=3), candidate("c2")])
+        added = {c.id: c.depth for c in archive.candidates()}
+        archive.update_candidate(candidate("c2", depth=5))
+        updated = archive.candidate("c2").depth
     with Archive.open(runs, "old") as archive:
         read_only = {c.id: c.model_dump(mode="json") for c in archive.candidates()}
     with Archive.open(runs, "old", writable=True) as archive:
@@ -53,25 +53,25 @@ WITH_AN_ISLAND = textwrap.dedent("""
 """)
 
 
-def with_an_island(tree: Path, version: int) -> None:
-    """Copy the packages into `tree` and give CandidateRecord an `island` field, with the migration
+def with_a_depth(tree: Path, version: int) -> None:
+    """Copy the packages into `tree` and give CandidateRecord a `depth` field, with the migration
     that adds its column to archives of schema `version`: the only two edits."""
     for package in PACKAGES:
         shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns("__pycache__"))
     records = tree / "discovery" / "records.py"
     fields_end = r"(class CandidateRecord\(BaseModel\):.*?\n)(\n    @property)"
-    source, added = re.subn(fields_end, rf"\1{ISLAND}\2", records.read_text(), count=1, flags=re.DOTALL)
+    source, added = re.subn(fields_end, rf"\1{DEPTH}\2", records.read_text(), count=1, flags=re.DOTALL)
     assert added == 1
     records.write_text(source)
     migrations = tree / "discovery" / "archive" / "migrations.py"
     step = f'''
-def _add_island(db: sqlite3.Connection) -> None:
-    """Version {version + 1} keeps the island each candidate was proposed on."""
-    db.execute("ALTER TABLE candidates ADD COLUMN island INTEGER")
+def _add_depth(db: sqlite3.Connection) -> None:
+    """Version {version + 1} keeps each candidate's lineage depth."""
+    db.execute("ALTER TABLE candidates ADD COLUMN depth INTEGER")
 
 '''
     steps = r"(\n# schema version -> .*?\n)(MIGRATIONS.*?)\n}"
-    entry = rf"{step}\1\2\n    {version}: _add_island,\n}}"
+    entry = rf"{step}\1\2\n    {version}: _add_depth,\n}}"
     source, added = re.subn(steps, entry, migrations.read_text(), count=1, flags=re.DOTALL)
     assert added == 1
     migrations.write_text(source)
@@ -82,10 +82,10 @@ def test_a_new_candidate_field_is_a_column_after_one_migration_and_nothing_else(
     old = build_run(runs, "old", proposals=2)
     with Archive(old / ARCHIVE_FILE) as archive:
         written = {c.id: c.model_dump(mode="json") for c in archive.candidates()}
-    with_an_island(tmp_path / "copy", SCHEMA_VERSION)
+    with_a_depth(tmp_path / "copy", SCHEMA_VERSION)
 
     done = subprocess.run(
-        [sys.executable, "-c", WITH_AN_ISLAND, str(runs)],
+        [sys.executable, "-c", WITH_A_DEPTH, str(runs)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -97,11 +97,11 @@ def test_a_new_candidate_field_is_a_column_after_one_migration_and_nothing_else(
     assert found["version"] == SCHEMA_VERSION + 1
     assert found["added"] == {"c1": 3, "c2": None} and found["updated"] == 5
     # the old run's candidates, read before and after its migration, with the new field's default
-    assert found["read_only"] == found["migrated"] == {id: {**c, "island": None} for id, c in written.items()}
+    assert found["read_only"] == found["migrated"] == {id: {**c, "depth": None} for id, c in written.items()}
     with closing(sqlite3.connect(old / ARCHIVE_FILE)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
     assert (
-        "| `island` | INTEGER, NULL allowed | integer or null | the island it was proposed on |"
+        "| `depth` | INTEGER, NULL allowed | integer or null | generations since its oldest ancestor |"
         in found["doc"]
     )
     assert f"schema version {SCHEMA_VERSION + 1}" in found["doc"]

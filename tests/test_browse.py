@@ -40,6 +40,7 @@ def test_opens_the_newest_run_best_first_and_shows_the_highlighted_candidate(run
         await pilot.pause()
         detail = detail_text(app)
         assert "blend_2" in detail and "torch.tanh(rho)" in detail
+        assert "island 0 · cell grows·unbounded·margin" in detail  # where it lives in the population
         assert "fitness 0.796 [0.788, 0.804]" in detail  # the mean and its interval
         assert "children: blend_3 [g4-c3] duplicate" in detail and "d loss / d rho" in detail
         await pilot.press("enter")

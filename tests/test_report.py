@@ -23,7 +23,7 @@ from tests.support.archive_factory import build_run, metrics, proposal, seed_can
 from tests.support.commands import discover_main
 from tests.support.grid_archive import BETAS, build_grid_run
 
-PLOTS = ("fitness", "plane", "lineage", "curves")  # drawn for any run; "betas" needs a beta grid
+PLOTS = ("fitness", "plane", "lineage", "cells", "curves")  # drawn for any run; "betas" needs a beta grid
 HOSTILE_NAME = "<script>alert(1)</script>"
 HOSTILE_THOUGHT = '<img src=x onerror="alert(2)"> & </blockquote><b>bold</b>'
 
@@ -167,6 +167,9 @@ def test_a_runs_page_has_every_figure_the_leaderboard_code_diffs_and_the_run(run
         assert re.search(rf">{seed}</text>", plane), seed
     assert "frontier" in plane
     assert "best so far" in section(html, "plot-fitness")
+    cells = section(html, "plot-cells")  # the best fitness per behaviour cell, empty cells shown
+    assert ">0.884</text>" in cells and cells.count(">empty</text>") == 34
+    assert "falls" in cells and "unbounded" in cells and "sides: mixed" in cells
     assert "trained at a single beta" in section(html, "plot-betas")
     curves_plot = section(html, "plot-curves")
     assert "#1 blend_8" in curves_plot and "dpo (reference)" in curves_plot

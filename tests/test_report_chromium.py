@@ -77,7 +77,8 @@ def test_the_run_report_loads_without_errors_and_shows_every_figure(browser, pag
     loaded = browser.load(pages["report"], MEASURE, scale=0.75)
     assert loaded.problems == []
     plots = {name: (width, height) for name, width, height in loaded.measured_json["plots"]}
-    assert set(plots) == {"fitness", "plane", "betas", "lineage", "curves"}  # tiny trains a beta grid
+    # tiny trains a beta grid; its sandbox places every candidate on the behaviour map
+    assert set(plots) == {"fitness", "plane", "betas", "lineage", "cells", "curves"}
     assert all(width > 300 and height > 150 for width, height in plots.values()), plots
     assert loaded.measured_json["scripts"] == 0
     text = loaded.measured_json["text"]

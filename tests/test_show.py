@@ -57,6 +57,7 @@ def test_show_a_proposal_with_code_metrics_lineage_exchange_and_plot(
     assert code == 0
     for expected in (
         "blend_2",
+        "generation 3 · island 0 · cell grows·unbounded·margin · scored",
         "fitness 0.796 [0.788, 0.804]",
         "measured, per training",
         "0.791",  # seed 0

@@ -62,12 +62,33 @@ def _migrate_4_to_5(db: sqlite3.Connection) -> None:
     )
 
 
+def _migrate_5_to_6(db: sqlite3.Connection) -> None:
+    """Version 6 splits a run's population into islands and a behaviour map: each candidate keeps
+    where the sandbox placed it (`descriptors`, `cell`) and the island it was proposed on, and
+    `island_events` the migrations and reseeds. A run written before searched one population with the
+    classic moves and resumes so (its candidates have no island and no cell)."""
+    db.execute("ALTER TABLE candidates ADD COLUMN descriptors TEXT")
+    db.execute("ALTER TABLE candidates ADD COLUMN cell TEXT")
+    db.execute("ALTER TABLE candidates ADD COLUMN island INTEGER")
+    db.execute(
+        "CREATE TABLE island_events (run_id TEXT NOT NULL, generation INTEGER NOT NULL,"
+        " island INTEGER NOT NULL, kind TEXT NOT NULL, candidates TEXT NOT NULL, source INTEGER,"
+        " created TEXT NOT NULL, PRIMARY KEY (generation, island, kind))"
+    )
+    db.execute(
+        "UPDATE run SET config = json_set(config, '$.search', "
+        """json('{"islands": 1, "behaviour_map": false, "operators": "classic"}')) """
+        "WHERE json_extract(config, '$.search') IS NULL"
+    )
+
+
 # schema version -> the step that upgrades an archive from it to the next version
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_1_to_2,
     2: _migrate_2_to_3,
     3: _migrate_3_to_4,
     4: _migrate_4_to_5,
+    5: _migrate_5_to_6,
 }
 SCHEMA_VERSION = max(MIGRATIONS) + 1  # what a new archive is created at and an older one migrated to
 

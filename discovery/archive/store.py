@@ -32,11 +32,21 @@ from discovery.archive.errors import ArchiveError
 from discovery.archive.lock import lock_holder
 from discovery.archive.migrations import SCHEMA_VERSION, migrate
 from discovery.archive.ranking import RANKED, run_best
-from discovery.archive.tables import CANDIDATES, EXCHANGES, RUN, TABLES, TRANSFERS, Record, Table
+from discovery.archive.tables import (
+    CANDIDATES,
+    EXCHANGES,
+    ISLAND_EVENTS,
+    RUN,
+    TABLES,
+    TRANSFERS,
+    Record,
+    Table,
+)
 from discovery.records import (
     CandidateRecord,
     CandidateStatus,
     ExchangeRecord,
+    IslandEvent,
     RunRecord,
     RunStatus,
     TransferRecord,
@@ -326,6 +336,23 @@ class Archive:
 
     def _select_exchanges(self, clause: str, values: tuple) -> list[ExchangeRecord]:
         return self._select(EXCHANGES, clause, values, lambda row: f"LLM exchange {row['id']}")
+
+    # -- islands --------------------------------------------------------------------------------
+
+    def add_island_events(self, events: Iterable[IslandEvent]) -> None:
+        """Store the migrations and reseeds that start a generation, in one transaction."""
+        with self._errors("add island event"), self._write():
+            for event in events:
+                self._db.execute(ISLAND_EVENTS.insert, ISLAND_EVENTS.values(event))
+
+    def island_events(self) -> list[IslandEvent]:
+        """Every migration and reseed of the run, by generation, island, then migrations first."""
+        return self._select(
+            ISLAND_EVENTS,
+            "ORDER BY generation, island, kind",
+            (),
+            lambda row: f"island event {row['generation']}/{row['island']}/{row['kind']}",
+        )
 
     # -- change detection -----------------------------------------------------------------------
 

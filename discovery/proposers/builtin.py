@@ -1,15 +1,16 @@
 """The `builtin` proposer: new objectives from the archive's own, with no LLM and no network.
 
-Each proposal applies one move to parents drawn by tournament on fitness, with some purely random
-draws for exploration. Under `operators: all` the move is mostly a mutation of the program itself
-from `program_mutations` (replace, insert or delete a subexpression, perturb a constant, swap an
-operator, cross two parents over, simplify), otherwise one of the classic moves from `mutations`
-(blend two objectives, modulate their mix by the margin, add a margin, a tail or a temperature,
-retune named constants); under `operators: classic`, the classic moves alone. Drafts are screened
-in the sandbox through the loop's `check` (they must pass it, and train differently from every known
+Each proposal applies one move to parents drawn by tournament on fitness from the island's best,
+the behaviour map's elites and the recent, with some purely random draws for exploration. Under
+`operators: all` the move is mostly a mutation of the program itself from `program_mutations`
+(replace, insert or delete a subexpression, perturb a constant, swap an operator, cross two parents
+over, simplify), otherwise one of the classic moves from `mutations` (blend two objectives, modulate
+their mix by the margin, add a margin, a tail or a temperature, retune named constants); under
+`operators: classic`, the classic moves alone. Drafts are screened in the sandbox through the
+loop's `check` (they must pass it, and train differently from every known
 objective: the sandbox measures each draft's gradient signature); a draft the archive already has
 is replaced by another, up to a few times. Everything is drawn from a generator seeded by (seed,
-generation), so a run with the same seed and the same archive proposes the same objectives.
+generation, island), so a run with the same seed and the same archive proposes the same objectives.
 
 It lets the whole product run offline, and it is the baseline an LLM proposer has to beat.
 """
@@ -52,11 +53,14 @@ class BuiltinProposer(Proposer):
         self.max_drafts = max_drafts
 
     def propose(self, context: ProposalContext, count: int, check: Checker) -> list[Proposal]:
-        # A string seed keeps runs with neighbouring seeds from replaying each other's generations.
-        rng = random.Random(f"builtin:{self.seed}:{context.generation}")
+        # A string seed keeps runs with neighbouring seeds from replaying each other's generations,
+        # and the islands of one generation from drawing alike.
+        island = "" if context.island is None else f":island{context.island}"
+        rng = random.Random(f"builtin:{self.seed}:{context.generation}{island}")
         pool = _parents(context)
         known = [behaviour for parent in pool if (behaviour := check(parent.code).behaviour) is not None]
-        taken = {candidate.name for candidate in [*context.best, *context.recent]} | set(shipped_names())
+        shown = [*context.best, *context.elites, *context.recent]
+        taken = {candidate.name for candidate in shown} | set(shipped_names())
         proposals = []
         for _ in range(count):
             proposal = self._propose_one(rng, pool, known, check, context.generation)
@@ -107,12 +111,14 @@ def same_behaviour(first: list[float], second: list[float]) -> bool:
 
 
 def _parents(context: ProposalContext) -> list[Parent]:
-    """Scored archive objectives a move can start from; while none is scored (the first generations
-    of a run with several workers), the run's own seeds: never a shipped objective the run did not
-    seed, which a run seeded with DPO alone must find by itself."""
+    """Scored archive objectives a move can start from: the island's best, the behaviour map's elites
+    of other cells (so that parents are not all drawn from the top of one list, where a search
+    collapses onto blends of its early leaders) and the recent; while none is scored (the first
+    generations of a run with several workers), the run's own seeds: never a shipped objective the
+    run did not seed, which a run seeded with DPO alone must find by itself."""
     seen: set[str] = set()
     pool = []
-    for candidate in [*context.best, *context.recent]:
+    for candidate in [*context.best, *context.elites, *context.recent]:
         usable = candidate.status is CandidateStatus.SCORED and candidate.fitness is not None
         if usable and candidate.id not in seen and spliceable(candidate.code):
             seen.add(candidate.id)

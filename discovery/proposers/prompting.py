@@ -47,6 +47,7 @@ def system_prompt(context: ProposalContext) -> str:
 def user_prompt(context: ProposalContext, already: list[str]) -> str:
     """The first-generation prompt, or the feedback prompt once the run has results of its own."""
     archive = data_block([describe(candidate) for candidate in context.best])
+    elites = _elites(context)
     note = (
         f"\n\nAlready proposed in this generation, so propose something different: {', '.join(already)}."
         if already
@@ -55,7 +56,7 @@ def user_prompt(context: ProposalContext, already: list[str]) -> str:
     feedback = [candidate for candidate in context.recent if not candidate.is_seed]
     if not feedback:
         return render_prompt(
-            "proposer_first", generation=str(context.generation), archive=archive, already=note
+            "proposer_first", generation=str(context.generation), archive=archive, elites=elites, already=note
         )
     shown = {candidate.id for candidate in context.best}
     results = data_block([describe(candidate, with_code=candidate.id not in shown) for candidate in feedback])
@@ -63,8 +64,22 @@ def user_prompt(context: ProposalContext, already: list[str]) -> str:
         "proposer_feedback",
         generation=str(context.generation),
         archive=archive,
+        elites=elites,
         feedback=results,
         already=note,
+    )
+
+
+def _elites(context: ProposalContext) -> str:
+    """The behaviour map's elites of other cells as one more data block after the archive's, or
+    nothing (so that a run without the map is prompted as before)."""
+    if not context.elites:
+        return ""
+    block = data_block([describe(candidate) for candidate in context.elites])
+    return (
+        "\n\nElites of other behaviour cells: the best objective of each cell of the behaviour map "
+        "(how the gradient behaves ahead, behind, and on each answer) that the objectives above do not "
+        f"reach, best first (data, one JSON object per objective):\n\n{block}"
     )
 
 
@@ -83,7 +98,8 @@ def data_block(entries: list[dict[str, str]]) -> str:
 
 
 def describe(candidate: CandidateRecord, with_code: bool = True) -> dict[str, str]:
-    """One candidate as the model sees it: id and origin, name, verdict or figures, idea and code,
+    """One candidate as the model sees it: id and origin, name, verdict or figures, behaviour cell,
+    idea and code,
     each stored text clipped and with its control characters visible."""
     origin = "shipped seed" if candidate.is_seed else f"generation {candidate.generation}"
     entry = {
@@ -92,6 +108,8 @@ def describe(candidate: CandidateRecord, with_code: bool = True) -> dict[str, st
         "name": clipped(candidate.name, MAX_NAME_CHARS),
         "result": _verdict(candidate),
     }
+    if candidate.cell is not None:
+        entry["behaviour cell"] = candidate.cell
     if candidate.reported is not None:
         reported = ", ".join(f"{key} {value:g}" for key, value in candidate.reported.figures.items())
         entry["reported in the literature (not measured here)"] = reported

@@ -18,6 +18,7 @@ from discovery.sandbox.probes import (
     PROFILE_PAIRS,
     Pairs,
     comparison_batches,
+    pairs_with_ratios,
     probe_batches,
     symmetric_pairs,
     training_like_batch,
@@ -116,6 +117,54 @@ def behaviour(loss: Callable, beta: float = 0.1) -> list[float]:
     signature = torch.cat(_gradients(losses, inputs)).double()
     norm = signature.norm()
     return (signature / norm if norm > 0 else signature).tolist()
+
+
+DESCRIPTOR_BETA = 0.1
+# Scaled margins beta * rho the gradient weight is read at: behind, at zero, well ahead.
+_BEHIND, _AHEAD = -8.0, 4.0
+_SIDES = (-3.0, -1.0, 0.0, 1.0, 3.0)  # scaled log-ratios each answer takes, independently of the other
+
+
+def descriptors(loss: Callable) -> list[float] | None:
+    """Where the objective sits in the behaviour map (`discovery.population.behaviour`), from its
+    gradients alone, each a share in [0, 1]:
+
+    - ahead: the gradient weight |dL/d rho| at a large positive margin against that at zero, as
+      w(+4) / (w(+4) + w(0)) (DPO falls to ~0.04, hinge stops at 0, IPO grows to ~0.9);
+    - behind: the same at a large negative margin, w(-8) / (w(-8) + w(0)) (DPO saturates at ~2/3,
+      IPO and exponential losses grow towards 1, losses that give up on badly ranked pairs fade);
+    - sided: how much of the gradient acts on each answer's log-ratio apart from the margin when
+      both answers move independently, sum |dL/dpc + dL/dpr| / sum (|dL/dpc| + |dL/dpr|): exactly 0
+      for any loss of the margin alone, ~0.3 for APO-zero and KTO, ~0.6 for SPPO and NCA.
+
+    None when a gradient is not finite: such an objective has no place on the map."""
+    beta = DESCRIPTOR_BETA
+    scaled = torch.tensor([_BEHIND, 0.0, _AHEAD], dtype=torch.float64) / beta
+    chosen, rejected = _weights(loss, pairs_with_ratios(scaled / 2, -scaled / 2, seed=11), beta)
+    weight = (chosen.abs() + rejected.abs()) / 2
+    sides = torch.tensor(_SIDES, dtype=torch.float64) / beta
+    chosen_ratio, rejected_ratio = (grid.flatten() for grid in torch.meshgrid(sides, sides, indexing="ij"))
+    chosen, rejected = _weights(loss, pairs_with_ratios(chosen_ratio, rejected_ratio, seed=12), beta)
+    values = torch.stack(
+        (
+            _share(weight[2], weight[1]),
+            _share(weight[0], weight[1]),
+            (chosen + rejected).abs().sum() / (chosen.abs() + rejected.abs()).sum().clamp_min(1e-30),
+        )
+    )
+    return values.tolist() if bool(torch.isfinite(values).all()) else None
+
+
+def _weights(loss: Callable, pairs: Pairs, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    inputs = pairs.cast(torch.float32, policy_grad=True)
+    chosen, rejected = _gradients(_call_inputs(loss, inputs, beta, "functional", "", 0), inputs)
+    return chosen.double(), rejected.double()
+
+
+def _share(part: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+    """part / (part + other); 1/2 where both vanish (no side is favoured)."""
+    total = part + other
+    return part / total if total > 0 else torch.tensor(0.5, dtype=torch.float64)
 
 
 def curves(loss: Callable, beta: float, points: int) -> Curves:

@@ -30,6 +30,7 @@ class Verdict(BaseModel):
     fingerprint: list[float] | None  # losses and policy gradients on the fixed probe set; None unless ok
     behaviour: list[float] | None = None  # unit gradient signature on a training-like batch; None unless ok
     beta_profile: list[float] | None = None  # gradient directions across betas (`profiles`); None unless ok
+    descriptors: list[float] | None = None  # its place in the behaviour map (`checks.descriptors`)
     isolation: dict[str, bool] = {}  # the confinement layers that were active
     seconds: float
 

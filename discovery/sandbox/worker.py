@@ -33,6 +33,7 @@ from discovery.sandbox.checks import (
     comparison,
     curves,
     describe,
+    descriptors,
     run_checks,
 )
 from discovery.sandbox.confine import Jail, writable_by_jail
@@ -110,6 +111,7 @@ def _check(source: str, memory_mb: int, probe: Probe, report: Report) -> None:
         fingerprint = run_checks(loss, memory_mb, probe)
         signature = behaviour(loss)
         profile = beta_profile(loss, probe)
+        place = descriptors(loss)
     except ObjectiveRejected as error:
         report({"verdict": _rejected("static", str(error))})
     except Rejection as rejection:
@@ -122,7 +124,8 @@ def _check(source: str, memory_mb: int, probe: Probe, report: Report) -> None:
         report({"verdict": _rejected("runtime", f"raised {describe(error)} while being loaded")})
     else:
         report({"verdict": {"ok": True, "stage": None, "reason": None, "fingerprint": fingerprint,
-                            "behaviour": signature, "beta_profile": profile}})  # fmt: skip
+                            "behaviour": signature, "beta_profile": profile,
+                            "descriptors": place}})  # fmt: skip
 
 
 def _curves_of(loss: Callable, beta: float, points: int) -> dict[str, Any]:
@@ -149,7 +152,7 @@ def _runtime_reason(error: object, ended: str, memory_mb: int) -> str:
 
 def _rejected(stage: str, reason: str) -> dict[str, Any]:
     return {"ok": False, "stage": stage, "reason": reason, "fingerprint": None, "behaviour": None,
-            "beta_profile": None}  # fmt: skip
+            "beta_profile": None, "descriptors": None}  # fmt: skip
 
 
 # The requests `Validator` sends, each named by the key that holds the candidate's source.
@@ -190,6 +193,7 @@ def _prepare() -> None:
     run_checks(dpo, memory_mb=0, probe=Probe())
     behaviour(dpo)
     beta_profile(dpo, Probe())
+    descriptors(dpo)
     curves(dpo, 0.1, 11)
     comparison(dpo)
 

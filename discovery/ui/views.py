@@ -239,6 +239,10 @@ def _heading(view: CandidateView) -> Text:
         text.append("\nshipped objective, not measured in any run (`discover archive` shows measured seeds)")
         return text
     text.append(visible(f"\nrun {view.run.id} · generation {candidate.generation} · "))
+    if candidate.island is not None:
+        text.append(f"island {candidate.island} · ")
+    if candidate.cell is not None:
+        text.append(visible(f"cell {candidate.cell} · "))
     text.append_text(status_text(candidate.status))
     if candidate.figures:
         metrics = candidate.figures

@@ -35,6 +35,8 @@ def loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, ref
     return -F.logsigmoid(beta * rho * (1 + 0.1 * torch.tanh(rho)))
 '''
 
+# Behaviour map cells cycled through by the proposals that pass the sandbox.
+CELLS = ("falls·bounded·margin", "stops·bounded·margin", "grows·unbounded·margin", "eases·fades·mixed")
 # Statuses cycled through by the proposals of a sample run, scored most often like a real run.
 _CYCLE = (
     CandidateStatus.SCORED,
@@ -118,6 +120,8 @@ def proposal(
         stage=stage,
         reason=reason,
         fingerprint=[0.1 * index, 0.2],
+        island=index % 2,
+        cell=None if status is CandidateStatus.INVALID else CELLS[index % len(CELLS)],
         figures=metrics(name, fitness) if status is CandidateStatus.SCORED else None,
         exchange_id=exchange_id,
         seconds=12.5,

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from discovery import __version__
 from discovery.archive import Archive
 from discovery.objectives import load_objective
+from discovery.population.behaviour import elites
 from discovery.records import CandidateRecord, now
 from discovery.resolve import CandidateView, run_beta
 from discovery.sandbox import Curves, CurvesUnavailable
@@ -122,6 +123,7 @@ def run_page(archive: Archive, curves: CurveSource) -> str:
         _plane_plot(points, labelled=[p.id for p in points if p.is_seed], baseline=baseline),
         _betas_plot([(f"#{ranks[c.id]} {c.name}", by_point[c.id]) for c in drawn], baseline),
         _lineage_plot(candidates),
+        _cells_plot(candidates),
         _curves_plot([(f"#{ranks[c.id]} {c.name}", c.code) for c in drawn], run_beta(run), curves),
     ]
     by_id = {c.id: c for c in candidates}
@@ -244,6 +246,21 @@ def _betas_plot(named: list[tuple[str, Scored]], baseline: Scored | None) -> Plo
     if not gridded and baseline is None:
         return Plot("betas", title, caption, None, "every candidate was trained at a single beta")
     return Plot("betas", title, caption, Markup(plots.betas_svg(gridded, baseline)))
+
+
+def _cells_plot(candidates: list[CandidateRecord]) -> Plot:
+    """The best fitness in each cell of the behaviour map, empty cells shown: how widely the run looked."""
+    caption = (
+        "The behaviour map: each candidate placed by how its gradient behaves, ahead (at a large positive "
+        "margin), behind (at a large negative one) and on each answer apart from the margin; each cell "
+        "shows the best fitness reached in it, grey cells none."
+    )
+    best = {cell: elite.fitness for cell, elite in elites(candidates).items() if elite.fitness is not None}
+    if not any(candidate.cell for candidate in candidates):
+        return Plot(
+            "cells", "Behaviour map", caption, None, "no candidate was placed on the map (an older run)"
+        )
+    return Plot("cells", "Behaviour map", caption, Markup(plots.cells_svg(best)))
 
 
 def _lineage_plot(candidates: list[CandidateRecord]) -> Plot:

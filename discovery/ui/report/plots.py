@@ -16,8 +16,10 @@ import matplotlib
 from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
+from discovery.population.behaviour import AXES, SEPARATOR
 from discovery.records import CandidateStatus
 from discovery.sandbox import Curves
 from discovery.ui.curves import clipped
@@ -47,6 +49,7 @@ STATUS_COLOURS = {
     CandidateStatus.DUPLICATE: "#ff9f1c",
     CandidateStatus.FAILED: "#9467bd",
 }
+EMPTY_COLOUR = "#eeeeee"  # a behaviour cell no candidate reached
 PENDING_COLOUR = "#6baed6"  # proposed, validated or running
 LINES = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 MAX_LABELS = 40  # lineage nodes labelled by name; above that only seeds and the best are
@@ -204,6 +207,40 @@ def plane_svg(
             axes.legend(loc="lower right")
 
     return render(7.5, 4.6, draw)
+
+
+def cells_svg(best: dict[str, float]) -> str:
+    """The behaviour map as a heat map: a panel per bin of its last axis, a row per bin of the second
+    and a column per bin of the first, each cell coloured by the best fitness reached in it, empty
+    cells grey and marked so."""
+    first, second, last = AXES
+    values = list(best.values())
+    colour = Normalize(vmin=min(values, default=0.0), vmax=max(values, default=1.0))
+    colours = matplotlib.colormaps[GENERATIONS]
+
+    def draw(figure: Figure) -> None:
+        panels = figure.subplots(1, len(last.bins), sharey=True, squeeze=False)[0]
+        for panel, side in zip(panels, last.bins, strict=True):
+            panel.grid(False)
+            for row, behind in enumerate(second.bins):
+                for column, ahead in enumerate(first.bins):
+                    fitness = best.get(SEPARATOR.join((ahead, behind, side)))
+                    fill = EMPTY_COLOUR if fitness is None else colours(colour(fitness))
+                    panel.add_patch(Rectangle((column, row), 1, 1, facecolor=fill, edgecolor="white"))
+                    text = "empty" if fitness is None else f"{fitness:.3f}"
+                    shade = "#777777" if fitness is None else ("white" if colour(fitness) < 0.6 else "black")
+                    panel.text(
+                        column + 0.5, row + 0.5, text, ha="center", va="center", color=shade, fontsize=8
+                    )
+            panel.set_xlim(0, len(first.bins))
+            panel.set_ylim(0, len(second.bins))
+            panel.set_xticks([k + 0.5 for k in range(len(first.bins))], first.bins)
+            panel.set_yticks([k + 0.5 for k in range(len(second.bins))], second.bins)
+            panel.set_title(f"{last.name}: {side}")
+            panel.set_xlabel(f"{first.name}: {first.meaning}", fontsize=7)
+        panels[0].set_ylabel(f"{second.name}: {second.meaning}", fontsize=7)
+
+    return render(9.5, 3.4, draw)
 
 
 def lineage_svg(tree: Lineage) -> str:
