@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from discovery.archive.errors import ArchiveError
 from discovery.errors import validation_message
-from discovery.records import CandidateRecord, ExchangeRecord, RunRecord, TransferRecord
+from discovery.records import CandidateRecord, ExchangeRecord, RunRecord, SummaryRecord, TransferRecord
 
 Record = TypeVar("Record", bound=BaseModel)
 
@@ -230,4 +230,5 @@ CANDIDATES = Table(
 )
 EXCHANGES = Table("exchanges", ExchangeRecord, key=("id",))
 TRANSFERS = Table("transfers", TransferRecord, key=("variant", "candidate_id"))
-TABLES = (RUN, CANDIDATES, EXCHANGES, TRANSFERS)
+SUMMARIES = Table("summaries", SummaryRecord, key=("run_id", "generation"))
+TABLES = (RUN, CANDIDATES, EXCHANGES, TRANSFERS, SUMMARIES)

@@ -8,11 +8,13 @@ from pathlib import Path
 
 def downgrade_to_version_1(database: Path) -> None:
     """Rewrite a current archive as discover wrote version 1 (evaluator settings in the config, no
-    attempts, isolation, jobs or contexts, no ranking, beta profiles or transfers, and `metrics`
-    where `figures` is now)."""
+    attempts, isolation, jobs or contexts, no ranking, beta profiles or transfers, no exchange
+    models or summaries, and `metrics` where `figures` is now)."""
     with closing(sqlite3.connect(database)) as db:
         db.executescript("""
             DROP TABLE transfers;
+            DROP TABLE summaries;
+            ALTER TABLE exchanges DROP COLUMN model;
             DROP INDEX candidates_status;
             ALTER TABLE candidates DROP COLUMN ranking;
             ALTER TABLE candidates DROP COLUMN beta_profile;
