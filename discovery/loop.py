@@ -45,6 +45,7 @@ from discovery.records import (
     RunRecord,
     RunStatus,
     SeedResult,
+    SummaryRecord,
     TrainingPoint,
     now,
 )
@@ -92,6 +93,7 @@ class DiscoveryLoop:
         self.executor = executor
         self.seed_scores = seed_scores
         self.observer = observer
+        self.proposer.attach(archive)  # a proposer's state lives in the archive, so resuming keeps it
         self.jobs = run_jobs(config, evaluator)
         self.screening = Screening(validator)
         self.standings = Standings(config.racing.baseline, config.racing.confidence, config.best_needs)
@@ -400,7 +402,7 @@ class DiscoveryLoop:
         generation = self._generation + 1
         self.observer.generation_started(generation, self.config.generations)
         self.observer.notice(f"generation {generation}: asking the {self.proposer.name} proposer")
-        context = self._context(generation)
+        context = self._summarised(self._context(generation))
         proposals = self.proposer.propose(context, self.config.population, self.screening.check)
         shown = _shown(context, list(self._in_flight))
         records = [
@@ -421,7 +423,29 @@ class DiscoveryLoop:
             best=self.archive.leaderboard(top=self.config.context_best),
             recent=self.archive.recent_proposals(self.config.context_recent),
             seeds=self.archive.candidates(generation=0),
+            summary=summaries[-1].text if (summaries := self.archive.summaries()) else None,
         )
+
+    def _summarised(self, context: ProposalContext) -> ProposalContext:
+        """The context with the proposer's meta-summary for its generation, when one is due and not
+        yet written (a resumed generation does not ask again), stored with its exchanges first."""
+        if any(summary.generation == context.generation for summary in self.archive.summaries()):
+            return context
+        written = self.proposer.summarise(context)
+        if written is None:
+            return context
+        exchange_ids = [self.archive.add_exchange(exchange) for exchange in written.exchanges]
+        self.observer.llm_spend(*self.archive.tokens_spent())
+        if written.text is None:
+            return context
+        record = SummaryRecord(
+            run_id=context.run_id,
+            generation=context.generation,
+            text=written.text,
+            exchange_id=exchange_ids[-1],
+        )
+        self.archive.add_summary(record)
+        return context.model_copy(update={"summary": written.text})
 
     def _record_of(self, generation: int, index: int, proposal: Proposal, shown: dict) -> CandidateRecord:
         """The candidate record of a proposal, after storing the LLM exchanges that produced it."""
