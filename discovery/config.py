@@ -25,6 +25,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from discovery.errors import UserError, validation_message
@@ -167,6 +168,31 @@ class TransferSettings(BaseModel):
     )
 
 
+def parse_model(value: Any) -> Any:
+    """The command line's form of an ensemble member: `MODEL` or `MODEL@BASE_URL` (a model name has
+    no `@`; a URL's user part may)."""
+    if not isinstance(value, str):
+        return value
+    model, _, base_url = value.strip().partition("@")
+    return {"model": model, "base_url": base_url or None}
+
+
+class ModelSettings(BaseModel):
+    """One model of the proposer's ensemble; the YAML items under `models:`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(min_length=1, description="model name at its endpoint")
+    base_url: EndpointURL | None = Field(
+        None, description="its OpenAI-compatible endpoint; unset: the run's base_url, else api.openai.com"
+    )
+    prompt_price: float | None = Field(None, ge=0, description="USD per million prompt tokens")
+    completion_price: float | None = Field(None, ge=0, description="USD per million completion tokens")
+
+
+EnsembleMember = Annotated[ModelSettings, BeforeValidator(parse_model)]
+
+
 class SearchSettings(BaseModel):
     """How the population is structured and varied (`discovery.population`, the built-in proposer's
     operators); the YAML keys under `search:`. `islands: 1, behaviour_map: false, operators: classic`
@@ -266,6 +292,18 @@ class RunConfig(BaseModel):
     base_url: EndpointURL | None = Field(
         None, description="the proposer's OpenAI-compatible endpoint (vLLM, Ollama, ...)"
     )
+    models: list[EnsembleMember] = Field(
+        default_factory=list,
+        description="the proposer's ensemble, a model per request chosen by a bandit on improvement per "
+        "cost: MODEL or MODEL@BASE_URL, repeated (prices in a config file); unset: --model alone",
+    )
+    summary_interval: int = Field(
+        3,
+        ge=0,
+        le=10_000,
+        description="generations between the LLM's meta-summaries of what worked, shown to later "
+        "requests (0: none)",
+    )
     seed_objectives: list[str] | None = Field(
         None,
         description="shipped objectives seeding the archive, comma-separated (unset: the paper's "
@@ -359,16 +397,31 @@ class RunConfig(BaseModel):
             raise ValueError(f"{', '.join(twice)} named more than once")
         return canonical
 
-    def endpoint(self, model: str) -> EndpointSettings:
-        """The proposer's endpoint settings, for `model`."""
+    @model_validator(mode="after")
+    def _one_way_to_name_models(self) -> "RunConfig":
+        if self.models and self.model is not None:
+            raise ValueError("name the proposer's model with model or with models, not both")
+        return self
+
+    def endpoint(self, model: str, base_url: str | None = None) -> EndpointSettings:
+        """The proposer's endpoint settings, for `model` (at `base_url`, else the run's)."""
         return EndpointSettings(
             model=model,
-            base_url=self.base_url,
+            base_url=base_url or self.base_url,
             timeout=self.request_timeout,
             connect_timeout=self.connect_timeout,
             max_retries=self.max_retries,
             max_reply_bytes=self.max_reply_bytes,
         )
+
+    def ensemble(self) -> list[EndpointSettings]:
+        """The endpoint settings of each model in `models`, with its prices."""
+        return [
+            self.endpoint(member.model, member.base_url).model_copy(
+                update={"input_price": member.prompt_price, "output_price": member.completion_price}
+            )
+            for member in self.models
+        ]
 
     @property
     def seed_list(self) -> list[int]:

@@ -50,6 +50,7 @@ from discovery.records import (
     RunRecord,
     RunStatus,
     SeedResult,
+    SummaryRecord,
     TrainingPoint,
     now,
 )
@@ -97,6 +98,7 @@ class DiscoveryLoop:
         self.executor = executor
         self.seed_scores = seed_scores
         self.observer = observer
+        self.proposer.attach(archive)  # a proposer's state lives in the archive, so resuming keeps it
         self.jobs = run_jobs(config, evaluator)
         self.screening = Screening(validator)
         self.standings = Standings(config.racing.baseline, config.racing.confidence, config.best_needs)
@@ -412,7 +414,7 @@ class DiscoveryLoop:
         slots = self._slots(generation)
         records: list[CandidateRecord | None] = [None] * self.config.population
         for island, indexes in slots.items():
-            context = self._context(generation, island, seeds, ranked, events)
+            context = self._summarised(self._context(generation, island, seeds, ranked, events))
             shown = _shown(context, list(self._in_flight))
             proposals = self.proposer.propose(context, len(indexes), self.screening.check)
             for index, proposal in zip(indexes, proposals, strict=False):
@@ -474,6 +476,7 @@ class DiscoveryLoop:
             seeds=seeds,
             island=island,
             elites=self._elites(best, ranked) if self.config.search.behaviour_map else [],
+            summary=summaries[-1].text if (summaries := self.archive.summaries()) else None,
         )
 
     def _elites(self, best: list[CandidateRecord], ranked: list[CandidateRecord]) -> list[CandidateRecord]:
@@ -481,6 +484,27 @@ class DiscoveryLoop:
         reached = {candidate.cell for candidate in best}
         others = [elite for cell, elite in elites(ranked).items() if cell not in reached]
         return others[: self.config.context_best]
+
+    def _summarised(self, context: ProposalContext) -> ProposalContext:
+        """The context with the proposer's meta-summary for its generation, when one is due and not
+        yet written (a resumed generation does not ask again), stored with its exchanges first."""
+        if any(summary.generation == context.generation for summary in self.archive.summaries()):
+            return context
+        written = self.proposer.summarise(context)
+        if written is None:
+            return context
+        exchange_ids = [self.archive.add_exchange(exchange) for exchange in written.exchanges]
+        self.observer.llm_spend(*self.archive.tokens_spent())
+        if written.text is None:
+            return context
+        record = SummaryRecord(
+            run_id=context.run_id,
+            generation=context.generation,
+            text=written.text,
+            exchange_id=exchange_ids[-1],
+        )
+        self.archive.add_summary(record)
+        return context.model_copy(update={"summary": written.text})
 
     def _record_of(
         self, generation: int, index: int, proposal: Proposal, shown: dict, island: int | None

@@ -253,6 +253,7 @@ class ExchangeRecord(BaseModel):
     id: int | None = None  # assigned by the archive
     run_id: str
     generation: int
+    model: str | None = None  # the ensemble's model that was asked; NULL in archives from before ensembles
     messages: list[dict[str, Any]]
     response: str | None = None  # raw text of the reply, None when the request failed
     error: str | None = None
@@ -260,4 +261,15 @@ class ExchangeRecord(BaseModel):
     completion_tokens: int = 0
     cost_usd: float | None = None
     seconds: float = 0.0
+    created: datetime = Field(default_factory=now)
+
+
+class SummaryRecord(BaseModel):
+    """A meta-summary of the run so far, written by the proposer's LLM before a generation and shown
+    (as data) to the requests that follow: untrusted text, like every reply."""
+
+    run_id: str
+    generation: int  # the generation whose requests it was written for
+    text: str
+    exchange_id: int | None = None  # the request that wrote it
     created: datetime = Field(default_factory=now)

@@ -138,7 +138,9 @@ BROKEN_BODIES = [
 
 
 def endpoint_config(server: FakeOpenAI, generations: int, **settings) -> RunConfig:
-    """A run whose proposer is `server`, reached through the run config's own endpoint settings."""
+    """A run whose proposer is `server`, reached through the run config's own endpoint settings; the
+    script answers proposals only, so no meta-summary is asked for unless `settings` say so."""
+    settings = {"summary_interval": 0} | settings
     return RunConfig(
         generations=generations,
         evaluator="probe",

@@ -56,7 +56,8 @@ def test_first_prompt_carries_the_contract_figures_and_archive() -> None:
     assert f"def {FUNCTION_NAME}({', '.join(PARAMETERS)}):" in system
     assert "`import torch.nn.functional as F`" in system and "`import math`" in system
     assert "- fitness: win rate of the policy against the reference" in system
-    (archive,) = data_blocks(user)
+    archive, (parent,) = data_blocks(user)  # and the parent a reply may edit, one of the archive's
+    assert parent in archive
     assert [(entry["id"], entry["origin"], entry["name"]) for entry in archive] == [
         ("seed-dpo", "shipped seed", "dpo"),
         ("seed-slic", "shipped seed", "slic"),
@@ -84,7 +85,7 @@ def test_feedback_prompt_reports_recent_results_and_rejections() -> None:
         propose_one(server, context(recent=[rejected, better]))
     user = server.requests[0].messages[1]["content"]
     assert "Results of the latest candidates" in user
-    _, feedback = data_blocks(user)
+    _, feedback, _ = data_blocks(user)
     assert [(entry["id"], entry["origin"], entry["name"]) for entry in feedback] == [
         ("g1-c0", "generation 1", "broken_idea"),
         ("g2-c0", "generation 2", "margin_logistic"),

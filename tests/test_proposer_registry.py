@@ -32,7 +32,7 @@ def test_an_api_key_selects_the_openai_proposer_with_the_default_model(
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     proposer, notice = make_proposer(RunConfig(proposer=None, model=None, base_url=None, random_seed=0))
     assert isinstance(proposer, OpenAIProposer) and notice is None
-    assert proposer.model == DEFAULT_OPENAI_MODEL and proposer.endpoint == "https://api.openai.com/v1"
+    assert proposer.endpoints == {DEFAULT_OPENAI_MODEL: "https://api.openai.com/v1"}
 
 
 def test_a_local_base_url_needs_no_key(no_key: None) -> None:
@@ -40,7 +40,7 @@ def test_a_local_base_url_needs_no_key(no_key: None) -> None:
         RunConfig(proposer=None, model="qwen2.5-coder", base_url="http://127.0.0.1:8080/v1", random_seed=0)
     )
     assert isinstance(proposer, OpenAIProposer) and notice is None
-    assert proposer.endpoint == "http://127.0.0.1:8080/v1"
+    assert proposer.endpoints == {"qwen2.5-coder": "http://127.0.0.1:8080/v1"}
 
 
 def test_builtin_on_request_even_with_a_key(with_key: None) -> None:
@@ -50,7 +50,7 @@ def test_builtin_on_request_even_with_a_key(with_key: None) -> None:
 
 def test_builtin_says_that_llm_options_are_ignored(no_key: None) -> None:
     _, notice = make_proposer(RunConfig(proposer="builtin", model="gpt-4o", base_url=None, random_seed=0))
-    assert notice == "the built-in proposer uses no LLM: --model and --base-url are ignored"
+    assert notice == "the built-in proposer uses no LLM: --model, --models and --base-url are ignored"
 
 
 @pytest.mark.parametrize(

@@ -98,6 +98,9 @@ NOTES = {
     "ExchangeRecord.created": "when it was sent",
     "TransferRecord.candidate_id": "the candidate re-evaluated (`candidates.id`)",
     "TransferRecord.created": "when the re-evaluation finished",
+    "SummaryRecord.run_id": "the run it belongs to",
+    "SummaryRecord.text": "what the LLM wrote: what kinds of change helped, what failed, what is unexplored",
+    "SummaryRecord.created": "when it was written",
     "JobRef.id": "the executor's job id (a Slurm job id, or a local one)",
 }
 

@@ -82,6 +82,17 @@ def _migrate_5_to_6(db: sqlite3.Connection) -> None:
     )
 
 
+def _migrate_6_to_7(db: sqlite3.Connection) -> None:
+    """Version 7 proposers may be an ensemble of models: each exchange names the model it asked
+    (NULL before: the run's one model, which the run config names), and the LLM's meta-summaries of
+    the run are kept (`summaries`), one per generation whose requests they were written for."""
+    db.execute("ALTER TABLE exchanges ADD COLUMN model TEXT")
+    db.execute(
+        "CREATE TABLE summaries (run_id TEXT NOT NULL, generation INTEGER NOT NULL, text TEXT NOT NULL,"
+        " exchange_id INTEGER, created TEXT NOT NULL, PRIMARY KEY (run_id, generation))"
+    )
+
+
 # schema version -> the step that upgrades an archive from it to the next version
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_1_to_2,
@@ -89,6 +100,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     3: _migrate_3_to_4,
     4: _migrate_4_to_5,
     5: _migrate_5_to_6,
+    6: _migrate_6_to_7,
 }
 SCHEMA_VERSION = max(MIGRATIONS) + 1  # what a new archive is created at and an older one migrated to
 

@@ -37,6 +37,7 @@ from discovery.archive.tables import (
     EXCHANGES,
     ISLAND_EVENTS,
     RUN,
+    SUMMARIES,
     TABLES,
     TRANSFERS,
     Record,
@@ -49,6 +50,7 @@ from discovery.records import (
     IslandEvent,
     RunRecord,
     RunStatus,
+    SummaryRecord,
     TransferRecord,
 )
 
@@ -317,6 +319,34 @@ class Archive:
                 "SELECT coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0) FROM exchanges"
             ).fetchone()
         return int(row[0]), int(row[1])
+
+    def exchange_models(self) -> dict[int, str | None]:
+        """The model each exchange asked, by exchange id (without reading the messages)."""
+        with self._errors("read exchanges"):
+            rows = self._db.execute("SELECT id, model FROM exchanges").fetchall()
+        return {int(exchange_id): model for exchange_id, model in rows}
+
+    def spend_by_model(self) -> dict[str | None, tuple[float | None, int]]:
+        """Per model, what its proposal requests cost (meta-summaries' requests left out): estimated
+        USD (None when an exchange has no estimate) and tokens, prompt and completion together."""
+        with self._errors("read exchanges"):
+            rows = self._db.execute(
+                "SELECT model, sum(cost_usd), count(cost_usd) = count(*), "
+                "sum(prompt_tokens + completion_tokens) FROM exchanges WHERE id NOT IN "
+                "(SELECT exchange_id FROM summaries WHERE exchange_id IS NOT NULL) GROUP BY model"
+            ).fetchall()
+        return {model: (float(usd) if priced else None, int(tokens)) for model, usd, priced, tokens in rows}
+
+    # -- meta-summaries -------------------------------------------------------------------------
+
+    def add_summary(self, summary: SummaryRecord) -> None:
+        """Store a meta-summary, replacing an earlier one written for the same generation."""
+        with self._errors("add summary"), self._write():
+            self._db.execute(SUMMARIES.replace, SUMMARIES.values(summary))
+
+    def summaries(self) -> list[SummaryRecord]:
+        """The run's meta-summaries, oldest first."""
+        return self._select(SUMMARIES, "ORDER BY generation", (), lambda row: f"summary {row['generation']}")
 
     # -- held-out transfer ----------------------------------------------------------------------
 

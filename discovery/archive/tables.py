@@ -25,7 +25,14 @@ from pydantic import BaseModel, ValidationError
 
 from discovery.archive.errors import ArchiveError
 from discovery.errors import validation_message
-from discovery.records import CandidateRecord, ExchangeRecord, IslandEvent, RunRecord, TransferRecord
+from discovery.records import (
+    CandidateRecord,
+    ExchangeRecord,
+    IslandEvent,
+    RunRecord,
+    SummaryRecord,
+    TransferRecord,
+)
 
 Record = TypeVar("Record", bound=BaseModel)
 
@@ -231,4 +238,5 @@ CANDIDATES = Table(
 EXCHANGES = Table("exchanges", ExchangeRecord, key=("id",))
 TRANSFERS = Table("transfers", TransferRecord, key=("variant", "candidate_id"))
 ISLAND_EVENTS = Table("island_events", IslandEvent, key=("generation", "island", "kind"))
-TABLES = (RUN, CANDIDATES, EXCHANGES, TRANSFERS, ISLAND_EVENTS)
+SUMMARIES = Table("summaries", SummaryRecord, key=("run_id", "generation"))
+TABLES = (RUN, CANDIDATES, EXCHANGES, TRANSFERS, ISLAND_EVENTS, SUMMARIES)

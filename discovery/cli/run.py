@@ -27,6 +27,7 @@ DECLARED = (
     Flag("evaluator_options", option=EVALUATOR_OPTIONS, typed=list[str], read=parse_options),
     Flag("suite", typed=str, metavar="NAME"),  # a definition only in a config file
     Flag("racing.first_seeds"),
+    Flag("models", metavar="MODEL[@URL]"),  # prices in a config file
     Flag("seed_objectives", typed=str),  # comma-separated, given once
     Flag("executor.kind", name="--executor"),
     Flag("executor.workers"),

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
+from discovery.archive import Archive
 from discovery.records import CandidateRecord, ExchangeRecord
 
 
@@ -50,9 +51,27 @@ class Proposal(BaseModel):
     error: str | None = None  # set when no usable reply came back (malformed even after repair)
 
 
+@dataclass(frozen=True)
+class MetaSummary:
+    """A proposer's summary of the run so far, and the LLM turns that wrote it."""
+
+    text: str | None  # None: no usable text came back (the exchanges say why)
+    exchanges: list[ExchangeRecord]
+
+
 class Proposer(ABC):
     name: ClassVar[str]
 
     @abstractmethod
     def propose(self, context: ProposalContext, count: int, check: Checker) -> list[Proposal]:
         """Return `count` proposals for the next generation."""
+
+    def attach(self, archive: Archive) -> None:  # noqa: B027  (optional: most proposers keep no state)
+        """Let the proposer read the run's archive, before its first request: a proposer with state
+        (the LLM ensemble's bandit) derives it from there, so a resumed run continues it exactly.
+        Stateless proposers ignore it."""
+
+    def summarise(self, context: ProposalContext) -> MetaSummary | None:
+        """A meta-summary of the run for the requests of `context.generation`, when one is due
+        (None: not due, or this proposer writes none)."""
+        return None

@@ -9,11 +9,13 @@ from pathlib import Path
 def downgrade_to_version_1(database: Path) -> None:
     """Rewrite a current archive as discover wrote version 1 (evaluator settings in the config, no
     attempts, isolation, jobs or contexts, no ranking, beta profiles or transfers, no islands or
-    behaviour cells, and `metrics` where `figures` is now)."""
+    behaviour cells, no exchange models or summaries, and `metrics` where `figures` is now)."""
     with closing(sqlite3.connect(database)) as db:
         db.executescript("""
             DROP TABLE transfers;
             DROP TABLE island_events;
+            DROP TABLE summaries;
+            ALTER TABLE exchanges DROP COLUMN model;
             ALTER TABLE candidates DROP COLUMN descriptors;
             ALTER TABLE candidates DROP COLUMN cell;
             ALTER TABLE candidates DROP COLUMN island;

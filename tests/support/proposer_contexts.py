@@ -23,7 +23,8 @@ DATA_BLOCK = re.compile(r"^```json\n(.*?)\n```$", re.DOTALL | re.MULTILINE)
 
 
 def data_blocks(prompt: str) -> list[list[dict]]:
-    """The JSON data blocks of a user prompt: the archive, then the latest results."""
+    """The JSON data blocks of a user prompt: the archive, then the latest results, the run's
+    meta-summary and the parent, those the prompt has."""
     return [json.loads(block) for block in DATA_BLOCK.findall(prompt)]
 
 

@@ -145,6 +145,7 @@ def run_page(archive: Archive, curves: CurveSource) -> str:
         confirmed=any(verdict.confirmed for verdict in verdicts.values()),
         verdicts=verdicts,
         transfers=transfers(confirmation),
+        summaries=archive.summaries(),
         board=board,
         ranks=ranks,
         others=others,
