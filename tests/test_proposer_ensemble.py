@@ -7,6 +7,7 @@ import json
 from discovery.archive import Archive
 from discovery.config import RunConfig
 from discovery.llm import EndpointSettings
+from discovery.proposers.bandit import ModelRecord, choose, draw_seed
 from discovery.proposers.llm import OpenAIProposer
 from discovery.records import CandidateStatus, RunStatus
 from discovery.runner import resume_run, start_run
@@ -60,6 +61,7 @@ def ensemble_config(strong: FakeOpenAI, weak: FakeOpenAI, generations: int, **se
         seed_objectives=["dpo"],
         executor={"workers": 1},  # the generations are proposed one after the other
         summary_interval=0,
+        search={"islands": 1},  # every proposal is shown the whole archive: the bandit alone differs
         **settings,
     )
 
@@ -191,3 +193,17 @@ def test_a_meta_summary_is_asked_for_every_few_generations_stored_and_shown_as_d
     shown = html[html.index('id="summaries"') :]
     assert "Before generation 3" in shown and "Margins helped." in shown
     assert "&lt;script&gt;alert(7)&lt;/script&gt;" in shown and "<script>" not in html
+
+
+def test_thompson_draws_favour_the_model_that_improves_more_per_cost() -> None:
+    """On fixed histories, over many seeded draws: the model whose proposals beat what they were
+    shown is chosen far more often than one whose proposals never did, at equal cost; at equal
+    rewards, the model ten times cheaper per proposal is."""
+    better = ModelRecord(rewards=(1.0, 0.5, 1.0, 0.5), proposals=4, usd=0.04, tokens=4000)
+    worse = ModelRecord(rewards=(0.0, 0.0, 0.0, 0.0), proposals=4, usd=0.04, tokens=4000)
+    picks = [choose({"worse": worse, "better": better}, draw_seed(7, g, 0)) for g in range(1000)]
+    assert picks.count("better") > 900
+    cheap = ModelRecord(rewards=(0.5, 0.5), proposals=2, usd=0.002, tokens=2000)
+    dear = ModelRecord(rewards=(0.5, 0.5), proposals=2, usd=0.02, tokens=2000)
+    picks = [choose({"dear": dear, "cheap": cheap}, draw_seed(7, g, 0)) for g in range(1000)]
+    assert picks.count("cheap") > 900
