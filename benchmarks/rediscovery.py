@@ -20,13 +20,21 @@ the meta-test variants, on fresh seeds, with Holm-corrected p-values. Per run, r
 - trainings to first: the trainings of every candidate in creation order (the seed's included) up
   to and including the first confirmed proposal's; none when nothing is confirmed;
 - trainings, wall time: what the run spent (a budget in trainings stops proposing; candidates still
-  racing finish their rounds, and the confirmation comes on top).
+  racing finish their rounds, and the confirmation comes on top);
+- cells: how many distinct cells of the behaviour map its proposals reached (validated ones, not
+  duplicates; `discovery.population.behaviour`): how widely it explored. A run archived before the
+  map has no cells recorded: its proposals are placed by validating their code in the sandbox again.
+
+Two searches are compared by running the benchmark once with each (`--config FILE` with its
+`search:` settings; `benchmarks/searches/classic.yaml` is the search before islands, the map and
+program mutations), at the same budget. `--remeasure` reads the runs already under `--output` again
+(after a change to what is measured) without running anything.
 
 It prints figures and asserts nothing. The median of the gap closed over the runs is the headline.
 
     python benchmarks/rediscovery.py --known NAME,... (--known-gain X | --separation FILE.json)
         (--budget-trainings K | --time-limit 1h) [--runs 3] [--proposer builtin] [--output DIR]
-        [--json] [discover run options: --suite S, --set KEY=VALUE, --config FILE, --workers N, ...]
+        [--json] [--remeasure] [discover run options: --suite S, --set KEY=VALUE, --config FILE, ...]
 
 `--separation` reads the known gain from `discover separation --json` on the same suite: the largest,
 over the known objectives, of the mean over the meta-test variants of each one's paired difference
@@ -55,7 +63,9 @@ from discovery.config import duration
 from discovery.objectives import shipped_names
 from discovery.objectives.objective import canonical_name
 from discovery.paths import CACHE_ENV, cache_root, default_runs_dir
+from discovery.population.behaviour import PLACED, cell_of, cells_reached
 from discovery.records import CandidateRecord
+from discovery.sandbox import Validator
 from discovery.transfer import Confirmation
 from discovery.ui.figures import confirmation_of
 
@@ -91,7 +101,8 @@ class RunFigures:
     trainings_to_first: int | None  # trainings up to the first confirmed proposal's (None: none confirmed)
     trainings: int | None  # every training the run's candidates hold (the search's)
     held_out_trainings: int | None  # the confirmation's, on the meta-test variants
-    wall_s: float
+    wall_s: float | None  # remeasured: from the run's start to its end as archived
+    cells: int | None = None  # distinct behaviour cells its proposals reached
     stopped_reason: str | None = None
     error: str | None = None  # the run gave no result: why
 
@@ -127,6 +138,20 @@ def trainings_to_first(candidates: list[CandidateRecord], confirmed: set[str]) -
     return None
 
 
+def placed(candidates: list[CandidateRecord]) -> list[CandidateRecord]:
+    """The candidates with their behaviour cells: as archived, or for a run archived before the map,
+    measured now by validating each placed proposal's code in the sandbox."""
+    if any(candidate.cell is not None for candidate in candidates):
+        return candidates
+    with Validator() as validator:
+        return [
+            candidate.model_copy(update={"cell": cell_of(validator.validate(candidate.code).descriptors)})
+            if candidate.status in PLACED and not candidate.is_seed
+            else candidate
+            for candidate in candidates
+        ]
+
+
 def measure(archive: Archive, known_gain: float) -> dict:
     """A finished run's figures (the `RunFigures` fields an archive decides), from its archive alone:
     its held-out confirmation judged as every view of the run judges it (`confirmation_of`)."""
@@ -143,6 +168,7 @@ def measure(archive: Archive, known_gain: float) -> dict:
         "trainings_to_first": trainings_to_first(candidates, confirmed),
         "trainings": sum(trainings(c) for c in candidates),
         "held_out_trainings": sum(len(r.result.seeds) for r in archive.transfers() if r.result),
+        "cells": cells_reached(placed(candidates)),
     }
 
 
@@ -180,8 +206,9 @@ def knowledge(proposer: str, known: list[str]) -> str:
     removed = f"{', '.join(known)}: not seeded, never in the proposer's context (it knows DPO alone)"
     if proposer == "builtin":
         return (
-            f"{removed}; the built-in proposer's moves (blends, margins, exponential, logistic and hinge "
-            "tails, temperatures, retuned constants) are hand-written priors, not removed"
+            f"{removed}; the built-in proposer's operators (program mutations over the allowed names and "
+            "per-answer signals; the classic blends, margins, tails, temperatures, retuned constants) are "
+            "hand-written priors, not removed"
         )
     return (
         f"{removed}; an LLM proposer's pretrained knowledge of published losses cannot be removed: "
@@ -218,7 +245,21 @@ def run_once(
     )
 
 
-def _clock(seconds: float) -> str:
+def remeasure(random_seed: int, folder: Path, known_gain: float) -> RunFigures:
+    """The figures of a run the benchmark made before, read from its archive again."""
+    try:
+        with Archive.open(folder, None) as archive:
+            run = archive.run()
+            figures = measure(archive, known_gain)
+    except (OSError, ValueError) as error:  # no run there, or an unreadable archive
+        return RunFigures(random_seed, None, [], None, None, None, None, None, None, None, error=str(error))
+    wall_s = (run.ended - run.started).total_seconds() if run.ended else None
+    return RunFigures(random_seed, run.id, wall_s=wall_s, **figures)
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes}m {rest:02d}s"
 
@@ -232,7 +273,18 @@ def print_table(runs: list[RunFigures], known: list[str], known_gain: float, not
     print(f"known winners: {', '.join(known)}; their gain over DPO on the meta-test: {known_gain:+.4f}")
     print(f"proposer knowledge: {note}")
     print(f"runs under {output}; trainings: the search's (DPO's included), held out: the confirmation's")
-    header = ("seed", "run", "confirmed", "gain", "gap closed", "to first", "trainings", "held out", "wall")
+    header = (
+        "seed",
+        "run",
+        "confirmed",
+        "gain",
+        "gap closed",
+        "to first",
+        "trainings",
+        "held out",
+        "cells",
+        "wall",
+    )
     rows = [header]
     for run in runs:
         rows.append(
@@ -245,6 +297,7 @@ def print_table(runs: list[RunFigures], known: list[str], known_gain: float, not
                 _optional(run.trainings_to_first, "d"),
                 _optional(run.trainings, "d"),
                 _optional(run.held_out_trainings, "d"),
+                _optional(run.cells, "d"),
                 _clock(run.wall_s),
             )
         )
@@ -301,10 +354,15 @@ def main() -> None:
     parser.add_argument("--proposer", default="builtin", choices=("builtin", "openai"))
     parser.add_argument("--output", type=Path, help="the runs' folders (default: runs/rediscovery/<time>)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
+    parser.add_argument(
+        "--remeasure", action="store_true", help="read the runs under --output again; run nothing"
+    )
     args, extra = parser.parse_known_args()
     owned = [option for option in extra if option.split("=")[0] in OWN_OPTIONS]
     if owned:
         parser.error(f"{', '.join(owned)}: the benchmark sets these itself")
+    if args.remeasure and args.output is None:
+        parser.error("--remeasure reads the runs under --output: name it")
     if args.runs < 1 or (args.budget_trainings is not None and args.budget_trainings < 1):
         parser.error("--runs and --budget-trainings are at least 1")
     if args.time_limit is not None:
@@ -329,9 +387,13 @@ def main() -> None:
     output = args.output or default_runs_dir() / "rediscovery" / stamp
     os.environ.setdefault(CACHE_ENV, str(cache_root(default_runs_dir()).resolve()))  # shared by the runs
 
-    runs = [
-        run_once(seed, output / f"run{seed}", limit, args.proposer, extra, gain) for seed in range(args.runs)
-    ]
+    if args.remeasure:
+        runs = [remeasure(seed, output / f"run{seed}", gain) for seed in range(args.runs)]
+    else:
+        runs = [
+            run_once(seed, output / f"run{seed}", limit, args.proposer, extra, gain)
+            for seed in range(args.runs)
+        ]
     note = knowledge(args.proposer, args.known)
     if args.json:
         document = {

@@ -115,6 +115,9 @@ def test_a_run_s_figures_come_from_its_archive_as_its_confirmation_decided(tmp_p
         spent = [len(c.figures.seeds) if c.figures else 0 for c in archive.candidates()]
         order = [c.id for c in archive.candidates()]
         held_out = sum(len(record.result.seeds) for record in archive.transfers())
+        candidates = archive.candidates()
+    proposals_cells = {c.cell for c in candidates if not c.is_seed}
+    before_the_map = [c.model_copy(update={"cell": None}) for c in candidates]  # as an older archive
 
     assert figures["seeds"] == ["dpo"] and figures["confirmed"] == 1
     assert figures["gain"] == expected == pytest.approx(0.2)
@@ -122,6 +125,9 @@ def test_a_run_s_figures_come_from_its_archive_as_its_confirmation_decided(tmp_p
     assert figures["trainings_to_first"] == sum(spent[: order.index(good.id) + 1])
     assert figures["trainings"] == sum(spent)
     assert figures["held_out_trainings"] == held_out == 3 * 8  # DPO and the two proposals, 8 seeds each
+    assert None not in proposals_cells and figures["cells"] == len(proposals_cells)
+    # an archive written before the map: its proposals are placed by the sandbox again, in the same cells
+    assert {c.cell for c in rediscovery.placed(before_the_map) if not c.is_seed} == proposals_cells
 
 
 def separation(variants: list[tuple[str, dict[str, float | None]]], baseline: str = "dpo") -> dict:
