@@ -1,17 +1,24 @@
 """`discover retrain --dry-run`: the paper's figures, the batch arithmetic and one-line errors."""
 
+import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 
+from discovery.archive import ARCHIVE_FILE, Archive
 from discovery.errors import UserError
+from discovery.fitness import summarise
 from discovery.options import parse_options
+from discovery.records import SeedResult
 from discovery.retrain.data import load_split
 from discovery.retrain.launch import check_machine, check_sources, train_and_record
 from discovery.retrain.plan import keep_total_batch, make_plan
 from discovery.retrain.recipe import load_recipe
 from discovery.training.truncation import truncate_pair
+from tests.support.archive_factory import build_run
 from tests.support.commands import discover_subprocess
+from tests.support.objective_sources import objective
 
 
 def _plan(tmp_path, *args: str) -> dict:
@@ -133,3 +140,53 @@ def test_an_objective_the_sandbox_rejects_is_shown_in_the_plan_and_never_trained
     assert not plan.validation.ok and plan.validation.stage in {"runtime", "functional"}
     with pytest.raises(UserError, match="failed the sandbox"):
         train_and_record(plan, tmp_path / "runs")
+
+
+def _archived_proposal_at_beta(runs: Path, beta: float) -> str:
+    """A sample run whose first proposal did best at `beta` in its search; its RUN/ID."""
+    run_dir = build_run(runs)
+    with Archive(run_dir / ARCHIVE_FILE, writable=True) as archive:
+        candidate = archive.find_candidate("g1-c0")
+        trainings = [SeedResult(seed=s, beta=beta, fitness=0.7 + s / 100, seconds=1) for s in range(3)]
+        archive.update_candidate(
+            candidate.model_copy(update={"figures": summarise(candidate.name, trainings)})
+        )
+    return f"{run_dir.name}/g1-c0"
+
+
+def test_an_archived_proposal_is_retrained_at_the_beta_its_search_chose_and_says_so(tmp_path):
+    spec = _archived_proposal_at_beta(tmp_path / "runs", 0.3)
+    common = (
+        "--dry-run",
+        "--json",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--output-dir",
+        str(tmp_path / "out"),
+    )
+    carried = discover_subprocess("retrain", spec, *common)
+    assert carried.returncode == 0, carried.stderr
+    plan = json.loads(carried.stdout)
+    assert plan["training_arguments"]["beta"] == 0.3  # not the recipe's 0.05
+    assert plan["notes"][0].startswith("beta 0.3: the beta this candidate did best at in its search")
+    assert "the recipe's is 0.05" in plan["notes"][0]
+    chosen = discover_subprocess("retrain", spec, *common, "--set", "beta=0.05")
+    plan = json.loads(chosen.stdout)
+    assert plan["training_arguments"]["beta"] == 0.05
+    assert plan["notes"][0] == "beta 0.05 as set; this candidate did best at 0.3 in its search"
+
+
+def test_a_loss_that_reads_its_batch_is_flagged_and_a_missing_deepspeed_is_named(tmp_path, monkeypatch):
+    coupled = tmp_path / "batch_centred.py"
+    coupled.write_text(objective("-F.logsigmoid(z - 0.5 * z.mean())"))  # DPO against the batch's mean
+    recipe, origin = load_recipe("zephyr-7b-gemma", {})
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "deepspeed" else object())
+    plan = make_plan(str(coupled), recipe, origin, {}, runs_dir=tmp_path, output_dir=tmp_path / "out")
+    assert plan.validation.ok and plan.validation.batch_coupled
+    assert any(
+        "depends on the rest of its batch" in note and "batch of 2 pair(s)" in note for note in plan.notes
+    )
+    assert any(note.startswith("DeepSpeed is not installed here") for note in plan.notes)
+    shipped = make_plan("dpo", recipe, origin, {}, runs_dir=tmp_path, output_dir=tmp_path / "dpo")
+    assert shipped.validation.batch_coupled is False
+    assert not any("batch" in note for note in shipped.notes)  # and no beta of a search to carry

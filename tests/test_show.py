@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 
 from discovery.archive import Archive
+from discovery.fitness import summarise
 from discovery.objectives import Objective, load_objective
+from discovery.records import SeedResult
 from tests.support.archive_factory import build_run, run_record
 from tests.support.commands import discover_main
 
@@ -132,6 +134,19 @@ def test_export_writes_an_objective_file_evaluate_accepts(runs: Path, capsys: py
     assert code == 0 and load_objective("discopop.py").code_hash == load_objective("discopop").code_hash
     code, out, _ = discover_main(capsys, "export", "dpo", "-o", "-")
     assert code == 0 and "def loss(" in out
+
+
+def test_export_names_the_beta_the_candidate_did_best_at(runs: Path, capsys: pytest.CaptureFixture) -> None:
+    with Archive.open(runs, "run-a", writable=True) as archive:
+        candidate = archive.find_candidate("blend_2")
+        trainings = [SeedResult(seed=s, beta=0.3, fitness=0.7, seconds=1) for s in range(2)]
+        archive.update_candidate(
+            candidate.model_copy(update={"figures": summarise(candidate.name, trainings)})
+        )
+    code, out, _ = discover_main(capsys, "export", "blend_2", "-o", "-")
+    assert code == 0 and out.splitlines()[1] == (
+        "# It did best at beta 0.3 in its search (a larger model may want another beta)."
+    )
 
 
 def test_export_warns_when_the_code_fails_the_gate(runs: Path, capsys: pytest.CaptureFixture) -> None:

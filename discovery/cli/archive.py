@@ -207,8 +207,15 @@ def export(
     view = resolve_candidate(candidate, runs_dir, run)
     found = view.candidate
     origin = f"run {view.run.id}, candidate {found.id}" if view.run else "the shipped objectives"
+    figures = found.figures
     fitness = f", fitness {found.fitness:.4f}" if found.fitness is not None else ""
-    text = visible(f"# Exported by discover from {origin}{fitness}.\n{found.code.rstrip()}\n")
+    best = figures.best_beta if figures is not None and not found.is_seed else None
+    beta = (
+        f"\n# It did best at beta {best:g} in its search (a larger model may want another beta)."
+        if best is not None
+        else ""
+    )
+    text = visible(f"# Exported by discover from {origin}{fitness}.{beta}\n{found.code.rstrip()}\n")
     if str(output) == "-":
         sys.stdout.write(text)
         return

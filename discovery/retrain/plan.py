@@ -10,6 +10,7 @@ run can be trained further.
 """
 
 import dataclasses
+import importlib.util
 import json
 import math
 from pathlib import Path
@@ -20,7 +21,7 @@ from pydantic import BaseModel, computed_field
 from discovery.errors import UserError
 from discovery.objectives import Objective
 from discovery.paths import default_runs_dir
-from discovery.resolve import resolve_objective
+from discovery.resolve import resolve_candidate, resolve_objective
 from discovery.retrain import distributed
 from discovery.retrain.checkpoints import newest_checkpoint
 from discovery.retrain.data import count_rows
@@ -51,6 +52,7 @@ class Validation(BaseModel):
     checker: str  # "sandbox": static gate, confined run and functional checks
     stage: str | None = None
     reason: str | None = None
+    batch_coupled: bool | None = None  # a pair's loss depends on the rest of its batch
 
 
 class Batch(BaseModel):
@@ -110,6 +112,7 @@ class Plan(BaseModel):
     training_arguments: dict[str, Any]
     launch: Launch
     resume: bool = False  # continue from the newest complete checkpoint in `output_dir`
+    notes: list[str] = []  # what the user should know before launching (`plan_notes`)
 
     def to_recipe(self) -> Recipe:
         return Recipe.model_validate(self.recipe)
@@ -136,7 +139,13 @@ def validate_objective(objective: Objective) -> Validation:
     except HelperUnavailable as error:
         reason = f"sandbox unavailable: {error}"
         return Validation(ok=False, checker="sandbox", stage="runtime", reason=reason)
-    return Validation(ok=verdict.ok, checker="sandbox", stage=verdict.stage, reason=verdict.reason)
+    return Validation(
+        ok=verdict.ok,
+        checker="sandbox",
+        stage=verdict.stage,
+        reason=verdict.reason,
+        batch_coupled=verdict.batch_coupled,
+    )
 
 
 def keep_total_batch(recipe: Recipe, num_gpus: int, num_machines: int = 1) -> Batch:
@@ -246,6 +255,10 @@ def make_plan(
         objective = objective_spec
     else:
         objective = resolve_objective(objective_spec, runs_dir)
+    searched_beta, recipe_beta = _searched_beta(objective_spec, objective, runs_dir), recipe.beta
+    if searched_beta is not None and "beta" not in overrides:
+        recipe = recipe.model_copy(update={"beta": searched_beta})
+        overrides = {**overrides, "beta": searched_beta}
     per_machine = recipe.num_gpus if num_gpus is None else num_gpus
     if per_machine < 1:
         raise UserError(f"--num-gpus must be at least 1, got {per_machine}")
@@ -277,9 +290,10 @@ def make_plan(
         deepspeed_config=ds_config,
         num_machines=num_machines,
     )
+    validation = validation or validate_objective(objective)
     plan = Plan(
         objective=objective,
-        validation=validation or validate_objective(objective),
+        validation=validation,
         recipe_origin=recipe_origin,
         recipe=recipe.model_dump(),
         overrides=overrides,
@@ -291,12 +305,53 @@ def make_plan(
         training_arguments=training,
         launch=launch,
         resume=resume,
+        notes=plan_notes(recipe, batch, validation, searched_beta, recipe_beta),
     )
     if resume:
         checkpoint_to_resume(plan)  # there is one, written under the same plan
     else:
         refuse_restart(plan)
     return plan
+
+
+def _searched_beta(spec: str | Objective, objective: Objective, runs_dir: Path) -> float | None:
+    """The beta an archived proposal did best at in its search (None for a shipped objective, a file,
+    or a candidate without figures): what it was measured with, so what a retrain should start from."""
+    if isinstance(spec, Objective) or not objective.origin.startswith("archive:"):
+        return None
+    view = resolve_candidate(spec, runs_dir)
+    figures = view.candidate.figures
+    return None if view.candidate.is_seed or figures is None else figures.best_beta
+
+
+def plan_notes(
+    recipe: Recipe, batch: Batch, validation: Validation, searched_beta: float | None, recipe_beta: float
+) -> list[str]:
+    """What to know before launching: the beta and where it comes from, an objective that trains
+    differently at the recipe's batch size, a launch that needs DeepSpeed where it is not installed."""
+    notes = []
+    if searched_beta is not None:
+        if recipe.beta == searched_beta:
+            notes.append(
+                f"beta {searched_beta:g}: the beta this candidate did best at in its search (the recipe's "
+                f"is {recipe_beta:g}); the search's small model may want another beta than a 7B one: "
+                "--set beta=... to choose"
+            )
+        else:
+            notes.append(
+                f"beta {recipe.beta:g} as set; this candidate did best at {searched_beta:g} in its search"
+            )
+    if validation.batch_coupled:
+        notes.append(
+            "a pair's loss depends on the rest of its batch (a batch statistic): it will train differently "
+            f"at the recipe's per-device batch of {batch.per_device} pair(s) than it did in its search"
+        )
+    if batch.num_gpus and importlib.util.find_spec("deepspeed") is None:
+        notes.append(
+            "DeepSpeed is not installed here (pip install 'discover[deepspeed]'): the launch on GPUs needs "
+            "it on the machines that run it; without a GPU one plain process runs the job instead"
+        )
+    return notes
 
 
 def _checkpointing(recipe: Recipe, save_steps: int | None) -> dict[str, Any]:

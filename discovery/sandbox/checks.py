@@ -15,6 +15,8 @@ import torch
 from discovery.sandbox.probes import (
     BETAS,
     COMPARISON_BETAS,
+    FINGERPRINT_ATOL,
+    FINGERPRINT_RTOL,
     PROFILE_PAIRS,
     Pairs,
     comparison_batches,
@@ -117,6 +119,19 @@ def behaviour(loss: Callable, beta: float = 0.1) -> list[float]:
     signature = torch.cat(_gradients(losses, inputs)).double()
     norm = signature.norm()
     return (signature / norm if norm > 0 else signature).tolist()
+
+
+def batch_coupled(loss: Callable, beta: float = 0.1) -> bool:
+    """Whether a pair's loss depends on the other pairs of its batch (a batch mean, variance or
+    ranking inside the objective): the losses of the first pairs of a training-like batch, computed
+    with the whole batch and with those pairs alone, differ. Such an objective trains differently at
+    another batch size, which matters when a retrain's per-device batch is not the search's."""
+    batch = training_like_batch(32)
+    whole = _call_inputs(loss, batch, beta, "functional", "", 0).detach().double()
+    alone = _call_inputs(loss, tuple(t[:8] for t in batch), beta, "functional", "", 0).detach().double()
+    if whole.shape != (32,) or alone.shape != (8,):
+        return True  # not one loss per pair: the functional checks reject such objectives anyway
+    return not torch.allclose(whole[:8], alone, rtol=FINGERPRINT_RTOL, atol=FINGERPRINT_ATOL, equal_nan=True)
 
 
 DESCRIPTOR_BETA = 0.1

@@ -31,6 +31,7 @@ class Verdict(BaseModel):
     behaviour: list[float] | None = None  # unit gradient signature on a training-like batch; None unless ok
     beta_profile: list[float] | None = None  # gradient directions across betas (`profiles`); None unless ok
     descriptors: list[float] | None = None  # its place in the behaviour map (`checks.descriptors`)
+    batch_coupled: bool | None = None  # a pair's loss depends on the rest of its batch; None unless ok
     isolation: dict[str, bool] = {}  # the confinement layers that were active
     seconds: float
 

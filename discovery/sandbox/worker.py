@@ -28,6 +28,7 @@ from discovery.sandbox.channel import JsonLinesServer
 from discovery.sandbox.checks import (
     SOURCE_FILENAME,
     Rejection,
+    batch_coupled,
     behaviour,
     beta_profile,
     comparison,
@@ -112,6 +113,7 @@ def _check(source: str, memory_mb: int, probe: Probe, report: Report) -> None:
         signature = behaviour(loss)
         profile = beta_profile(loss, probe)
         place = descriptors(loss)
+        coupled = batch_coupled(loss)
     except ObjectiveRejected as error:
         report({"verdict": _rejected("static", str(error))})
     except Rejection as rejection:
@@ -125,7 +127,7 @@ def _check(source: str, memory_mb: int, probe: Probe, report: Report) -> None:
     else:
         report({"verdict": {"ok": True, "stage": None, "reason": None, "fingerprint": fingerprint,
                             "behaviour": signature, "beta_profile": profile,
-                            "descriptors": place}})  # fmt: skip
+                            "descriptors": place, "batch_coupled": coupled}})  # fmt: skip
 
 
 def _curves_of(loss: Callable, beta: float, points: int) -> dict[str, Any]:
@@ -152,7 +154,7 @@ def _runtime_reason(error: object, ended: str, memory_mb: int) -> str:
 
 def _rejected(stage: str, reason: str) -> dict[str, Any]:
     return {"ok": False, "stage": stage, "reason": reason, "fingerprint": None, "behaviour": None,
-            "beta_profile": None, "descriptors": None}  # fmt: skip
+            "beta_profile": None, "descriptors": None, "batch_coupled": None}  # fmt: skip
 
 
 # The requests `Validator` sends, each named by the key that holds the candidate's source.
@@ -194,6 +196,7 @@ def _prepare() -> None:
     behaviour(dpo)
     beta_profile(dpo, Probe())
     descriptors(dpo)
+    batch_coupled(dpo)
     curves(dpo, 0.1, 11)
     comparison(dpo)
 

@@ -56,6 +56,8 @@ def print_retrain_plan(plan: Plan, console: Console | None = None) -> None:
             )
         )
     line(("output", str(plan.output_dir)))
+    for note in plan.notes:
+        line(("note", note))
 
     table = Table(title="Training arguments (TRL DPOConfig)")
     table.add_column("field")
