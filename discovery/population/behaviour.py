@@ -43,13 +43,13 @@ class Axis:
 AXES = (
     Axis(
         "ahead",
-        "gradient weight at a large positive margin against at zero",
+        "gradient weight at a large positive margin, relative to that at zero",
         (0.01, 0.25, 0.6),
         ("stops", "falls", "eases", "grows"),
     ),
     Axis(
         "behind",
-        "gradient weight at a large negative margin against at zero",
+        "gradient weight at a large negative margin, relative to that at zero",
         (0.4, 0.8),
         ("fades", "bounded", "unbounded"),
     ),

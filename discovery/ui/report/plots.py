@@ -9,6 +9,7 @@ control character (its warning would print the character raw) and cannot lay out
 """
 
 import io
+import textwrap
 from collections.abc import Callable, Iterable
 from itertools import cycle
 
@@ -237,8 +238,9 @@ def cells_svg(best: dict[str, float]) -> str:
             panel.set_xticks([k + 0.5 for k in range(len(first.bins))], first.bins)
             panel.set_yticks([k + 0.5 for k in range(len(second.bins))], second.bins)
             panel.set_title(f"{last.name}: {side}")
-            panel.set_xlabel(f"{first.name}: {first.meaning}", fontsize=7)
-        panels[0].set_ylabel(f"{second.name}: {second.meaning}", fontsize=7)
+        # one label per axis: repeated under every panel, the long labels ran into each other
+        panels[len(panels) // 2].set_xlabel(f"{first.name}: {first.meaning}", fontsize=7)
+        panels[0].set_ylabel(textwrap.fill(f"{second.name}: {second.meaning}", 34), fontsize=7)
 
     return render(9.5, 3.4, draw)
 
