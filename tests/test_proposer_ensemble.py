@@ -3,6 +3,7 @@ bandit's choice of model and its state across a resume, replies that edit a pare
 meta-summaries written every few generations."""
 
 import json
+from pathlib import Path
 
 from discovery.archive import Archive
 from discovery.config import RunConfig
@@ -15,41 +16,14 @@ from discovery.ui.curves import CurveSource
 from discovery.ui.report.page import run_page
 from discovery.untrusted import visible
 from tests.support import probe_evaluator  # noqa: F401  (registers the "probe" evaluator)
+from tests.support.commands import discover_subprocess
+from tests.support.ensemble_scripts import STRONG, WEAK, proposal_reply, script
 from tests.support.fake_openai import FakeOpenAI, Reply
+from tests.support.live_runs import killed_in_generation, only_run
 from tests.support.objective_sources import SQUARED_HINGE, objective
 from tests.support.proposer_contexts import GOOD, context, data_blocks, static_check
 
-
-def proposal_reply(name: str, code: str) -> Reply:
-    return Reply.chat(json.dumps({"thought": f"try {name}", "name": name, "code": code}))
-
-
-# Losses of distinct shapes (none another's rescaling) that push the chosen answer up harder than
-# DPO does, so the probe scores them higher, and ones that push less, scored lower.
-STRONG = [
-    "torch.exp(-z)",
-    "torch.relu(-z) ** 3",
-    "0.5 * torch.exp(-z) + torch.relu(1 - z)",
-    "torch.relu(2 - z) ** 2",
-    "(1 - z) ** 2",
-    "F.softplus(-z) ** 2",
-    "F.softplus(-z) + torch.relu(-z) ** 2",
-    "torch.exp(-z) + (1 - z) ** 2",
-    "torch.relu(-z) ** 3 + F.softplus(-z) ** 2",
-    "2 * torch.exp(-z) + torch.relu(1 - z) ** 2",
-]
-WEAK = [
-    "torch.sigmoid(-z)",
-    "-torch.tanh(z)",
-    "torch.sqrt(1 + (1 - z) ** 2)",
-    "torch.abs(1 - z)",
-    "F.softplus(-z) ** 0.5",
-    "torch.sigmoid(-2 - z)",
-]
-
-
-def script(prefix: str, bodies: list[str]) -> list[Reply]:
-    return [proposal_reply(f"{prefix}_{k}", objective(body)) for k, body in enumerate(bodies)]
+RUN_ID = "20261207-120000-abcd"  # the id of every run here that is compared with another
 
 
 def ensemble_config(strong: FakeOpenAI, weak: FakeOpenAI, generations: int, **settings) -> RunConfig:
@@ -83,7 +57,9 @@ def test_the_bandit_shifts_requests_toward_the_model_whose_proposals_score_highe
     assert statuses == {CandidateStatus.SCORED}  # the shift is about scores, not failures
 
 
-def test_a_resumed_run_continues_the_bandit_exactly(tmp_path) -> None:
+def test_a_resumed_run_continues_the_bandit_exactly(tmp_path, monkeypatch) -> None:
+    # one id for both runs: the sandbox's probe batches, hence a borderline duplicate verdict, follow it
+    monkeypatch.setattr("discovery.runner.new_run_id", lambda prefix="": RUN_ID)
     with FakeOpenAI(script("strong", STRONG)) as strong, FakeOpenAI(script("weak", WEAK)) as weak:
         whole = start_run(tmp_path / "whole", ensemble_config(strong, weak, generations=5, population=2))
     with FakeOpenAI(script("strong", STRONG)) as strong, FakeOpenAI(script("weak", WEAK)) as weak:
@@ -207,3 +183,31 @@ def test_thompson_draws_favour_the_model_that_improves_more_per_cost() -> None:
     dear = ModelRecord(rewards=(0.5, 0.5), proposals=2, usd=0.02, tokens=2000)
     picks = [choose({"dear": dear, "cheap": cheap}, draw_seed(7, g, 0)) for g in range(1000)]
     assert picks.count("cheap") > 900
+
+
+def test_a_run_killed_mid_generation_resumes_the_bandit_where_it_was(tmp_path) -> None:
+    """SIGKILL while a generation-4 candidate trains, then `--resume`: the models asked, in order, are
+    an uninterrupted run's (islands as by default), since the bandit's state is the archive's."""
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+
+    def run_args(strong: FakeOpenAI, weak: FakeOpenAI) -> list[str]:
+        return [
+            *("--evaluator", "tests.support.probe_evaluator:probe", "--proposer", "openai"),
+            *("--models", f"weak@{weak.base_url}", "--models", f"strong@{strong.base_url}"),
+            *("--seed-objectives", "dpo", "--generations", "8", "--summary-interval", "0", "--workers", "1"),
+        ]
+
+    with FakeOpenAI(script("strong", STRONG)) as strong, FakeOpenAI(script("weak", WEAK)) as weak:
+        whole = discover_subprocess(
+            "run", *run_args(strong, weak), "--runs-dir", str(tmp_path / "whole"), env=env
+        )
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    killed = tmp_path / "killed"
+    with FakeOpenAI(script("strong", STRONG)) as strong, FakeOpenAI(script("weak", WEAK)) as weak:
+        killed_in_generation(killed, 4, run_args(strong, weak), env)
+        run = only_run(killed).name
+        resumed = discover_subprocess("run", "--resume", run, "--runs-dir", str(killed), env=env)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    asked = models_asked(tmp_path / "whole", only_run(tmp_path / "whole").name)
+    assert set(asked) == {"strong", "weak"} and len(asked) >= 8
+    assert models_asked(killed, run) == asked
