@@ -42,7 +42,7 @@ def parse_options(assignments: list[str]) -> dict[str, Any]:
         key, separator, raw = assignment.partition("=")
         key = key.strip().replace("-", "_")
         if not separator or not key:
-            raise UserError(f"bad --set '{assignment}': write key=value, e.g. --set beta=0.1")
+            raise UserError(f"bad --set '{assignment}': write key=value, e.g. --set learning_rate=3e-4")
         if raw.strip().lower() in YAML11_WORDS:
             overrides[key] = raw.strip()
             continue

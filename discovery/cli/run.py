@@ -51,8 +51,8 @@ def _epilog(flags: ConfigFlags) -> str:
         "the same name, with dashes or underscores (`context-best: 3`, `seed_objectives: [dpo, slic]`), "
         f"and an option of a section its key within the section ({within}); `--set` options go under "
         "`evaluator_options:`. The file's values replace the defaults and the command line's replace the "
-        "file's, key by key: `--set beta=0.3` changes `beta` and keeps the file's other evaluator options. "
-        "`--dry-run` prints the resolved configuration in this form."
+        "file's, key by key: `--set learning_rate=3e-4` changes `learning_rate` and keeps the file's other "
+        "evaluator options. `--dry-run` prints the resolved configuration in this form."
     )
 
 
