@@ -19,7 +19,7 @@ from tests.support import probe_evaluator  # noqa: F401  (registers the "probe" 
 from tests.support.commands import discover_subprocess
 from tests.support.ensemble_scripts import STRONG, WEAK, proposal_reply, script
 from tests.support.fake_openai import FakeOpenAI, Reply
-from tests.support.live_runs import killed_in_generation, only_run
+from tests.support.live_runs import killed_in_generation, only_run, run_to_end
 from tests.support.objective_sources import SQUARED_HINGE, objective
 from tests.support.proposer_contexts import GOOD, context, data_blocks, static_check
 
@@ -198,13 +198,11 @@ def test_a_run_killed_mid_generation_resumes_the_bandit_where_it_was(tmp_path) -
         ]
 
     with FakeOpenAI(script("strong", STRONG)) as strong, FakeOpenAI(script("weak", WEAK)) as weak:
-        whole = discover_subprocess(
-            "run", *run_args(strong, weak), "--runs-dir", str(tmp_path / "whole"), env=env
-        )
+        whole = run_to_end(tmp_path / "whole", run_args(strong, weak), env, RUN_ID)
     assert whole.returncode == 0, whole.stderr[-2000:]
     killed = tmp_path / "killed"
     with FakeOpenAI(script("strong", STRONG)) as strong, FakeOpenAI(script("weak", WEAK)) as weak:
-        killed_in_generation(killed, 4, run_args(strong, weak), env)
+        killed_in_generation(killed, 4, run_args(strong, weak), env, RUN_ID)
         run = only_run(killed).name
         resumed = discover_subprocess("run", "--resume", run, "--runs-dir", str(killed), env=env)
     assert resumed.returncode == 0, resumed.stderr[-2000:]

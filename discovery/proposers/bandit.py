@@ -20,7 +20,7 @@ as free). A model not tried yet is charged the mean of the others' costs, so it 
 The state is never kept in memory between requests: it is derived from the archive (each
 candidate's exchange names its model; its status, figures and context give the reward; the
 exchanges give the spend), and each draw comes from a generator seeded with (random_seed,
-generation, slot). A resumed run therefore continues the bandit exactly where it stopped.
+generation, slot, island). A resumed run therefore continues the bandit exactly where it stopped.
 """
 
 import math
@@ -43,10 +43,12 @@ class ModelRecord:
     tokens: int
 
 
-def draw_seed(random_seed: int, generation: int, slot: int) -> random.Random:
-    """The generator of one request's draws (Python seeds a `str` through SHA-512: the same
-    generator in every process)."""
-    return random.Random(f"{random_seed}:{generation}:{slot}")
+def draw_seed(random_seed: int, generation: int, slot: int, island: int | None = None) -> random.Random:
+    """The generator of one request's draws: the `slot`-th of `generation` on `island` (Python seeds
+    a `str` through SHA-512: the same generator in every process). The island is part of it, so that
+    the islands asked in one generation do not draw alike."""
+    place = "" if island is None else f":island{island}"
+    return random.Random(f"{random_seed}:{generation}:{slot}{place}")
 
 
 def reward(candidate: CandidateRecord) -> float | None:

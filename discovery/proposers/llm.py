@@ -80,7 +80,7 @@ class OpenAIProposer(Proposer):
         history = self._history()  # rewards arrive after training: one state for the whole generation
         proposals: list[Proposal] = []
         for slot in range(count):
-            rng = draw_seed(self._random_seed, context.generation, slot)
+            rng = draw_seed(self._random_seed, context.generation, slot, context.island)
             model = choose(history, rng)
             proposal = self._propose_one(
                 context, check, taken, [p.name for p in proposals], model, _parent(context, rng)
