@@ -62,6 +62,7 @@ def test_a_run_whose_llm_offers_the_whole_corpus_records_each_refusal_and_finish
             evaluator="probe",
             proposer="openai",
             seed_objectives=["dpo"],
+            search={"islands": 1},  # one request after another, in the corpus's order
         )
         outcome = start_run(tmp_path, config)
     assert outcome.run.status == RunStatus.FINISHED

@@ -19,7 +19,8 @@ def test_json_document_and_exit_code_1_when_any_is_rejected():
         str(HOSTILE / "anti_aligned.py"),
         str(HOSTILE / "torch_os_system.py"),
     ]
-    fields = {"file", "ok", "stage", "reason", "fingerprint", "beta_profile", "isolation", "seconds"}
+    fields = {"file", "ok", "stage", "reason", "fingerprint", "beta_profile", "descriptors", "batch_coupled"}
+    fields |= {"isolation", "seconds"}
     assert all(set(r) == fields for r in results)
     assert [(r["ok"], r["stage"]) for r in results] == [
         (True, None),

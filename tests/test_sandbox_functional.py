@@ -73,6 +73,8 @@ def test_verdict_serialises_to_json(shipped):
         "reason",
         "fingerprint",
         "behaviour",
+        "descriptors",
+        "batch_coupled",
         "beta_profile",
         "isolation",
         "seconds",
