@@ -399,8 +399,15 @@ class RunConfig(BaseModel):
 
     @model_validator(mode="after")
     def _one_way_to_name_models(self) -> "RunConfig":
+        """One of `model` and `models`, and each ensemble member once by name: the bandit keeps a
+        model's record by its name, so two endpoints of one name would share it."""
         if self.models and self.model is not None:
             raise ValueError("name the proposer's model with model or with models, not both")
+        names = [member.model for member in self.models]
+        if twice := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(
+                f"models: {', '.join(twice)} named more than once (the bandit tells models by name)"
+            )
         return self
 
     def endpoint(self, model: str, base_url: str | None = None) -> EndpointSettings:

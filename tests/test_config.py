@@ -98,3 +98,15 @@ def test_options_hold_only_finite_numbers() -> None:
     reject_non_finite({"beta": 0.1, "recipe_set": {"lr": [1e-6, 2.0]}}, "option ")
     with pytest.raises(UserError, match=r"option recipe_set\.lr\.1: must be a finite number, got -inf"):
         reject_non_finite({"recipe_set": {"lr": [1e-6, float("-inf")]}}, "option ")
+
+
+def test_an_ensemble_names_each_model_once_and_not_beside_model() -> None:
+    ensemble = build_config({}, {"models": ["qwen@http://localhost:8000/v1", "gpt-4.1"]})
+    assert [(m.model, m.base_url) for m in ensemble.models] == [
+        ("qwen", "http://localhost:8000/v1"),
+        ("gpt-4.1", None),
+    ]
+    with pytest.raises(UserError, match="qwen named more than once"):
+        build_config({}, {"models": ["qwen@http://a:8000/v1", "qwen@http://b:8000/v1"]})
+    with pytest.raises(UserError, match="with model or with models, not both"):
+        build_config({}, {"models": ["qwen"], "model": "gpt-4.1"})
