@@ -32,8 +32,8 @@ class Screening:
 
     def screen(self, candidate: CandidateRecord) -> None:
         """Validate a proposed candidate and set what the sandbox measured (its behaviour map cell
-        among it) and its status: invalid
-        (with the stage and reason), duplicate (with the reason) or validated, and then an original."""
+        among it) and its status: invalid (with the stage and reason), duplicate (with the reason) or
+        validated, and then an original."""
         verdict = self._verdict(candidate.code)
         candidate.fingerprint, candidate.beta_profile = verdict.fingerprint, verdict.beta_profile
         candidate.descriptors, candidate.cell = verdict.descriptors, cell_of(verdict.descriptors)
