@@ -18,7 +18,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("DISCOVER_SLOW") == "1":
         return
-    skip = pytest.mark.skip(reason="slow: `DISCOVER_SLOW=1 python -m pytest -q` runs every test")
+    skip = pytest.mark.skip(reason="slow: `DISCOVER_SLOW=1 python -m pytest -q -n 2` runs every test")
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
