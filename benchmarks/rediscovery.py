@@ -60,6 +60,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from discovery.archive import Archive
 from discovery.config import duration
+from discovery.errors import UserError
 from discovery.objectives import shipped_names
 from discovery.objectives.objective import canonical_name
 from discovery.paths import CACHE_ENV, cache_root, default_runs_dir
@@ -251,7 +252,7 @@ def remeasure(random_seed: int, folder: Path, known_gain: float) -> RunFigures:
         with Archive.open(folder, None) as archive:
             run = archive.run()
             figures = measure(archive, known_gain)
-    except (OSError, ValueError) as error:  # no run there, or an unreadable archive
+    except (UserError, OSError, ValueError) as error:  # no run there, or an unreadable archive
         return RunFigures(random_seed, None, [], None, None, None, None, None, None, None, error=str(error))
     wall_s = (run.ended - run.started).total_seconds() if run.ended else None
     return RunFigures(random_seed, run.id, wall_s=wall_s, **figures)
